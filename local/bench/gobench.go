@@ -1,0 +1,185 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+func goHostOS() string   { return runtime.GOOS }
+func goHostArch() string { return runtime.GOARCH }
+
+// A result is one benchmark's medians over its runs: ns/op, allocs/op and any custom
+// metric it reports (records/s, rows/s).
+type result struct {
+	nsPerOp, allocs float64
+	metrics         map[string]float64
+}
+
+// goBench is one row measured with testing.B: a benchmark and its baseline in the same
+// package and run.
+type goBench struct {
+	what, pkg     string
+	bench, base   string // full benchmark names without the -GOMAXPROCS suffix
+	metric        string // "ns/op" (lower is better) or a custom unit such as "records/s" (higher is better)
+	target        string
+	maxRatio      float64 // for ns/op: value/base must not exceed it (0: no ratio target)
+	minRatio      float64 // for throughput: value/base must reach it
+	maxNs, maxAll float64 // absolute limits (0: none)
+}
+
+var goBenches = []goBench{
+	{what: "envelope encode of one order", pkg: "./shared/envelope",
+		bench: "BenchmarkEncode/codec", base: "BenchmarkEncode/json.Marshal",
+		metric: "ns/op", target: "≤ 1.2× time", maxRatio: 1.2},
+	{what: "envelope decode + validate of one order", pkg: "./shared/envelope",
+		bench: "BenchmarkDecode/codec", base: "BenchmarkDecode/json.Unmarshal",
+		metric: "ns/op", target: "≤ 1.5× time", maxRatio: 1.5},
+	{what: "create-order handler, in-process, per request, excluding the produce round trip", pkg: "./functions/create-order",
+		bench: "BenchmarkHandle", metric: "ns/op", target: "≤ 15 µs, ≤ 40 allocs", maxNs: 15000, maxAll: 40},
+	{what: "create-order with ProduceSync to in-process kfake", pkg: "./functions/create-order",
+		bench: "BenchmarkHandleKfake/handler", base: "BenchmarkHandleKfake/ProduceSync",
+		metric: "ns/op", target: "≤ 1.1× time", maxRatio: 1.1},
+	{what: "validate-order, one 10,000-record batch, end to end incl. produce to kfake", pkg: "./functions/validate-order",
+		bench: "BenchmarkBatch/handler", base: "BenchmarkBatch/decode-only",
+		metric: "records/s", target: "≥ 0.5× records/s", minRatio: 0.5},
+	{what: "local sink into MariaDB, 100,000 orders", pkg: "./local/sink",
+		bench: "BenchmarkMariaDB/sink", base: "BenchmarkMariaDB/database-sql",
+		metric: "rows/s", target: "≥ 0.8× rows/s", minRatio: 0.8},
+}
+
+func goBenchRows(ctx context.Context, root string, count int) ([]row, error) {
+	results := map[string]result{}
+	var pkgs []string
+	for _, g := range goBenches {
+		if !slices.Contains(pkgs, g.pkg) {
+			pkgs = append(pkgs, g.pkg)
+		}
+	}
+	for _, pkg := range pkgs {
+		progress("  go test -bench %s", pkg)
+		out, err := command(ctx, root, nil, "go", "test", "-run", "^$", "-bench", ".", "-benchmem",
+			"-count", strconv.Itoa(count), "-timeout", "20m", pkg)
+		if err != nil {
+			return nil, err
+		}
+		for name, r := range parseBench(out) {
+			results[pkg+" "+name] = r
+		}
+	}
+	var rows []row
+	for _, g := range goBenches {
+		rows = append(rows, g.row(results))
+	}
+	return rows, nil
+}
+
+func (g goBench) row(results map[string]result) row {
+	r := row{What: g.what, Target: g.target, Ratio: "—", Baseline: "—"}
+	v, ok := results[g.pkg+" "+g.bench]
+	if !ok {
+		r.Value = "not measured"
+		r.Note = fmt.Sprintf("%s has no %s", g.pkg, g.bench)
+		return r
+	}
+	r.Met = true
+	value := v.nsPerOp
+	if g.metric == "ns/op" {
+		r.Value = fmt.Sprintf("%s, %.0f allocs", fmtNs(v.nsPerOp), v.allocs)
+	} else {
+		value = v.metrics[g.metric]
+		r.Value = fmt.Sprintf("%.0f %s", value, g.metric)
+	}
+	if g.base != "" {
+		b, ok := results[g.pkg+" "+g.base]
+		if !ok {
+			r.Met = false
+			r.Note = fmt.Sprintf("%s has no baseline %s", g.pkg, g.base)
+			return r
+		}
+		base := b.nsPerOp
+		if g.metric == "ns/op" {
+			r.Baseline = fmt.Sprintf("%s, %.0f allocs", fmtNs(b.nsPerOp), b.allocs)
+		} else {
+			base = b.metrics[g.metric]
+			r.Baseline = fmt.Sprintf("%.0f %s", base, g.metric)
+		}
+		ratio := value / base
+		r.Ratio = fmt.Sprintf("%.2f×", ratio)
+		if g.maxRatio > 0 && ratio > g.maxRatio {
+			r.Met = false
+		}
+		if g.minRatio > 0 && ratio < g.minRatio {
+			r.Met = false
+		}
+	}
+	if g.maxNs > 0 && v.nsPerOp > g.maxNs {
+		r.Met = false
+	}
+	if g.maxAll > 0 && v.allocs > g.maxAll {
+		r.Met = false
+	}
+	return r
+}
+
+// parseBench reads `go test -bench` output and returns, per benchmark name (without the
+// -N GOMAXPROCS suffix), the median of each metric over the runs.
+func parseBench(out string) map[string]result {
+	samples := map[string]map[string][]float64{}
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") {
+			continue
+		}
+		name := f[0]
+		if i := strings.LastIndexByte(name, '-'); i > 0 {
+			if _, err := strconv.Atoi(name[i+1:]); err == nil {
+				name = name[:i]
+			}
+		}
+		if samples[name] == nil {
+			samples[name] = map[string][]float64{}
+		}
+		for i := 2; i+1 < len(f); i += 2 {
+			v, err := strconv.ParseFloat(f[i], 64)
+			if err != nil {
+				continue
+			}
+			samples[name][f[i+1]] = append(samples[name][f[i+1]], v)
+		}
+	}
+	res := map[string]result{}
+	for name, m := range samples {
+		r := result{metrics: map[string]float64{}}
+		for unit, vs := range m {
+			slices.Sort(vs)
+			med := vs[len(vs)/2]
+			switch unit {
+			case "ns/op":
+				r.nsPerOp = med
+			case "allocs/op":
+				r.allocs = med
+			default:
+				r.metrics[unit] = med
+			}
+		}
+		res[name] = r
+	}
+	return res
+}
+
+func fmtNs(ns float64) string {
+	switch {
+	case ns < 1e3:
+		return fmt.Sprintf("%.0f ns", ns)
+	case ns < 1e6:
+		return fmt.Sprintf("%.2f µs", ns/1e3)
+	default:
+		return fmt.Sprintf("%.2f ms", ns/1e6)
+	}
+}

@@ -1,0 +1,309 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+)
+
+// stackRows starts the local stack as its own process against a fresh MariaDB database,
+// sends orders through its HTTP gateway from a bounded set of clients, and waits until the
+// sink has written them; then it reconciles: every 201 must have exactly one row.
+func stackRows(ctx context.Context, root, work string, orders, clients int) ([]row, error) {
+	base := os.Getenv("DATABASE_URL")
+	if base == "" {
+		base = "mysql://root@127.0.0.1:3306/test"
+	}
+	cfg, err := mysqlConfig(base)
+	if err != nil {
+		return nil, err
+	}
+	admin, err := sql.Open("mysql", cfg.FormatDSN())
+	if err != nil {
+		return nil, err
+	}
+	defer admin.Close()
+	if err := admin.PingContext(ctx); err != nil {
+		return nil, fmt.Errorf("MariaDB at %s: %w (set DATABASE_URL, or run with --stack=false)", cfg.Addr, err)
+	}
+	suffix := make([]byte, 4)
+	rand.Read(suffix)
+	dbName := "ordersync_bench_" + hex.EncodeToString(suffix)
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE `"+dbName+"`"); err != nil {
+		return nil, err
+	}
+	defer admin.Exec("DROP DATABASE `" + dbName + "`")
+	dbURL := strings.TrimSuffix(base, "/"+cfg.DBName)
+	if i := strings.IndexByte(dbURL, '?'); i >= 0 {
+		dbURL = dbURL[:i]
+	}
+	dbURL += "/" + dbName
+
+	bin := filepath.Join(work, "local")
+	if _, err := command(ctx, root, nil, "go", "build", "-o", bin, "./local"); err != nil {
+		return nil, err
+	}
+	httpAddr, kafkaAddr := freeAddr(), freeAddr()
+	cmd := exec.CommandContext(ctx, bin, "--http", httpAddr, "--kafka", kafkaAddr, "--data", filepath.Join(work, "data"))
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "LOG_LEVEL=warn")
+	cmd.Env = slices.DeleteFunc(cmd.Env, func(s string) bool { return strings.HasPrefix(s, "KAFKA_BROKERS=") })
+	logf, err := os.Create(filepath.Join(work, "stack.log"))
+	if err != nil {
+		return nil, err
+	}
+	defer logf.Close()
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	defer func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+	}()
+	url := "http://" + httpAddr
+	if err := waitHTTP(ctx, url, 3*time.Minute); err != nil {
+		log, _ := os.ReadFile(filepath.Join(work, "stack.log"))
+		return nil, fmt.Errorf("local stack did not come up: %w\n%s", err, tail(log, 40))
+	}
+
+	progress("  %d orders from %d clients through %s", orders, clients, url)
+	res, err := load(ctx, url, orders, clients)
+	if err != nil {
+		return nil, err
+	}
+
+	db, err := sql.Open("mysql", withDB(cfg, dbName).FormatDSN())
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	// The pipeline is asynchronous after the 201: wait until every order is a row.
+	deadline := time.Now().Add(5 * time.Minute)
+	var rows int
+	for {
+		if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM orders").Scan(&rows); err != nil && !isMissingTable(err) {
+			return nil, err
+		}
+		if rows >= len(res.ids) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	drained := time.Since(res.start)
+	lost, doubled, err := reconcile(ctx, db, res.ids)
+	if err != nil {
+		return nil, err
+	}
+	ok := lost == 0 && doubled == 0 && res.failed == 0
+	note := fmt.Sprintf("%d sent, %d answered 201, %d other answers, %d rows, %d lost, %d doubled; last row written %s after the first request",
+		orders, len(res.ids), res.failed, rows, lost, doubled, drained.Round(time.Millisecond))
+	return []row{
+		{
+			What:     fmt.Sprintf("local stack, HTTP → 201 (%d orders, %d clients)", orders, clients),
+			Value:    fmt.Sprintf("%.0f orders/s; p50 %s, p99 %s", float64(len(res.ids))/res.took.Seconds(), fmtDuration(res.p50), fmtDuration(res.p99)),
+			Baseline: "—", Ratio: "—", Target: "report", Met: true,
+		},
+		{
+			What:     "local stack, HTTP → row in MariaDB",
+			Value:    fmt.Sprintf("%.0f orders/s end to end", float64(len(res.ids))/drained.Seconds()),
+			Baseline: "—", Ratio: "—", Target: "every 201 has exactly one row", Met: ok, Note: note,
+		},
+	}, nil
+}
+
+type loadResult struct {
+	ids      []string
+	failed   int
+	start    time.Time
+	took     time.Duration
+	p50, p99 time.Duration
+}
+
+func load(ctx context.Context, url string, orders, clients int) (loadResult, error) {
+	var (
+		next    atomic.Int64
+		mu      sync.Mutex
+		res     loadResult
+		lat     = make([]time.Duration, 0, orders)
+		firstEr error
+	)
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
+	res.start = time.Now()
+	var wg sync.WaitGroup
+	for c := 0; c < clients; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				i := next.Add(1)
+				if i > int64(orders) {
+					return
+				}
+				body := fmt.Sprintf(`{"productId":"CATALOG-%04d","qty":%d,"unitPrice":%d}`, i%1000, 1+i%9, 100+i%5000)
+				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, fmt.Sprintf("%s/order-service/bench-%d/orders", url, i%97), strings.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				t := time.Now()
+				resp, err := client.Do(req)
+				d := time.Since(t)
+				if err != nil {
+					mu.Lock()
+					res.failed++
+					if firstEr == nil {
+						firstEr = err
+					}
+					mu.Unlock()
+					continue
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				var created struct {
+					OrderID string `json:"orderId"`
+				}
+				mu.Lock()
+				lat = append(lat, d)
+				if resp.StatusCode == http.StatusCreated && json.Unmarshal(b, &created) == nil && created.OrderID != "" {
+					res.ids = append(res.ids, created.OrderID)
+				} else {
+					res.failed++
+					if firstEr == nil {
+						firstEr = fmt.Errorf("%d %s", resp.StatusCode, bytes.TrimSpace(b))
+					}
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	res.took = time.Since(res.start)
+	if len(lat) == 0 {
+		return res, fmt.Errorf("no answers: %v", firstEr)
+	}
+	if firstEr != nil {
+		progress("  first failed request: %v", firstEr)
+	}
+	slices.Sort(lat)
+	res.p50 = lat[len(lat)/2]
+	res.p99 = lat[len(lat)*99/100]
+	return res, nil
+}
+
+// reconcile counts the 201 ids that have no row (lost) and those with more than one (doubled).
+func reconcile(ctx context.Context, db *sql.DB, ids []string) (lost, doubled int, err error) {
+	counts := map[string]int{}
+	rows, err := db.QueryContext(ctx, "SELECT order_id, COUNT(*) FROM orders GROUP BY order_id")
+	if err != nil {
+		return 0, 0, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return 0, 0, err
+		}
+		counts[id] = n
+	}
+	if err := rows.Err(); err != nil {
+		return 0, 0, err
+	}
+	for _, id := range ids {
+		switch n := counts[id]; {
+		case n == 0:
+			lost++
+		case n > 1:
+			doubled++
+		}
+	}
+	return lost, doubled, nil
+}
+
+func mysqlConfig(url string) (*mysql.Config, error) {
+	rest, ok := strings.CutPrefix(url, "mysql://")
+	if !ok {
+		return nil, fmt.Errorf("DATABASE_URL %q: want mysql://user:pass@host:port/db", url)
+	}
+	userinfo, hostpath, ok := strings.Cut(rest, "@")
+	if !ok {
+		userinfo, hostpath = "", rest
+	}
+	host, db, _ := strings.Cut(hostpath, "/")
+	db, _, _ = strings.Cut(db, "?")
+	cfg := mysql.NewConfig()
+	cfg.User, cfg.Passwd, _ = strings.Cut(userinfo, ":")
+	cfg.Net, cfg.Addr, cfg.DBName = "tcp", host, db
+	cfg.ParseTime = true
+	return cfg, nil
+}
+
+func withDB(cfg *mysql.Config, name string) *mysql.Config {
+	c := cfg.Clone()
+	c.DBName = name
+	return c
+}
+
+func isMissingTable(err error) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && me.Number == 1146
+}
+
+func freeAddr() string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "127.0.0.1:0"
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func waitHTTP(ctx context.Context, url string, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(url + "/")
+		if err == nil {
+			resp.Body.Close()
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("no answer on %s within %s", url, limit)
+}
+
+func tail(b []byte, lines int) string {
+	s := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(s) > lines {
+		s = s[len(s)-lines:]
+	}
+	return strings.Join(s, "\n")
+}
