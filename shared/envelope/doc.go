@@ -1,0 +1,2 @@
+// Package envelope provides Kafka Connect JsonConverter (schemas.enable=true) envelopes.
+package envelope

@@ -1,0 +1,528 @@
+package envelope
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// maxDepth bounds nesting so that hostile input cannot exhaust the stack.
+const maxDepth = 512
+
+// scanner is a small strict JSON reader over a byte slice. It never builds a
+// generic tree: callers pull exactly the values the schema asks for.
+type scanner struct {
+	data []byte
+	pos  int
+}
+
+func (sc *scanner) syntax(msg string) error {
+	return &PathError{Err: fmt.Errorf("%w: %s at offset %d", ErrSyntax, msg, sc.pos)}
+}
+
+func (sc *scanner) ws() {
+	for sc.pos < len(sc.data) {
+		switch sc.data[sc.pos] {
+		case ' ', '\t', '\n', '\r':
+			sc.pos++
+		default:
+			return
+		}
+	}
+}
+
+// peek skips white space and returns the next byte, or 0 at the end.
+func (sc *scanner) peek() byte {
+	sc.ws()
+	if sc.pos < len(sc.data) {
+		return sc.data[sc.pos]
+	}
+	return 0
+}
+
+func (sc *scanner) expect(c byte) error {
+	got := sc.peek()
+	if got == c {
+		sc.pos++
+		return nil
+	}
+	if got == 0 {
+		return sc.syntax(fmt.Sprintf("unexpected end, want %q", c))
+	}
+	if c == '{' || c == '[' {
+		if isValueStart(got) {
+			want := "object"
+			if c == '[' {
+				want = "array"
+			}
+			return &PathError{Err: fmt.Errorf("%w: got %s, want %s", ErrType, kind(got), want)}
+		}
+	}
+	return sc.syntax(fmt.Sprintf("unexpected %q, want %q", got, c))
+}
+
+// end checks that nothing but white space follows.
+func (sc *scanner) end() error {
+	if sc.peek() != 0 {
+		return sc.syntax("trailing data")
+	}
+	return nil
+}
+
+func isValueStart(c byte) bool {
+	switch c {
+	case '{', '[', '"', 't', 'f', 'n', '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		return true
+	}
+	return false
+}
+
+// kind names the JSON kind that starts with c, for error messages.
+func kind(c byte) string {
+	switch c {
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case '"':
+		return "string"
+	case 't', 'f':
+		return "boolean"
+	case 'n':
+		return "null"
+	}
+	return "number"
+}
+
+// wrongKind reports a JSON value of the wrong kind at the current position.
+func (sc *scanner) wrongKind(want string) error {
+	c := sc.peek()
+	if !isValueStart(c) {
+		if c == 0 {
+			return sc.syntax("unexpected end, want a value")
+		}
+		return sc.syntax(fmt.Sprintf("unexpected %q", c))
+	}
+	return &PathError{Err: fmt.Errorf("%w: got %s, want %s", ErrType, kind(c), want)}
+}
+
+// objectStart is called after '{': it reports whether a member follows.
+func (sc *scanner) objectStart() (bool, error) {
+	switch sc.peek() {
+	case '}':
+		sc.pos++
+		return false, nil
+	case '"':
+		return true, nil
+	}
+	return false, sc.syntax("want a key or '}'")
+}
+
+// objectNext is called after a member: it reports whether another follows.
+func (sc *scanner) objectNext() (bool, error) {
+	switch sc.peek() {
+	case ',':
+		sc.pos++
+		if sc.peek() != '"' {
+			return false, sc.syntax("want a key")
+		}
+		return true, nil
+	case '}':
+		sc.pos++
+		return false, nil
+	}
+	return false, sc.syntax("want ',' or '}'")
+}
+
+func (sc *scanner) arrayStart() (bool, error) {
+	if sc.peek() == ']' {
+		sc.pos++
+		return false, nil
+	}
+	return true, nil
+}
+
+func (sc *scanner) arrayNext() (bool, error) {
+	switch sc.peek() {
+	case ',':
+		sc.pos++
+		return true, nil
+	case ']':
+		sc.pos++
+		return false, nil
+	}
+	return false, sc.syntax("want ',' or ']'")
+}
+
+// key reads an object key and the colon after it.
+func (sc *scanner) key() (string, error) {
+	k, err := sc.str()
+	if err != nil {
+		return "", err
+	}
+	if err := sc.expect(':'); err != nil {
+		return "", err
+	}
+	return k, nil
+}
+
+// keyRaw reads an object key and the colon after it, returning the raw bytes
+// when the key has no escapes (the common case) so callers can compare without
+// allocating.
+func (sc *scanner) keyRaw() ([]byte, error) {
+	raw, esc, err := sc.strSpan()
+	if err != nil {
+		return nil, err
+	}
+	if esc {
+		s, err := unescape(raw)
+		if err != nil {
+			return nil, sc.syntax(err.Error())
+		}
+		raw = []byte(s)
+	}
+	if err := sc.expect(':'); err != nil {
+		return nil, err
+	}
+	return raw, nil
+}
+
+// strSpan reads a string at the current position and returns its raw
+// contents (between the quotes) and whether they contain escapes.
+func (sc *scanner) strSpan() (raw []byte, esc bool, err error) {
+	if sc.peek() != '"' {
+		return nil, false, sc.wrongKind("string")
+	}
+	start := sc.pos + 1
+	ascii := true
+	for i := start; i < len(sc.data); i++ {
+		c := sc.data[i]
+		switch {
+		case c == '"':
+			raw = sc.data[start:i]
+			if !ascii && !utf8.Valid(raw) {
+				return nil, false, sc.syntax("invalid UTF-8 in string")
+			}
+			sc.pos = i + 1
+			return raw, esc, nil
+		case c == '\\':
+			esc = true
+			i++
+		case c < 0x20:
+			sc.pos = i
+			return nil, false, sc.syntax("control character in string")
+		case c >= utf8.RuneSelf:
+			ascii = false
+		}
+	}
+	sc.pos = len(sc.data)
+	return nil, false, sc.syntax("unterminated string")
+}
+
+func (sc *scanner) str() (string, error) {
+	at := sc.pos
+	raw, esc, err := sc.strSpan()
+	if err != nil {
+		return "", err
+	}
+	if !esc {
+		return string(raw), nil
+	}
+	s, err := unescape(raw)
+	if err != nil {
+		sc.pos = at
+		return "", sc.syntax(err.Error())
+	}
+	return s, nil
+}
+
+// unescape decodes the contents of a JSON string that contains escapes. Lone
+// surrogates become U+FFFD, as in encoding/json.
+func unescape(raw []byte) (string, error) {
+	b := make([]byte, 0, len(raw))
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		if c != '\\' {
+			b = append(b, c)
+			continue
+		}
+		i++
+		if i >= len(raw) {
+			return "", fmt.Errorf("bad escape")
+		}
+		switch raw[i] {
+		case '"', '\\', '/':
+			b = append(b, raw[i])
+		case 'b':
+			b = append(b, '\b')
+		case 'f':
+			b = append(b, '\f')
+		case 'n':
+			b = append(b, '\n')
+		case 'r':
+			b = append(b, '\r')
+		case 't':
+			b = append(b, '\t')
+		case 'u':
+			r, ok := hex4(raw[i+1:])
+			if !ok {
+				return "", fmt.Errorf("bad \\u escape")
+			}
+			i += 4
+			if utf16.IsSurrogate(r) {
+				if i+6 < len(raw) && raw[i+1] == '\\' && raw[i+2] == 'u' {
+					if r2, ok := hex4(raw[i+3:]); ok {
+						if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
+							b = utf8.AppendRune(b, d)
+							i += 6
+							continue
+						}
+					}
+				}
+				r = utf8.RuneError
+			}
+			b = utf8.AppendRune(b, r)
+		default:
+			return "", fmt.Errorf("bad escape \\%c", raw[i])
+		}
+	}
+	return string(b), nil
+}
+
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c = c - 'a' + 10
+		case 'A' <= c && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}
+
+// number reads a JSON number and reports whether it is an integer literal
+// (no fraction, no exponent).
+func (sc *scanner) number() (span []byte, isInt bool, err error) {
+	c := sc.peek()
+	if c != '-' && (c < '0' || c > '9') {
+		return nil, false, sc.wrongKind("number")
+	}
+	d := sc.data
+	start, i := sc.pos, sc.pos
+	if d[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(d) && d[i] == '0':
+		i++
+	case i < len(d) && d[i] >= '1' && d[i] <= '9':
+		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
+			i++
+		}
+	default:
+		sc.pos = i
+		return nil, false, sc.syntax("bad number")
+	}
+	isInt = true
+	if i < len(d) && d[i] == '.' {
+		isInt = false
+		i++
+		j := i
+		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
+			i++
+		}
+		if i == j {
+			sc.pos = i
+			return nil, false, sc.syntax("bad number")
+		}
+	}
+	if i < len(d) && (d[i] == 'e' || d[i] == 'E') {
+		isInt = false
+		i++
+		if i < len(d) && (d[i] == '+' || d[i] == '-') {
+			i++
+		}
+		j := i
+		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
+			i++
+		}
+		if i == j {
+			sc.pos = i
+			return nil, false, sc.syntax("bad number")
+		}
+	}
+	sc.pos = i
+	return d[start:i], isInt, nil
+}
+
+// parseInt parses a validated integer literal; ok is false on int64 overflow.
+func parseInt(b []byte) (n int64, ok bool) {
+	neg := b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	if len(b) > 19 { // JSON forbids leading zeros, so more digits always overflow
+		return 0, false
+	}
+	var u uint64
+	for _, c := range b {
+		u = u*10 + uint64(c-'0')
+	}
+	if neg {
+		if u > 1<<63 {
+			return 0, false
+		}
+		return int64(-u), true
+	}
+	if u > math.MaxInt64 {
+		return 0, false
+	}
+	return int64(u), true
+}
+
+var intRange = map[Type][2]int64{
+	Int8:  {math.MinInt8, math.MaxInt8},
+	Int16: {math.MinInt16, math.MaxInt16},
+	Int32: {math.MinInt32, math.MaxInt32},
+	Int64: {math.MinInt64, math.MaxInt64},
+}
+
+// intValue reads an integer of type t (Int8 to Int64). A fraction, an exponent
+// or a value outside t's range is an error: JsonConverter would truncate.
+func (sc *scanner) intValue(t Type) (int64, error) {
+	span, isInt, err := sc.number()
+	if err != nil {
+		return 0, err
+	}
+	if !isInt {
+		return 0, &PathError{Err: fmt.Errorf("%w: %s is not an integer, want %s", ErrType, span, t)}
+	}
+	n, ok := parseInt(span)
+	r := intRange[t]
+	if !ok || n < r[0] || n > r[1] {
+		return 0, &PathError{Err: fmt.Errorf("%w: %s does not fit %s", ErrRange, span, t)}
+	}
+	return n, nil
+}
+
+// intFast is intValue for a fixed range without the map lookup.
+func (sc *scanner) intFast(t Type, lo, hi int64) (int64, error) {
+	span, isInt, err := sc.number()
+	if err != nil {
+		return 0, err
+	}
+	if !isInt {
+		return 0, &PathError{Err: fmt.Errorf("%w: %s is not an integer, want %s", ErrType, span, t)}
+	}
+	n, ok := parseInt(span)
+	if !ok || n < lo || n > hi {
+		return 0, &PathError{Err: fmt.Errorf("%w: %s does not fit %s", ErrRange, span, t)}
+	}
+	return n, nil
+}
+
+func (sc *scanner) floatValue(bits int) (float64, error) {
+	span, _, err := sc.number()
+	if err != nil {
+		return 0, err
+	}
+	f, err := strconv.ParseFloat(string(span), bits)
+	if err != nil {
+		return 0, &PathError{Err: fmt.Errorf("%w: %s does not fit a %d-bit float", ErrRange, span, bits)}
+	}
+	return f, nil
+}
+
+func (sc *scanner) boolValue() (bool, error) {
+	switch sc.peek() {
+	case 't':
+		return true, sc.literal("true")
+	case 'f':
+		return false, sc.literal("false")
+	}
+	return false, sc.wrongKind("boolean")
+}
+
+func (sc *scanner) stringValue() (string, error) {
+	if sc.peek() != '"' {
+		return "", sc.wrongKind("string")
+	}
+	return sc.str()
+}
+
+func (sc *scanner) literal(lit string) error {
+	sc.ws()
+	if len(sc.data)-sc.pos >= len(lit) && string(sc.data[sc.pos:sc.pos+len(lit)]) == lit {
+		sc.pos += len(lit)
+		return nil
+	}
+	return sc.syntax("bad literal")
+}
+
+// null consumes a null literal if one is next.
+func (sc *scanner) null() (bool, error) {
+	if sc.peek() != 'n' {
+		return false, nil
+	}
+	return true, sc.literal("null")
+}
+
+// skip reads over one value of any kind, validating it.
+func (sc *scanner) skip(depth int) error {
+	if depth > maxDepth {
+		return sc.syntax("nested too deeply")
+	}
+	switch c := sc.peek(); c {
+	case '{':
+		sc.pos++
+		for more, err := sc.objectStart(); more || err != nil; more, err = sc.objectNext() {
+			if err != nil {
+				return err
+			}
+			if _, err := sc.key(); err != nil {
+				return err
+			}
+			if err := sc.skip(depth + 1); err != nil {
+				return err
+			}
+		}
+		return nil
+	case '[':
+		sc.pos++
+		for more, err := sc.arrayStart(); more || err != nil; more, err = sc.arrayNext() {
+			if err != nil {
+				return err
+			}
+			if err := sc.skip(depth + 1); err != nil {
+				return err
+			}
+		}
+		return nil
+	case '"':
+		_, err := sc.str()
+		return err
+	case 't':
+		return sc.literal("true")
+	case 'f':
+		return sc.literal("false")
+	case 'n':
+		return sc.literal("null")
+	case 0:
+		return sc.syntax("unexpected end, want a value")
+	default:
+		_, _, err := sc.number()
+		return err
+	}
+}
