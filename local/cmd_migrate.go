@@ -1,5 +1,43 @@
 package main
 
-import "errors"
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
 
-func runMigrate(args []string) error { return errors.New("migrate: not available yet") }
+	"github.com/ordersync/ordersync/local/migrate"
+	"github.com/ordersync/ordersync/local/sink"
+)
+
+// runMigrate applies db/migrations to $DATABASE_URL, or to the SQLite file under --data.
+func runMigrate(args []string) error {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), `usage: go run ./local migrate [--data DIR]
+
+Applies db/migrations/*.sql (each file once, recorded in schema_migrations) to
+DATABASE_URL (mysql://user:pass@host:port/db), or, when it is unset, to the
+embedded SQLite file DIR/ordersync.db.`)
+		fs.PrintDefaults()
+	}
+	dataDir := fs.String("data", ".local", "directory of the embedded SQLite file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	db, err := sink.Open(ctx, os.Getenv("DATABASE_URL"), *dataDir)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer db.Close()
+	if err := migrate.Apply(ctx, db.SQL, db.Dialect); err != nil {
+		return fmt.Errorf("migrate %s: %w", db.Where, err)
+	}
+	fmt.Fprintf(os.Stderr, "migrations applied to %s database %s\n", db.Dialect, db.Where)
+	return nil
+}
