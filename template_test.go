@@ -1,0 +1,478 @@
+package ordersync
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"gopkg.in/yaml.v3"
+)
+
+// samSchemaPath is the SAM schema in the reference folder beside the repository.
+const samSchemaPath = "../shared/reference/sam.schema.json"
+
+// loadTemplate parses template.yaml with its CloudFormation short tags turned into their
+// long forms, as plain JSON values (map[string]any, []any, string, json.Number, bool, nil).
+func loadTemplate(t *testing.T) map[string]any {
+	t.Helper()
+	data, err := os.ReadFile("template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := parseCloudFormationYAML(data)
+	if err != nil {
+		t.Fatalf("template.yaml: %v", err)
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		t.Fatalf("template.yaml: top level is %T, want a mapping", v)
+	}
+	return m
+}
+
+// parseCloudFormationYAML decodes a CloudFormation YAML document into JSON values.
+func parseCloudFormationYAML(data []byte) (any, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, err
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 {
+		return nil, errors.New("want exactly one YAML document")
+	}
+	v, err := longForm(doc.Content[0])
+	if err != nil {
+		return nil, err
+	}
+	// Round-trip through JSON so numbers become json.Number, as the schema validator wants.
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+}
+
+// shortTags maps CloudFormation's YAML short tags to the long-form key they stand for.
+var shortTags = map[string]string{
+	"!Ref": "Ref", "!Condition": "Condition",
+	"!Sub": "Fn::Sub", "!GetAtt": "Fn::GetAtt", "!If": "Fn::If", "!Equals": "Fn::Equals",
+	"!Not": "Fn::Not", "!And": "Fn::And", "!Or": "Fn::Or", "!Join": "Fn::Join",
+	"!Select": "Fn::Select", "!Split": "Fn::Split", "!FindInMap": "Fn::FindInMap",
+	"!ImportValue": "Fn::ImportValue", "!Base64": "Fn::Base64", "!Cidr": "Fn::Cidr",
+	"!GetAZs": "Fn::GetAZs", "!Transform": "Fn::Transform",
+}
+
+// longForm converts one YAML node, replacing tagged nodes by {"Ref": …} / {"Fn::X": …}.
+func longForm(n *yaml.Node) (any, error) {
+	if key, ok := shortTags[n.Tag]; ok {
+		inner := *n
+		inner.Tag = ""
+		inner.Style &^= yaml.TaggedStyle
+		if n.Kind == yaml.ScalarNode {
+			inner.Tag = "!!str"
+		}
+		v, err := longForm(&inner)
+		if err != nil {
+			return nil, err
+		}
+		if key == "Fn::GetAtt" {
+			if s, ok := v.(string); ok {
+				res, attr, found := strings.Cut(s, ".")
+				if !found {
+					return nil, fmt.Errorf("line %d: !GetAtt %q has no attribute", n.Line, s)
+				}
+				v = []any{res, attr}
+			}
+		}
+		return map[string]any{key: v}, nil
+	}
+	if strings.HasPrefix(n.Tag, "!") && !strings.HasPrefix(n.Tag, "!!") {
+		return nil, fmt.Errorf("line %d: unknown tag %s", n.Line, n.Tag)
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		m := make(map[string]any, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Kind != yaml.ScalarNode {
+				return nil, fmt.Errorf("line %d: mapping key is not a scalar", n.Content[i].Line)
+			}
+			k := n.Content[i].Value
+			if _, dup := m[k]; dup {
+				return nil, fmt.Errorf("line %d: duplicate key %q", n.Content[i].Line, k)
+			}
+			v, err := longForm(n.Content[i+1])
+			if err != nil {
+				return nil, err
+			}
+			m[k] = v
+		}
+		return m, nil
+	case yaml.SequenceNode:
+		s := make([]any, 0, len(n.Content))
+		for _, c := range n.Content {
+			v, err := longForm(c)
+			if err != nil {
+				return nil, err
+			}
+			s = append(s, v)
+		}
+		return s, nil
+	case yaml.AliasNode:
+		return nil, fmt.Errorf("line %d: CloudFormation does not support YAML aliases", n.Line)
+	case yaml.ScalarNode:
+		var v any
+		if err := n.Decode(&v); err != nil {
+			return nil, fmt.Errorf("line %d: %w", n.Line, err)
+		}
+		return v, nil
+	}
+	return nil, fmt.Errorf("line %d: unexpected YAML node", n.Line)
+}
+
+func TestShortTags(t *testing.T) {
+	src := `
+a: !Ref P
+b: !GetAtt Fn.Arn
+c: !GetAtt [Fn, Arn]
+d: !Sub "x-${P}"
+e: !If [C, !Ref AWS::NoValue, !Select [0, !Split [",", !Ref P]]]
+f: !Not [!Condition C]
+g: !Join ["", [a, b]]
+h: !FindInMap [M, K, V]
+i: !ImportValue X
+j: !Base64 abc
+k: !Cidr [!Ref P, 6, 5]
+l: !GetAZs ""
+m: !And [!Equals [a, b], !Or [!Condition C, !Condition D]]
+n: 7
+`
+	got, err := parseCloudFormationYAML([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"a":{"Ref":"P"},"b":{"Fn::GetAtt":["Fn","Arn"]},"c":{"Fn::GetAtt":["Fn","Arn"]},` +
+		`"d":{"Fn::Sub":"x-${P}"},"e":{"Fn::If":["C",{"Ref":"AWS::NoValue"},{"Fn::Select":[0,{"Fn::Split":[",",{"Ref":"P"}]}]}]},` +
+		`"f":{"Fn::Not":[{"Condition":"C"}]},"g":{"Fn::Join":["",["a","b"]]},"h":{"Fn::FindInMap":["M","K","V"]},` +
+		`"i":{"Fn::ImportValue":"X"},"j":{"Fn::Base64":"abc"},"k":{"Fn::Cidr":[{"Ref":"P"},6,5]},"l":{"Fn::GetAZs":""},` +
+		`"m":{"Fn::And":[{"Fn::Equals":["a","b"]},{"Fn::Or":[{"Condition":"C"},{"Condition":"D"}]}]},"n":7}`
+	raw, err := json.Marshal(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(raw) != want {
+		t.Errorf("long form:\n got %s\nwant %s", raw, want)
+	}
+}
+
+// samSchema compiles the SAM schema once per test binary: it is large.
+var samSchema = sync.OnceValues(func() (*jsonschema.Schema, error) {
+	f, err := os.Open(samSchemaPath)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	doc, err := jsonschema.UnmarshalJSON(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", samSchemaPath, err)
+	}
+	c := jsonschema.NewCompiler()
+	c.UseRegexpEngine(lookaheadRegexp)
+	if err := c.AddResource("sam.schema.json", doc); err != nil {
+		return nil, err
+	}
+	return c.Compile("sam.schema.json")
+})
+
+// lookaheadRegexp compiles schema patterns with Go's regexp, plus the one form the SAM
+// schema needs beyond it: a leading negative lookahead, ^(?!P)R.
+func lookaheadRegexp(s string) (jsonschema.Regexp, error) {
+	if rest, ok := strings.CutPrefix(s, "^(?!"); ok {
+		if i := strings.Index(rest, ")"); i > 0 {
+			not, err := regexp.Compile("^(?:" + rest[:i] + ")")
+			if err != nil {
+				return nil, err
+			}
+			re, err := regexp.Compile("^" + rest[i+1:])
+			if err != nil {
+				return nil, err
+			}
+			return negLookahead{s, not, re}, nil
+		}
+	}
+	return regexp.Compile(s)
+}
+
+type negLookahead struct {
+	src     string
+	not, re *regexp.Regexp
+}
+
+func (r negLookahead) String() string            { return r.src }
+func (r negLookahead) MatchString(s string) bool { return !r.not.MatchString(s) && r.re.MatchString(s) }
+
+func TestLookaheadRegexp(t *testing.T) {
+	re, err := lookaheadRegexp("^(?!AWS::Serverless::).+$")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for s, want := range map[string]bool{"AWS::Logs::LogGroup": true, "AWS::Serverless::Function": false, "": false} {
+		if got := re.MatchString(s); got != want {
+			t.Errorf("MatchString(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+func TestTemplateMatchesSAMSchema(t *testing.T) {
+	if _, err := os.Stat(samSchemaPath); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("SAM schema: %v (CI has the reference folder beside the repository)", err)
+		}
+		t.Skipf("SAM schema not found beside the repository: %v", err)
+	}
+	sch, err := samSchema()
+	if err != nil {
+		t.Fatalf("compile SAM schema: %v", err)
+	}
+	if err := sch.Validate(loadTemplate(t)); err != nil {
+		t.Fatalf("template.yaml does not match the SAM schema:\n%v", err)
+	}
+}
+
+// TestSAMSchemaRejects makes sure the validation above can fail: a function with an
+// unknown property and an MSK event without its stream are not accepted.
+func TestSAMSchemaRejects(t *testing.T) {
+	if _, err := os.Stat(samSchemaPath); err != nil {
+		t.Skipf("SAM schema not found beside the repository: %v", err)
+	}
+	sch, err := samSchema()
+	if err != nil {
+		t.Fatalf("compile SAM schema: %v", err)
+	}
+	for name, src := range map[string]string{
+		"unknown function property": `
+Resources:
+  F:
+    Type: AWS::Serverless::Function
+    Properties: {Handler: bootstrap, CodeUri: ., Hanlder: x}`,
+		"unknown event type": `
+Resources:
+  F:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: .
+      Events: {E: {Type: Kafka, Properties: {Topics: [a]}}}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			v, err := parseCloudFormationYAML([]byte(src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := sch.Validate(v); err == nil {
+				t.Error("accepted, want a schema error")
+			}
+		})
+	}
+}
+
+// section returns template[key] as a mapping.
+func section(t *testing.T, tpl map[string]any, key string) map[string]any {
+	t.Helper()
+	m, ok := tpl[key].(map[string]any)
+	if !ok {
+		t.Fatalf("template.yaml: %s is %T, want a mapping", key, tpl[key])
+	}
+	return m
+}
+
+// functions returns the logical ids of the template's AWS::Serverless::Function resources.
+func functions(t *testing.T, tpl map[string]any) []string {
+	t.Helper()
+	var ids []string
+	for id, r := range section(t, tpl, "Resources") {
+		if r.(map[string]any)["Type"] == "AWS::Serverless::Function" {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	if len(ids) == 0 {
+		t.Fatal("template.yaml has no AWS::Serverless::Function")
+	}
+	return ids
+}
+
+// makeTargets returns the targets the Makefile defines.
+func makeTargets(t *testing.T) map[string]bool {
+	t.Helper()
+	data, err := os.ReadFile("Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	targets := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^([A-Za-z0-9_.-]+)\s*:([^=]|$)`).FindAllStringSubmatch(string(data), -1) {
+		targets[m[1]] = true
+	}
+	return targets
+}
+
+func TestTemplateFunctions(t *testing.T) {
+	tpl := loadTemplate(t)
+	globals := section(t, section(t, tpl, "Globals"), "Function")
+	targets := makeTargets(t)
+	for _, id := range functions(t, tpl) {
+		t.Run(id, func(t *testing.T) {
+			r := section(t, tpl, "Resources")[id].(map[string]any)
+			props, _ := r["Properties"].(map[string]any)
+			prop := func(name string) any {
+				if v, ok := props[name]; ok {
+					return v
+				}
+				return globals[name]
+			}
+			if got := prop("Handler"); got != "bootstrap" {
+				t.Errorf("Handler = %v, want bootstrap", got)
+			}
+			if got := prop("Runtime"); got != "provided.al2023" {
+				t.Errorf("Runtime = %v, want provided.al2023", got)
+			}
+			if got, _ := json.Marshal(prop("Architectures")); string(got) != `["arm64"]` {
+				t.Errorf("Architectures = %s, want [arm64]", got)
+			}
+			if got := props["CodeUri"]; got != "." {
+				t.Errorf("CodeUri = %v, want . (the functions share go.mod and shared/)", got)
+			}
+			meta, _ := r["Metadata"].(map[string]any)
+			if got := meta["BuildMethod"]; got != "makefile" {
+				t.Errorf("Metadata.BuildMethod = %v, want makefile", got)
+			}
+			if !targets["build-"+id] {
+				t.Errorf("Makefile has no build-%s target for SAM's makefile builder", id)
+			}
+		})
+	}
+}
+
+func TestTemplateParametersDescribed(t *testing.T) {
+	for name, p := range section(t, loadTemplate(t), "Parameters") {
+		if d, _ := p.(map[string]any)["Description"].(string); strings.TrimSpace(d) == "" {
+			t.Errorf("parameter %s has no Description", name)
+		}
+	}
+	for name, o := range section(t, loadTemplate(t), "Outputs") {
+		if d, _ := o.(map[string]any)["Description"].(string); strings.TrimSpace(d) == "" {
+			t.Errorf("output %s has no Description", name)
+		}
+	}
+}
+
+// subVar matches a ${Name} or ${Name.Attr} in a Fn::Sub string; ${!Literal} is not a variable.
+var subVar = regexp.MustCompile(`\$\{([^!}][^}]*)\}`)
+
+// TestTemplateReferences checks that every Ref, Fn::GetAtt, Fn::Sub variable and
+// condition name points at a parameter, resource or condition that exists.
+func TestTemplateReferences(t *testing.T) {
+	tpl := loadTemplate(t)
+	params := section(t, tpl, "Parameters")
+	resources := section(t, tpl, "Resources")
+	conditions, _ := tpl["Conditions"].(map[string]any)
+	isRef := func(name string) bool {
+		_, p := params[name]
+		_, r := resources[name]
+		return p || r || strings.HasPrefix(name, "AWS::")
+	}
+	var problems []string
+	bad := func(where, format string, args ...any) {
+		problems = append(problems, where+": "+fmt.Sprintf(format, args...))
+	}
+	checkCondition := func(where string, v any) {
+		if s, ok := v.(string); !ok || conditions[s] == nil {
+			bad(where, "unknown condition %v", v)
+		}
+	}
+	var walk func(where string, v any, local map[string]bool)
+	walk = func(where string, v any, local map[string]bool) {
+		switch v := v.(type) {
+		case []any:
+			for i, e := range v {
+				walk(fmt.Sprintf("%s[%d]", where, i), e, local)
+			}
+		case map[string]any:
+			if len(v) == 1 {
+				for k, arg := range v {
+					switch k {
+					case "Ref":
+						if s, _ := arg.(string); !isRef(s) {
+							bad(where, "Ref to unknown %v", arg)
+						}
+						return
+					case "Fn::GetAtt":
+						a, _ := arg.([]any)
+						if len(a) != 2 || resources[fmt.Sprint(a[0])] == nil {
+							bad(where, "GetAtt of unknown resource %v", arg)
+						}
+						return
+					case "Condition":
+						checkCondition(where, arg)
+						return
+					case "Fn::If":
+						if a, _ := arg.([]any); len(a) == 3 {
+							checkCondition(where, a[0])
+							walk(where+".then", a[1], local)
+							walk(where+".else", a[2], local)
+						} else {
+							bad(where, "Fn::If needs 3 arguments")
+						}
+						return
+					case "Fn::Sub":
+						str := arg
+						vars := map[string]bool{}
+						if a, ok := arg.([]any); ok && len(a) == 2 {
+							str = a[0]
+							m, _ := a[1].(map[string]any)
+							for name, val := range m {
+								vars[name] = true
+								walk(where+".Sub."+name, val, local)
+							}
+						}
+						s, _ := str.(string)
+						for _, m := range subVar.FindAllStringSubmatch(s, -1) {
+							name := m[1]
+							if vars[name] {
+								continue
+							}
+							if res, _, ok := strings.Cut(name, "."); ok && !strings.HasPrefix(name, "AWS::") {
+								if resources[res] == nil {
+									bad(where, "Sub ${%s}: unknown resource", name)
+								}
+							} else if !isRef(name) {
+								bad(where, "Sub ${%s}: unknown parameter or resource", name)
+							}
+						}
+						return
+					}
+				}
+			}
+			for k, e := range v {
+				walk(where+"."+k, e, local)
+			}
+		}
+	}
+	for _, sec := range []string{"Globals", "Resources", "Outputs", "Conditions"} {
+		walk(sec, tpl[sec], nil)
+	}
+	for id, r := range resources {
+		if c, ok := r.(map[string]any)["Condition"]; ok {
+			checkCondition("Resources."+id+".Condition", c)
+		}
+	}
+	slices.Sort(problems)
+	for _, p := range problems {
+		t.Error(p)
+	}
+}
