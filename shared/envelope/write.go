@@ -71,13 +71,20 @@ func appendFloat(dst []byte, f float64, bits int) []byte {
 		}
 		return append(dst, "0.0"...)
 	}
+	// Java picks the shortest digits that read back to f, except that when one
+	// digit would do it picks the closest decimal of one or two digits
+	// (Double.MIN_VALUE is "4.9E-324", not "5.0E-324"). The closest two-digit
+	// decimal is never farther than the one-digit one, so it reads back too.
 	var buf [32]byte
 	e := strconv.AppendFloat(buf[:0], f, 'e', -1, bits) // -d.ddddde±dd
+	if e[1] == 'e' || (e[0] == '-' && e[2] == 'e') {
+		e = strconv.AppendFloat(buf[:0], f, 'e', 1, bits)
+	}
 	if e[0] == '-' {
 		dst = append(dst, '-')
 		e = e[1:]
 	}
-	// Split e into its digits and decimal exponent: value = 0.d1d2... × 10^(exp+1).
+	// Split e into its digits and decimal exponent: value = d1.d2d3... × 10^exp.
 	var digits [24]byte
 	nd := 0
 	i := 0
@@ -86,6 +93,9 @@ func appendFloat(dst []byte, f float64, bits int) []byte {
 			digits[nd] = e[i]
 			nd++
 		}
+	}
+	for nd > 1 && digits[nd-1] == '0' {
+		nd--
 	}
 	exp, _ := strconv.Atoi(string(e[i+1:])) // AppendFloat always writes a valid exponent
 	abs := math.Abs(f)
