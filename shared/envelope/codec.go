@@ -572,7 +572,7 @@ func buildTime(opts tagOptions) (*plan, error) {
 				*(*time.Time)(p) = time.Unix(n*86400, 0).UTC()
 				return nil
 			}
-			if n < 0 || n > 86_400_000 {
+			if n < 0 || n >= 86_400_000 {
 				return &PathError{Err: fmt.Errorf("%w: time %d is not within a day", ErrRange, n)}
 			}
 			*(*time.Time)(p) = time.UnixMilli(n).UTC()

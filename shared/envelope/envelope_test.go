@@ -207,3 +207,5 @@ func TestSchemaJSONRoundTrip(t *testing.T) {
 		})
 	}
 }
+
+func nanValue() float64 { return math.NaN() }

@@ -552,7 +552,7 @@ func (sc *scanner) value(s *Schema, depth int) (any, error) {
 		case dateKind:
 			return time.Unix(n*86400, 0).UTC(), nil
 		case timeKind:
-			if n < 0 || n > 86_400_000 {
+			if n < 0 || n >= 86_400_000 {
 				return nil, &PathError{Err: fmt.Errorf("%w: time %d is not within a day", ErrRange, n)}
 			}
 			return time.UnixMilli(n).UTC(), nil
