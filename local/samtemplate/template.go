@@ -31,6 +31,9 @@ const (
 	DefaultTimeout    = 3 * time.Second
 	DefaultMemorySize = 128
 	DefaultBatchSize  = 100
+	// DefaultBatchingWindow is Lambda's MaximumBatchingWindowInSeconds for Kafka sources
+	// that do not set one.
+	DefaultBatchingWindow = 500 * time.Millisecond
 )
 
 // Template is the runnable content of a SAM template.
@@ -297,7 +300,7 @@ func (r *resolver) function(id string, res, globals map[string]any) (Function, e
 }
 
 func (r *resolver) trigger(name, kind string, p map[string]any) (KafkaTrigger, error) {
-	kt := KafkaTrigger{Event: name, Kind: kind, BatchSize: DefaultBatchSize, Enabled: true, StartingPosition: "TRIM_HORIZON"}
+	kt := KafkaTrigger{Event: name, Kind: kind, BatchSize: DefaultBatchSize, BatchingWindow: DefaultBatchingWindow, Enabled: true, StartingPosition: "TRIM_HORIZON"}
 	for _, v := range listOf(p["Topics"]) {
 		s, err := r.String(v)
 		if err != nil {
