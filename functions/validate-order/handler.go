@@ -1,0 +1,288 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/ordersync/ordersync/shared/kafka"
+	"github.com/ordersync/ordersync/shared/order"
+)
+
+// Producer is the part of *kgo.Client the handler needs: one pipelined produce of a whole
+// batch that returns when every record is acknowledged or has failed.
+type Producer interface {
+	ProduceSync(ctx context.Context, rs ...*kgo.Record) kgo.ProduceResults
+}
+
+// DefaultProduceWait bounds the produce of a batch when the invocation has no deadline.
+const DefaultProduceWait = time.Minute
+
+// Errors that route a record to the dead-letter topic, wrapped with details.
+var (
+	ErrBase64 = errors.New("not valid base64")
+	ErrEmpty  = errors.New("empty value")
+	ErrPanic  = errors.New("record handling panicked")
+)
+
+// Handler validates the batches of submitted orders a Kafka trigger (Amazon MSK or
+// self-managed Kafka) delivers, and publishes each record's outcome.
+type Handler struct {
+	Producer Producer
+	Topics   kafka.Topics
+	Catalog  Catalog      // nil: no catalog checks
+	Log      *slog.Logger // nil: slog.Default()
+	// MaxProduceWait bounds the produce when the context has no deadline; with a
+	// deadline (the Lambda one) the produce ends kafka.ProduceMargin before it.
+	MaxProduceWait time.Duration
+}
+
+// Result counts what one invocation published.
+type Result struct {
+	Records      int `json:"records"`
+	Accepted     int `json:"accepted"`
+	Rejected     int `json:"rejected"`
+	DeadLettered int `json:"deadLettered"`
+}
+
+// outcome is where one input record went.
+type outcome int
+
+const (
+	accepted outcome = iota
+	rejected
+	deadLettered
+)
+
+// Handle validates every record of the batch, in partition order, and produces one
+// output record for each: ACCEPTED orders to Topics.Orders, REJECTED ones (with a reason)
+// to Topics.Rejected and undecodable records to Topics.DLQ. It returns only after every
+// output record is acknowledged; if any produce fails it returns an error, so that the
+// trigger delivers the batch again. Outputs depend on the input alone, so a redelivered
+// batch yields the same records.
+func (h *Handler) Handle(ctx context.Context, ev events.KafkaEvent) (Result, error) {
+	log := h.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		log = log.With(slog.String("request_id", lc.AwsRequestID))
+	}
+
+	in := batch(ev)
+	res := Result{Records: len(in)}
+	out := make([]*kgo.Record, 0, len(in))
+	for i := range in {
+		rec, o := h.route(&in[i], log)
+		switch o {
+		case accepted:
+			res.Accepted++
+		case rejected:
+			res.Rejected++
+		case deadLettered:
+			res.DeadLettered++
+		}
+		out = append(out, rec)
+	}
+
+	pctx, cancel := h.produceContext(ctx)
+	defer cancel()
+	var failed int
+	var first error
+	for _, pr := range h.Producer.ProduceSync(pctx, out...) {
+		if pr.Err != nil {
+			if failed == 0 {
+				first = fmt.Errorf("%s: %w", pr.Record.Topic, pr.Err)
+			}
+			failed++
+		}
+	}
+	if failed > 0 {
+		log.Error("batch not acknowledged; it will be delivered again",
+			slog.Int("records", len(in)), slog.Int("failed", failed), slog.Any("error", first))
+		return res, fmt.Errorf("produce %d of %d records: %w", failed, len(out), first)
+	}
+	log.Info("batch published", slog.String("event_source", ev.EventSource),
+		slog.Int("records", res.Records), slog.Int("accepted", res.Accepted),
+		slog.Int("rejected", res.Rejected), slog.Int("dead_lettered", res.DeadLettered))
+	return res, nil
+}
+
+// batch returns the records of ev in a deterministic order: by topic, partition and
+// offset, whatever order the trigger's "topic-partition" map holds them in.
+func batch(ev events.KafkaEvent) []events.KafkaRecord {
+	var n int
+	for _, rs := range ev.Records {
+		n += len(rs)
+	}
+	all := make([]events.KafkaRecord, 0, n)
+	for _, k := range slices.Sorted(maps.Keys(ev.Records)) {
+		all = append(all, ev.Records[k]...)
+	}
+	slices.SortStableFunc(all, func(a, b events.KafkaRecord) int {
+		return cmp.Or(strings.Compare(a.Topic, b.Topic), cmp.Compare(a.Partition, b.Partition), cmp.Compare(a.Offset, b.Offset))
+	})
+	return all
+}
+
+func (h *Handler) produceContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if d, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(ctx, d.Add(-kafka.ProduceMargin))
+	}
+	return context.WithTimeout(ctx, cmp.Or(h.MaxProduceWait, DefaultProduceWait))
+}
+
+// route builds the output record of one input record. A record that cannot be handled
+// at all, even one that makes the code panic, goes to the dead-letter topic: one poison
+// record never blocks its batch.
+func (h *Handler) route(r *events.KafkaRecord, log *slog.Logger) (rec *kgo.Record, o outcome) {
+	headers := recordHeaders(r.Headers)
+	key, keyErr := decodeBase64(r.Key)
+	value, valueErr := decodeBase64(r.Value)
+	defer func() {
+		if p := recover(); p != nil {
+			rec, o = h.deadLetter(r, key, value, headers, fmt.Errorf("%w: %v", ErrPanic, p), log), deadLettered
+		}
+	}()
+	switch {
+	case keyErr != nil:
+		return h.deadLetter(r, key, value, headers, fmt.Errorf("key: %w", keyErr), log), deadLettered
+	case valueErr != nil:
+		return h.deadLetter(r, key, value, headers, fmt.Errorf("value: %w", valueErr), log), deadLettered
+	case len(value) == 0:
+		return h.deadLetter(r, key, value, headers, fmt.Errorf("value: %w", ErrEmpty), log), deadLettered
+	}
+	var ord order.Order
+	if err := order.Codec.Decode(value, &ord); err != nil {
+		return h.deadLetter(r, key, value, headers, fmt.Errorf("value: %w", err), log), deadLettered
+	}
+
+	topic, event, o := h.Topics.Orders, order.EventAccepted, accepted
+	if errs := h.check(&ord, key); len(errs) > 0 {
+		topic, event, o = h.Topics.Rejected, order.EventRejected, rejected
+		ord.Status, ord.Reason = order.Rejected, reason(errs)
+	} else {
+		ord.Status, ord.Reason = order.Accepted, ""
+	}
+	out, err := order.Codec.Encode(&ord)
+	if err != nil {
+		return h.deadLetter(r, key, value, headers, fmt.Errorf("encode %s order: %w", ord.Status, err), log), deadLettered
+	}
+	if o == rejected {
+		log.Info("order rejected", slog.String("order_id", ord.OrderID), slog.String("reason", ord.Reason))
+	} else {
+		log.Debug("order accepted", slog.String("order_id", ord.OrderID))
+	}
+	return &kgo.Record{
+		Topic:     topic,
+		Key:       key,
+		Value:     out,
+		Headers:   setHeader(headers, order.HeaderEvent, event),
+		Timestamp: r.Timestamp.Time,
+	}, o
+}
+
+// check returns the rules the submitted order breaks: DESIGN.md's (order.Check), a
+// status other than PENDING, a record key that is not the order id, and the catalog's.
+func (h *Handler) check(o *order.Order, key []byte) []order.FieldError {
+	var errs []order.FieldError
+	productOK := true
+	for _, fe := range o.Check() {
+		switch fe.Field {
+		case "status":
+			continue // reported below, more precisely
+		case "product_id":
+			productOK = false
+		}
+		errs = append(errs, fe)
+	}
+	if o.Status != order.Pending {
+		errs = append(errs, order.FieldError{Field: "status", Message: fmt.Sprintf("must be %s, not %q", order.Pending, o.Status)})
+	}
+	if string(key) != o.OrderID {
+		errs = append(errs, order.FieldError{Field: "key", Message: "must be the order id"})
+	}
+	if h.Catalog != nil && productOK {
+		errs = append(errs, h.Catalog.Check(o)...)
+	}
+	return errs
+}
+
+// reason joins broken rules into a rejected order's reason.
+func reason(errs []order.FieldError) string {
+	parts := make([]string, len(errs))
+	for i, fe := range errs {
+		parts[i] = fe.Error()
+	}
+	return strings.Join(parts, "; ")
+}
+
+// deadLetter builds the dead-letter record of r: its original key, value and headers, plus
+// the error and where the record came from. Where the trigger's base64 could not be
+// decoded, the text as delivered stands in for the bytes.
+func (h *Handler) deadLetter(r *events.KafkaRecord, key, value []byte, headers []kgo.RecordHeader, cause error, log *slog.Logger) *kgo.Record {
+	if key == nil && r.Key != "" {
+		key = []byte(r.Key)
+	}
+	if value == nil && r.Value != "" {
+		value = []byte(r.Value)
+	}
+	log.Warn("record dead-lettered", slog.String("topic", r.Topic), slog.Int64("partition", r.Partition),
+		slog.Int64("offset", r.Offset), slog.String("error", cause.Error()))
+	hs := slices.Clip(headers)
+	hs = append(hs,
+		kgo.RecordHeader{Key: order.HeaderError, Value: []byte(cause.Error())},
+		kgo.RecordHeader{Key: order.HeaderSourceTopic, Value: []byte(r.Topic)},
+		kgo.RecordHeader{Key: order.HeaderSourcePartition, Value: strconv.AppendInt(nil, r.Partition, 10)},
+		kgo.RecordHeader{Key: order.HeaderSourceOffset, Value: strconv.AppendInt(nil, r.Offset, 10)},
+	)
+	return &kgo.Record{Topic: h.Topics.DLQ, Key: key, Value: value, Headers: hs, Timestamp: r.Timestamp.Time}
+}
+
+// decodeBase64 decodes a key or value as the trigger delivers it; "" (no key) is nil.
+func decodeBase64(s string) ([]byte, error) {
+	if s == "" {
+		return nil, nil
+	}
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBase64, err)
+	}
+	return b, nil
+}
+
+// recordHeaders turns the trigger's headers (a list of one-entry maps of name → bytes)
+// into Kafka headers, keeping their order; the names of a map with several entries are
+// taken in sorted order.
+func recordHeaders(in []map[string]events.JSONNumberBytes) []kgo.RecordHeader {
+	var hs []kgo.RecordHeader
+	for _, m := range in {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			hs = append(hs, kgo.RecordHeader{Key: k, Value: []byte(m[k])})
+		}
+	}
+	return hs
+}
+
+// setHeader returns headers without any header named key, followed by key = value.
+func setHeader(headers []kgo.RecordHeader, key, value string) []kgo.RecordHeader {
+	out := make([]kgo.RecordHeader, 0, len(headers)+1)
+	for _, h := range headers {
+		if h.Key != key {
+			out = append(out, h)
+		}
+	}
+	return append(out, kgo.RecordHeader{Key: key, Value: []byte(value)})
+}

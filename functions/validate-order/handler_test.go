@@ -1,0 +1,586 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/ordersync/ordersync/shared/kafka"
+	"github.com/ordersync/ordersync/shared/order"
+)
+
+var testTopics = kafka.Topics{
+	Submitted: "orders.submitted",
+	Orders:    "orders",
+	Rejected:  "orders.rejected",
+	DLQ:       "orders.dlq",
+}
+
+// newCluster starts an in-process Kafka cluster with the pipeline's topics.
+func newCluster(t testing.TB) *kfake.Cluster {
+	t.Helper()
+	c, err := kfake.NewCluster(kfake.NumBrokers(1),
+		kfake.SeedTopics(3, testTopics.Submitted, testTopics.Orders, testTopics.Rejected, testTopics.DLQ))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+// newHandler returns a handler producing to c with the production client settings.
+func newHandler(t testing.TB, c *kfake.Cluster, catalog Catalog) *Handler {
+	t.Helper()
+	cl, err := kafka.NewClient(context.Background(), kafka.Config{Brokers: c.ListenAddrs(), Auth: kafka.AuthNone, Topics: testTopics})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewJSONHandler(&testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return &Handler{Producer: cl, Topics: testTopics, Catalog: catalog, Log: log, MaxProduceWait: 30 * time.Second}
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w *testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+// pending returns a valid submitted order; n makes its ids unique.
+func pending(n int) order.Order {
+	return order.Order{
+		OrderID:    fmt.Sprintf("0190a3c4-5e6f-7a8b-9c0d-%012d", n),
+		UserID:     "user-42",
+		ProductID:  "CATALOG-0001",
+		Qty:        5,
+		UnitPrice:  1200,
+		TotalPrice: 6000,
+		Status:     order.Pending,
+		CreatedAt:  time.Date(2026, 11, 22, 9, 30, 0, 0, time.UTC).Add(time.Duration(n) * time.Millisecond),
+	}
+}
+
+// in is one input record before the trigger's encoding.
+type in struct {
+	key, value []byte
+	rawValue   string // sent as is instead of value's base64 when set
+	headers    []kgo.RecordHeader
+}
+
+func encode(t testing.TB, o order.Order) in {
+	t.Helper()
+	v, err := order.Codec.Encode(&o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in{key: []byte(o.OrderID), value: v, headers: []kgo.RecordHeader{{Key: order.HeaderEvent, Value: []byte(order.EventSubmitted)}}}
+}
+
+// kafkaEvent builds the event an MSK trigger delivers for records, spread round-robin
+// over three partitions of the submitted topic.
+func kafkaEvent(records ...in) events.KafkaEvent {
+	ev := events.KafkaEvent{
+		EventSource:      "aws:kafka",
+		EventSourceARN:   "arn:aws:kafka:eu-west-1:111122223333:cluster/ordersync/11111111-2222-3333-4444-555555555555-1",
+		BootstrapServers: "b-1.ordersync.abcdef.c2.kafka.eu-west-1.amazonaws.com:9098",
+		Records:          map[string][]events.KafkaRecord{},
+	}
+	for i, r := range records {
+		p := int64(i % 3)
+		k := fmt.Sprintf("%s-%d", testTopics.Submitted, p)
+		kr := events.KafkaRecord{
+			Topic:         testTopics.Submitted,
+			Partition:     p,
+			Offset:        int64(len(ev.Records[k])) + 100,
+			Timestamp:     events.MilliSecondsEpochTime{Time: time.UnixMilli(1795080600000 + int64(i))},
+			TimestampType: "CREATE_TIME",
+			Headers:       []map[string]events.JSONNumberBytes{},
+		}
+		if r.key != nil {
+			kr.Key = base64.StdEncoding.EncodeToString(r.key)
+		}
+		kr.Value = base64.StdEncoding.EncodeToString(r.value)
+		if r.rawValue != "" {
+			kr.Value = r.rawValue
+		}
+		for _, h := range r.headers {
+			kr.Headers = append(kr.Headers, map[string]events.JSONNumberBytes{h.Key: h.Value})
+		}
+		ev.Records[k] = append(ev.Records[k], kr)
+	}
+	return ev
+}
+
+// readTopic returns every record of topic, ordered by partition and offset.
+func readTopic(t testing.TB, c *kfake.Cluster, topic string) []*kgo.Record {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	adm, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer adm.Close()
+	ends, err := kadm.NewClient(adm).ListEndOffsets(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want int64
+	ends.Each(func(o kadm.ListedOffset) { want += o.Offset })
+	if want == 0 {
+		return nil
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var got []*kgo.Record
+	for int64(len(got)) < want {
+		fs := cl.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			t.Fatalf("read %s: %d of %d records: %v", topic, len(got), want, err)
+		}
+		fs.EachError(func(_ string, _ int32, err error) { t.Fatalf("read %s: %v", topic, err) })
+		got = append(got, fs.Records()...)
+	}
+	slices.SortStableFunc(got, func(a, b *kgo.Record) int {
+		if a.Partition != b.Partition {
+			return int(a.Partition - b.Partition)
+		}
+		return int(a.Offset - b.Offset)
+	})
+	return got
+}
+
+func header(r *kgo.Record, key string) (string, bool) {
+	for _, h := range r.Headers {
+		if h.Key == key {
+			return string(h.Value), true
+		}
+	}
+	return "", false
+}
+
+func decodeOrder(t testing.TB, r *kgo.Record) order.Order {
+	t.Helper()
+	var o order.Order
+	if err := order.Codec.Decode(r.Value, &o); err != nil {
+		t.Fatalf("%s %s: %v", r.Topic, r.Key, err)
+	}
+	return o
+}
+
+func byKey(rs []*kgo.Record) map[string]*kgo.Record {
+	m := map[string]*kgo.Record{}
+	for _, r := range rs {
+		m[string(r.Key)] = r
+	}
+	return m
+}
+
+func TestHandleMixedBatch(t *testing.T) {
+	c := newCluster(t)
+	h := newHandler(t, c, nil)
+
+	ok1, ok2 := pending(1), pending(2)
+	ok2.Qty, ok2.TotalPrice = 10000, 12000000
+
+	badTotal := pending(3)
+	badTotal.TotalPrice = 1
+
+	notPending := pending(4)
+	notPending.Status = order.Accepted
+
+	badFields := pending(5)
+	badFields.Qty, badFields.TotalPrice, badFields.UserID = 0, 0, "user 42"
+
+	wrongKey := encode(t, pending(6))
+	wrongKey.key = []byte("not-the-order-id")
+
+	traced := encode(t, ok1)
+	traced.headers = append([]kgo.RecordHeader{{Key: "traceparent", Value: []byte("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")}}, traced.headers...)
+
+	mismatch := in{key: []byte("mismatch"), value: []byte(`{"schema":{"type":"struct","fields":[{"type":"string","optional":false,"field":"order_id"}],"optional":false,"name":"orders"},"payload":{"order_id":"x"}}`)}
+	inputs := []in{
+		traced,              // 0 accepted, keeps traceparent
+		encode(t, badTotal), // 1 rejected
+		{key: []byte("b64"), rawValue: "%%% not base64 %%%", headers: []kgo.RecordHeader{{Key: "origin", Value: []byte{0x80, 0xff, 0x00}}}}, // 2 dlq
+		encode(t, notPending),                                // 3 rejected
+		{key: []byte("json"), value: []byte("hello, kafka")}, // 4 dlq
+		encode(t, badFields),                                 // 5 rejected
+		wrongKey,                                             // 6 rejected
+		mismatch,                                             // 7 dlq
+		encode(t, ok2),                                       // 8 accepted
+		{key: []byte("tombstone")},                           // 9 dlq: no value
+	}
+	ev := kafkaEvent(inputs...)
+	res, err := h.Handle(context.Background(), ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Result{Records: 10, Accepted: 2, Rejected: 4, DeadLettered: 4}); res != want {
+		t.Errorf("result %+v, want %+v", res, want)
+	}
+
+	t.Run("accepted", func(t *testing.T) {
+		got := byKey(readTopic(t, c, testTopics.Orders))
+		if len(got) != 2 {
+			t.Fatalf("%d accepted records, want 2", len(got))
+		}
+		for _, want := range []order.Order{ok1, ok2} {
+			r := got[want.OrderID]
+			if r == nil {
+				t.Fatalf("no accepted record with key %s", want.OrderID)
+			}
+			o := decodeOrder(t, r)
+			want.Status = order.Accepted
+			if o != want {
+				t.Errorf("accepted order\n got %+v\nwant %+v", o, want)
+			}
+			if ev, _ := header(r, order.HeaderEvent); ev != order.EventAccepted {
+				t.Errorf("%s = %q, want %s", order.HeaderEvent, ev, order.EventAccepted)
+			}
+		}
+		r := got[ok1.OrderID]
+		if tp, ok := header(r, "traceparent"); !ok || !strings.HasPrefix(tp, "00-0af7") {
+			t.Errorf("traceparent header not carried over: %v", r.Headers)
+		}
+		if n := len(r.Headers); n != 2 {
+			t.Errorf("headers %v, want traceparent and %s only", r.Headers, order.HeaderEvent)
+		}
+	})
+
+	t.Run("rejected", func(t *testing.T) {
+		got := byKey(readTopic(t, c, testTopics.Rejected))
+		for _, tc := range []struct {
+			name   string
+			key    string
+			o      order.Order
+			reason []string
+		}{
+			{"total", badTotal.OrderID, badTotal, []string{"total_price: must equal qty × unit_price (6000)"}},
+			{"status", notPending.OrderID, notPending, []string{`status: must be PENDING, not "ACCEPTED"`}},
+			{"fields", badFields.OrderID, badFields, []string{"user_id: ", "qty: must be an integer between 1 and 10000"}},
+			{"key", "not-the-order-id", pending(6), []string{"key: must be the order id"}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				r := got[tc.key]
+				if r == nil {
+					t.Fatalf("no rejected record with key %s", tc.key)
+				}
+				o := decodeOrder(t, r)
+				for _, s := range tc.reason {
+					if !strings.Contains(o.Reason, s) {
+						t.Errorf("reason %q does not contain %q", o.Reason, s)
+					}
+				}
+				want := tc.o
+				want.Status, want.Reason = order.Rejected, o.Reason
+				if o != want {
+					t.Errorf("rejected order\n got %+v\nwant %+v", o, want)
+				}
+				if ev, _ := header(r, order.HeaderEvent); ev != order.EventRejected {
+					t.Errorf("%s = %q, want %s", order.HeaderEvent, ev, order.EventRejected)
+				}
+			})
+		}
+		if len(got) != 4 {
+			t.Errorf("%d rejected records, want 4", len(got))
+		}
+	})
+
+	t.Run("dead-lettered", func(t *testing.T) {
+		got := byKey(readTopic(t, c, testTopics.DLQ))
+		if len(got) != 4 {
+			t.Fatalf("%d dead-letter records, want 4", len(got))
+		}
+		for _, tc := range []struct {
+			i       int
+			key     string
+			value   []byte
+			errPart string
+		}{
+			{2, "b64", []byte("%%% not base64 %%%"), "value: not valid base64"},
+			{4, "json", []byte("hello, kafka"), "value: "},
+			{7, "mismatch", inputs[7].value, "value: "},
+			{9, "tombstone", nil, "value: empty value"},
+		} {
+			r := got[tc.key]
+			if r == nil {
+				t.Fatalf("no dead-letter record with key %s", tc.key)
+			}
+			if !bytes.Equal(r.Value, tc.value) {
+				t.Errorf("%s: value %q, want the original %q", tc.key, r.Value, tc.value)
+			}
+			src := ev.Records[fmt.Sprintf("%s-%d", testTopics.Submitted, tc.i%3)][tc.i/3]
+			want := slices.Clone(inputs[tc.i].headers)
+			want = append(want,
+				kgo.RecordHeader{Key: order.HeaderError, Value: nil},
+				kgo.RecordHeader{Key: order.HeaderSourceTopic, Value: []byte(testTopics.Submitted)},
+				kgo.RecordHeader{Key: order.HeaderSourcePartition, Value: []byte(fmt.Sprint(tc.i % 3))},
+				kgo.RecordHeader{Key: order.HeaderSourceOffset, Value: []byte(fmt.Sprint(src.Offset))},
+			)
+			if len(r.Headers) != len(want) {
+				t.Fatalf("%s: headers %v, want %v", tc.key, r.Headers, want)
+			}
+			for i, h := range want {
+				if h.Key == order.HeaderError {
+					if r.Headers[i].Key != h.Key || !strings.HasPrefix(string(r.Headers[i].Value), tc.errPart) {
+						t.Errorf("%s: header %d = %s: %q, want %s starting %q", tc.key, i, r.Headers[i].Key, r.Headers[i].Value, h.Key, tc.errPart)
+					}
+					continue
+				}
+				if r.Headers[i].Key != h.Key || !bytes.Equal(r.Headers[i].Value, h.Value) {
+					t.Errorf("%s: header %d = %s: %q, want %s: %q", tc.key, i, r.Headers[i].Key, r.Headers[i].Value, h.Key, h.Value)
+				}
+			}
+		}
+	})
+}
+
+func TestHandleCatalog(t *testing.T) {
+	c := newCluster(t)
+	h := newHandler(t, c, Catalog{"CATALOG-0001": {UnitPrice: 1200, MaxQty: 100}, "CATALOG-0002": {UnitPrice: 99, MaxQty: 3}})
+
+	ok := pending(1)
+	unknown := pending(2)
+	unknown.ProductID = "CATALOG-9999"
+	price := pending(3)
+	price.UnitPrice, price.TotalPrice = 1100, 5500
+	tooMany := pending(4)
+	tooMany.Qty, tooMany.TotalPrice = 101, 121200
+	other := pending(5)
+	other.ProductID, other.Qty, other.UnitPrice, other.TotalPrice = "CATALOG-0002", 3, 99, 297
+
+	res, err := h.Handle(context.Background(), kafkaEvent(encode(t, ok), encode(t, unknown), encode(t, price), encode(t, tooMany), encode(t, other)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Result{Records: 5, Accepted: 2, Rejected: 3}); res != want {
+		t.Errorf("result %+v, want %+v", res, want)
+	}
+	accepted := byKey(readTopic(t, c, testTopics.Orders))
+	for _, o := range []order.Order{ok, other} {
+		if accepted[o.OrderID] == nil {
+			t.Errorf("order %s (%s) not accepted", o.OrderID, o.ProductID)
+		}
+	}
+	rejected := byKey(readTopic(t, c, testTopics.Rejected))
+	for id, want := range map[string]string{
+		unknown.OrderID: `product_id: unknown product "CATALOG-9999"`,
+		price.OrderID:   "unit_price: must be 1200 for CATALOG-0001",
+		tooMany.OrderID: "qty: must be at most 100 for CATALOG-0001",
+	} {
+		r := rejected[id]
+		if r == nil {
+			t.Errorf("order %s not rejected", id)
+			continue
+		}
+		if got := decodeOrder(t, r).Reason; got != want {
+			t.Errorf("reason %q, want %q", got, want)
+		}
+	}
+}
+
+// TestHandleProduceFailure fails every produce request, as a broker that is down or
+// rejects writes would: the invocation returns an error and nothing is written, so the
+// trigger redelivers the batch; the redelivered batch then yields exactly the records a
+// clean run yields.
+func TestHandleProduceFailure(t *testing.T) {
+	var inputs []in
+	for i := range 30 {
+		o := pending(i)
+		if i%5 == 0 {
+			o.TotalPrice++
+		}
+		inputs = append(inputs, encode(t, o))
+	}
+	inputs = append(inputs, in{key: []byte("poison"), value: []byte("{")})
+	ev := kafkaEvent(inputs...)
+
+	c := newCluster(t)
+	var failing atomic.Bool
+	failing.Store(true)
+	var refused atomic.Int64
+	c.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		if failing.Load() {
+			refused.Add(1)
+			return nil, errors.New("broker refuses writes"), true
+		}
+		return nil, nil, false
+	})
+	h := newHandler(t, c, nil)
+	h.MaxProduceWait = 2 * time.Second
+
+	if _, err := h.Handle(context.Background(), ev); err == nil {
+		t.Fatal("Handle returned nil while every produce failed")
+	} else {
+		t.Logf("first delivery: %v (%d produce requests refused)", err, refused.Load())
+	}
+	for _, topic := range []string{testTopics.Orders, testTopics.Rejected, testTopics.DLQ} {
+		if n := len(readTopic(t, c, topic)); n != 0 {
+			t.Errorf("%s has %d records after a failed invocation", topic, n)
+		}
+	}
+
+	failing.Store(false)
+	res, err := h.Handle(context.Background(), ev)
+	if err != nil {
+		t.Fatalf("redelivered batch: %v", err)
+	}
+	if want := (Result{Records: 31, Accepted: 24, Rejected: 6, DeadLettered: 1}); res != want {
+		t.Errorf("result %+v, want %+v", res, want)
+	}
+
+	clean := newCluster(t)
+	if _, err := newHandler(t, clean, nil).Handle(context.Background(), ev); err != nil {
+		t.Fatal(err)
+	}
+	for _, topic := range []string{testTopics.Orders, testTopics.Rejected, testTopics.DLQ} {
+		got, want := readTopic(t, c, topic), readTopic(t, clean, topic)
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d records after redelivery, a clean run has %d", topic, len(got), len(want))
+		}
+		for i := range want {
+			if !sameRecord(got[i], want[i]) {
+				t.Errorf("%s record %d differs from a clean run:\n got %s\nwant %s", topic, i, describe(got[i]), describe(want[i]))
+			}
+		}
+	}
+}
+
+func sameRecord(a, b *kgo.Record) bool {
+	return a.Partition == b.Partition && bytes.Equal(a.Key, b.Key) && bytes.Equal(a.Value, b.Value) &&
+		a.Timestamp.Equal(b.Timestamp) && slices.EqualFunc(a.Headers, b.Headers, func(x, y kgo.RecordHeader) bool {
+		return x.Key == y.Key && bytes.Equal(x.Value, y.Value)
+	})
+}
+
+func describe(r *kgo.Record) string {
+	return fmt.Sprintf("p%d key=%q value=%.80q headers=%v ts=%v", r.Partition, r.Key, r.Value, r.Headers, r.Timestamp.UnixMilli())
+}
+
+// TestHandleLargeBatch sends a batch of 10,000 records, the trigger's largest, and checks
+// that every record is published exactly once. The time is logged, not asserted.
+func TestHandleLargeBatch(t *testing.T) {
+	if testing.Short() {
+		t.Skip("10,000 records; skipped with -short")
+	}
+	const n = 10000
+	inputs := make([]in, n)
+	var wantAccepted, wantRejected, wantDLQ int
+	for i := range inputs {
+		switch {
+		case i%100 == 99:
+			inputs[i] = in{key: []byte(fmt.Sprintf("poison-%d", i)), value: []byte("not an envelope")}
+			wantDLQ++
+		case i%10 == 3:
+			o := pending(i)
+			o.Status = order.Rejected
+			inputs[i] = encode(t, o)
+			wantRejected++
+		default:
+			inputs[i] = encode(t, pending(i))
+			wantAccepted++
+		}
+	}
+	ev := kafkaEvent(inputs...)
+	c := newCluster(t)
+	h := newHandler(t, c, nil)
+	h.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	start := time.Now()
+	res, err := h.Handle(context.Background(), ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d records validated and acknowledged in %v", n, time.Since(start).Round(time.Millisecond))
+	if want := (Result{Records: n, Accepted: wantAccepted, Rejected: wantRejected, DeadLettered: wantDLQ}); res != want {
+		t.Errorf("result %+v, want %+v", res, want)
+	}
+	for topic, want := range map[string]int{testTopics.Orders: wantAccepted, testTopics.Rejected: wantRejected, testTopics.DLQ: wantDLQ} {
+		got := readTopic(t, c, topic)
+		if len(got) != want {
+			t.Errorf("%s: %d records, want %d", topic, len(got), want)
+		}
+		if keys := byKey(got); len(keys) != len(got) {
+			t.Errorf("%s: %d distinct keys in %d records: a record was published twice", topic, len(keys), len(got))
+		}
+	}
+}
+
+// TestHandlePartitionOrder checks that records keep their order within a partition
+// however the trigger's map lists partitions, and that outputs of one key keep the
+// input order.
+func TestHandlePartitionOrder(t *testing.T) {
+	o := pending(7)
+	first := encode(t, o)
+	o.Qty, o.TotalPrice = 6, 7200
+	second := encode(t, o)
+	ev := kafkaEvent(first, encode(t, pending(8)), encode(t, pending(9)), second)
+	got := batch(ev)
+	for i := 1; i < len(got); i++ {
+		a, b := got[i-1], got[i]
+		if a.Partition > b.Partition || (a.Partition == b.Partition && a.Offset >= b.Offset) {
+			t.Fatalf("batch order: p%d/%d before p%d/%d", a.Partition, a.Offset, b.Partition, b.Offset)
+		}
+	}
+	c := newCluster(t)
+	if _, err := newHandler(t, c, nil).Handle(context.Background(), ev); err != nil {
+		t.Fatal(err)
+	}
+	var qtys []int32
+	for _, r := range readTopic(t, c, testTopics.Orders) {
+		if string(r.Key) == o.OrderID {
+			qtys = append(qtys, decodeOrder(t, r).Qty)
+		}
+	}
+	if !slices.Equal(qtys, []int32{5, 6}) {
+		t.Errorf("quantities of %s in output order %v, want [5 6]", o.OrderID, qtys)
+	}
+}
+
+func TestHandleEmptyBatch(t *testing.T) {
+	res, err := newHandler(t, newCluster(t), nil).Handle(context.Background(), events.KafkaEvent{})
+	if err != nil || res != (Result{}) {
+		t.Errorf("empty batch: %+v, %v", res, err)
+	}
+}
+
+func BenchmarkHandle(b *testing.B) {
+	const n = 1000
+	inputs := make([]in, n)
+	for i := range inputs {
+		inputs[i] = encode(b, pending(i))
+	}
+	ev := kafkaEvent(inputs...)
+	h := newHandler(b, newCluster(b), nil)
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := h.Handle(context.Background(), ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/record")
+}
