@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -583,4 +585,34 @@ func BenchmarkHandle(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/record")
+}
+
+// TestHandleLogsRequestID checks that every log line of an invocation is JSON carrying
+// the Lambda request id, and the order id where there is one.
+func TestHandleLogsRequestID(t *testing.T) {
+	var buf bytes.Buffer
+	h := newHandler(t, newCluster(t), nil)
+	h.Log = slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	bad := pending(2)
+	bad.Qty = 0
+	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "req-1234"})
+	if _, err := h.Handle(ctx, kafkaEvent(encode(t, pending(1)), encode(t, bad), in{key: []byte("x"), value: []byte("?")})); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 4 {
+		t.Fatalf("%d log lines, want 4 (accepted, rejected, dead-lettered, batch):\n%s", len(lines), buf.String())
+	}
+	for _, l := range lines {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("log line is not JSON: %s", l)
+		}
+		if m["request_id"] != "req-1234" {
+			t.Errorf("log line without request_id: %s", l)
+		}
+		if (m["msg"] == "order accepted" || m["msg"] == "order rejected") && m["order_id"] == nil {
+			t.Errorf("log line without order_id: %s", l)
+		}
+	}
 }
