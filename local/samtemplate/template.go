@@ -24,6 +24,8 @@ var (
 	ErrTemplate = errors.New("template")
 	// ErrUnresolved is returned when a value refers to something only AWS can resolve.
 	ErrUnresolved = errors.New("unresolved")
+	// errNoValue is a value of AWS::NoValue: the property is left out.
+	errNoValue = errors.New("AWS::NoValue")
 )
 
 // Lambda's defaults when neither the function nor Globals set a value.
@@ -182,6 +184,15 @@ func Parse(data []byte, opts ...Option) (*Template, error) {
 		if str(res["Type"]) != "AWS::Serverless::Function" {
 			continue
 		}
+		if c := str(res["Condition"]); c != "" {
+			ok, err := r.condition(c)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", id, err)
+			}
+			if !ok {
+				continue
+			}
+		}
 		f, err := r.function(id, res, globals)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", id, err)
@@ -254,6 +265,10 @@ func (r *resolver) function(id string, res, globals map[string]any) (Function, e
 	for _, src := range []any{globals["Environment"], props["Environment"]} {
 		for k, v := range mapOf(mapOf(src)["Variables"]) {
 			s, err := r.String(v)
+			if errors.Is(err, errNoValue) {
+				delete(f.Environment, k)
+				continue
+			}
 			if err != nil {
 				return f, fmt.Errorf("Environment %s: %w", k, err)
 			}
@@ -348,7 +363,11 @@ func (r *resolver) trigger(name, kind string, p map[string]any) (KafkaTrigger, e
 	if kind == SelfManagedKafka {
 		cfgKey = "SelfManagedKafkaEventSourceConfig"
 	}
-	if v, ok := mapOf(p[cfgKey])["ConsumerGroupId"]; ok {
+	gid, ok := p["ConsumerGroupId"]
+	if !ok {
+		gid, ok = mapOf(p[cfgKey])["ConsumerGroupId"]
+	}
+	if v := gid; ok {
 		if kt.ConsumerGroupID, err = r.String(v); err != nil {
 			return kt, fmt.Errorf("ConsumerGroupId: %w", err)
 		}
@@ -403,6 +422,9 @@ func (r *resolver) String(v any) (string, error) {
 			switch fn {
 			case "Ref":
 				name := str(arg)
+				if name == "AWS::NoValue" {
+					return "", errNoValue
+				}
 				if p, ok := r.params[name]; ok {
 					return p, nil
 				}
@@ -700,12 +722,18 @@ func makefilePackage(path, target string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%w: %w", ErrTemplate, err)
 	}
+	return makefileTarget(b, path, target, 0)
+}
+
+func makefileTarget(b []byte, path, target string, depth int) (string, error) {
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	in := false
+	var prereqs []string
 	for sc.Scan() {
 		line := sc.Text()
 		if strings.HasPrefix(line, target+":") {
 			in = true
+			prereqs = strings.Fields(strings.TrimPrefix(line, target+":"))
 			continue
 		}
 		if !in {
@@ -726,6 +754,12 @@ func makefilePackage(path, target string) (string, error) {
 	}
 	if !in {
 		return "", fmt.Errorf("%w: %s has no target %s", ErrTemplate, path, target)
+	}
+	// A target that only depends on another one builds what that one builds.
+	for _, p := range prereqs {
+		if depth < 3 && strings.HasPrefix(p, "build-") {
+			return makefileTarget(b, path, p, depth+1)
+		}
 	}
 	return "", fmt.Errorf("%w: %s target %s builds no ./package", ErrTemplate, path, target)
 }
