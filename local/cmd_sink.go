@@ -1,5 +1,125 @@
 package main
 
-import "errors"
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
 
-func runSink(args []string) error { return errors.New("sink: not available yet") }
+	"github.com/ordersync/ordersync/local/migrate"
+	"github.com/ordersync/ordersync/local/sink"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// sinkConfigFlag collects a repeatable, comma-separated flag.
+type sinkConfigFlag []string
+
+func (l *sinkConfigFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *sinkConfigFlag) Set(v string) error {
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			*l = append(*l, s)
+		}
+	}
+	return nil
+}
+
+// runSink runs the JDBC-style sink alone: one consumer per connector file, against
+// KAFKA_BROKERS and DATABASE_URL (or the embedded SQLite file).
+func runSink(args []string) error {
+	fs := flag.NewFlagSet("sink", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), `usage: go run ./local sink [flags]
+
+Applies Kafka Connect JdbcSinkConnector configs (connect/*.json) locally: consumes
+their topics from KAFKA_BROKERS (default 127.0.0.1:9092) in group connect-<name> and
+writes to DATABASE_URL (mysql://user:pass@host:port/db), or, when it is unset, to the
+embedded SQLite file <data>/ordersync.db. Stop with Ctrl-C: the batch in flight is
+written and committed first.`)
+		fs.PrintDefaults()
+	}
+	var configs sinkConfigFlag
+	fs.Var(&configs, "sink-config", "connector config file; repeat or comma-separate for several (default connect/orders-sink.json)")
+	dataDir := fs.String("data", ".local", "directory of the embedded SQLite file")
+	doMigrate := fs.Bool("migrate", false, "apply db/migrations before starting (what `go run ./local migrate` does)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("sink: unexpected argument %q", fs.Arg(0))
+	}
+	if len(configs) == 0 {
+		configs = sinkConfigFlag{"connect/orders-sink.json"}
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: sinkLogLevel(os.Getenv("LOG_LEVEL"))}))
+
+	var cfgs []sink.Config
+	for _, path := range configs {
+		cfg, err := sink.LoadConfig(path)
+		if err != nil {
+			return fmt.Errorf("sink: %w", err)
+		}
+		if unknown := cfg.Unknown(); len(unknown) > 0 {
+			log.Warn("connector config keys Kafka Connect does not know; they have no effect", slog.String("file", path), slog.Any("keys", unknown))
+		}
+		cfgs = append(cfgs, cfg)
+	}
+	brokers := strings.Split(os.Getenv("KAFKA_BROKERS"), ",")
+	if os.Getenv("KAFKA_BROKERS") == "" {
+		brokers = []string{"127.0.0.1:9092"}
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	db, err := sink.Open(ctx, os.Getenv("DATABASE_URL"), *dataDir)
+	if err != nil {
+		return fmt.Errorf("sink: %w", err)
+	}
+	defer db.Close()
+	if *doMigrate {
+		if err := migrate.Apply(ctx, db.SQL, db.Dialect); err != nil {
+			return fmt.Errorf("sink: migrate: %w", err)
+		}
+	}
+
+	sinks := make([]*sink.Sink, 0, len(cfgs))
+	for _, cfg := range cfgs {
+		s, err := sink.New(cfg, db, kgo.SeedBrokers(brokers...))
+		if err != nil {
+			return err
+		}
+		s.Logger = log
+		sinks = append(sinks, s)
+	}
+	// One sink failing stops the others, as a failed task would be restarted by hand.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make([]error, len(sinks))
+	var wg sync.WaitGroup
+	for i, s := range sinks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if errs[i] = s.Run(ctx); errs[i] != nil {
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func sinkLogLevel(s string) slog.Level {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return slog.LevelInfo
+	}
+	return l
+}

@@ -1,0 +1,410 @@
+package sink
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math/big"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ordersync/ordersync/shared/envelope"
+)
+
+// Kafka coordinate columns of pk.mode=kafka (JdbcSinkConfig.DEFAULT_KAFKA_PK_NAMES).
+var kafkaPKNames = []string{"__connect_topic", "__connect_partition", "__connect_offset"}
+
+// A tableID is a [catalog.]table name as the MySQL dialect parses table.name.format.
+type tableID struct{ catalog, name string }
+
+func parseTableID(s string) tableID {
+	if i := strings.LastIndexByte(s, '.'); i >= 0 {
+		return tableID{catalog: s[:i], name: s[i+1:]}
+	}
+	return tableID{name: s}
+}
+
+func (t tableID) String() string {
+	if t.catalog != "" {
+		return t.catalog + "." + t.name
+	}
+	return t.name
+}
+
+// sqlWriter builds the statements of the JDBC sink's MySQL dialect. SQLite gets the same
+// DDL (SQLite accepts MySQL type names and backtick quoting) and its own upsert clause.
+type sqlWriter struct {
+	dialect string
+	quote   bool // quote.sql.identifiers=always
+}
+
+// ident quotes a name with backticks. The connector does not escape a backtick inside a
+// name, so the statement would be broken SQL; the local sink refuses such a name.
+// Names are checked with checkIdent when a layout is built.
+func (w sqlWriter) ident(b *strings.Builder, name string) {
+	if w.quote {
+		b.WriteByte('`')
+		b.WriteString(name)
+		b.WriteByte('`')
+	} else {
+		b.WriteString(name)
+	}
+}
+
+// checkIdent refuses a name the statements could not carry.
+func checkIdent(name string) error {
+	if name == "" || strings.ContainsAny(name, "`\x00") {
+		return fmt.Errorf("%w: %q is empty or contains a backtick or NUL", errIdentifier, name)
+	}
+	return nil
+}
+
+func (w sqlWriter) table(b *strings.Builder, t tableID) {
+	if t.catalog != "" {
+		w.ident(b, t.catalog)
+		b.WriteByte('.')
+	}
+	w.ident(b, t.name)
+}
+
+func (w sqlWriter) columnList(b *strings.Builder, cols []*column) {
+	for i, c := range cols {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		w.ident(b, c.name)
+	}
+}
+
+// insert builds a multi-row INSERT (insert.mode=insert) or upsert for rows rows:
+//
+//	INSERT INTO `t`(`k`,`a`) VALUES(?,?),(?,?)
+//	insert into `t`(`k`,`a`) values(?,?),(?,?) on duplicate key update `a`=values(`a`)    MySQL
+//	INSERT INTO `t`(`k`,`a`) VALUES(?,?),(?,?) ON CONFLICT(`k`) DO UPDATE SET `a`=excluded.`a`    SQLite
+func (w sqlWriter) insert(l *layout, rows int, upsert bool) string {
+	var b strings.Builder
+	cols := l.insertCols
+	b.Grow(64 + rows*(2*len(cols)+3))
+	kw := func(upper, lower string) {
+		if upsert && w.dialect == MySQL {
+			b.WriteString(lower)
+		} else {
+			b.WriteString(upper)
+		}
+	}
+	kw("INSERT INTO ", "insert into ")
+	w.table(&b, l.table)
+	b.WriteByte('(')
+	w.columnList(&b, cols)
+	b.WriteByte(')')
+	kw(" VALUES", " values")
+	for r := 0; r < rows; r++ {
+		if r > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('(')
+		for i := range cols {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteByte('?')
+		}
+		b.WriteByte(')')
+	}
+	if !upsert {
+		return b.String()
+	}
+	update := l.nonKey
+	if len(update) == 0 {
+		update = l.keys
+	}
+	if w.dialect == MySQL {
+		b.WriteString(" on duplicate key update ")
+		for i, c := range update {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			w.ident(&b, c.name)
+			b.WriteString("=values(")
+			w.ident(&b, c.name)
+			b.WriteByte(')')
+		}
+		return b.String()
+	}
+	b.WriteString(" ON CONFLICT(")
+	w.columnList(&b, l.keys)
+	b.WriteString(") DO UPDATE SET ")
+	for i, c := range update {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		w.ident(&b, c.name)
+		b.WriteString("=excluded.")
+		w.ident(&b, c.name)
+	}
+	return b.String()
+}
+
+// update builds UPDATE `t` SET `a` = ?, `b` = ? WHERE `k` = ? (insert.mode=update).
+func (w sqlWriter) update(l *layout) string {
+	var b strings.Builder
+	b.WriteString("UPDATE ")
+	w.table(&b, l.table)
+	b.WriteString(" SET ")
+	for i, c := range l.nonKey {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		w.ident(&b, c.name)
+		b.WriteString(" = ?")
+	}
+	w.where(&b, l.keys)
+	return b.String()
+}
+
+// delete builds DELETE FROM `t` WHERE `k` = ? (delete.enabled with tombstones).
+func (w sqlWriter) delete(l *layout) string {
+	var b strings.Builder
+	b.WriteString("DELETE FROM ")
+	w.table(&b, l.table)
+	w.where(&b, l.keys)
+	return b.String()
+}
+
+func (w sqlWriter) where(b *strings.Builder, keys []*column) {
+	for i, c := range keys {
+		if i == 0 {
+			b.WriteString(" WHERE ")
+		} else {
+			b.WriteString(" AND ")
+		}
+		w.ident(b, c.name)
+		b.WriteString(" = ?")
+	}
+}
+
+// create builds the connector's CREATE TABLE: every column in FieldsMetadata order, then
+// PRIMARY KEY over the key columns in that order.
+func (w sqlWriter) create(l *layout) (string, error) {
+	var b strings.Builder
+	b.WriteString("CREATE TABLE ")
+	w.table(&b, l.table)
+	b.WriteString(" (")
+	var pk []*column
+	for i, c := range l.all {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('\n')
+		if err := w.columnSpec(&b, c); err != nil {
+			return "", err
+		}
+		if c.key {
+			pk = append(pk, c)
+		}
+	}
+	if len(pk) > 0 {
+		b.WriteString(",\nPRIMARY KEY(")
+		w.columnList(&b, pk)
+		b.WriteByte(')')
+	}
+	b.WriteByte(')')
+	return b.String(), nil
+}
+
+// alter builds the auto.evolve statements: MySQL adds every column in one ALTER TABLE,
+// SQLite (which takes one ADD per statement) gets one ALTER TABLE per column.
+func (w sqlWriter) alter(t tableID, cols []*column) ([]string, error) {
+	if w.dialect == SQLite {
+		var out []string
+		for _, c := range cols {
+			var b strings.Builder
+			b.WriteString("ALTER TABLE ")
+			w.table(&b, t)
+			b.WriteString(" ADD ")
+			if err := w.columnSpec(&b, c); err != nil {
+				return nil, err
+			}
+			out = append(out, b.String())
+		}
+		return out, nil
+	}
+	var b strings.Builder
+	b.WriteString("ALTER TABLE ")
+	w.table(&b, t)
+	b.WriteByte(' ')
+	for i, c := range cols {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		if len(cols) > 1 {
+			b.WriteByte('\n')
+		}
+		b.WriteString("ADD ")
+		if err := w.columnSpec(&b, c); err != nil {
+			return nil, err
+		}
+	}
+	return []string{b.String()}, nil
+}
+
+// columnSpec writes `name` TYPE followed by DEFAULT <literal>, NULL or NOT NULL.
+func (w sqlWriter) columnSpec(b *strings.Builder, c *column) error {
+	w.ident(b, c.name)
+	b.WriteByte(' ')
+	b.WriteString(c.sqlType)
+	switch {
+	case c.schema.Default != nil:
+		lit, err := literal(c.schema, c.schema.Default)
+		if err != nil {
+			return err
+		}
+		b.WriteString(" DEFAULT ")
+		b.WriteString(lit)
+	case c.optional:
+		b.WriteString(" NULL")
+	default:
+		b.WriteString(" NOT NULL")
+	}
+	return nil
+}
+
+// sqlType is MySqlDatabaseDialect.getSqlType: the column type auto.create and auto.evolve
+// give a Connect schema. Both targets get the same names; SQLite derives its affinity.
+func sqlType(s *envelope.Schema) (string, error) {
+	switch s.Name {
+	case envelope.DecimalName:
+		scale := s.Parameters[envelope.ScaleParameter]
+		if _, err := strconv.Atoi(scale); err != nil {
+			return "", fmt.Errorf("%w: Decimal without an integer scale parameter", errNoMapping)
+		}
+		return "DECIMAL(65," + scale + ")", nil
+	case envelope.DateName:
+		return "DATE", nil
+	case envelope.TimeName:
+		return "TIME(3)", nil
+	case envelope.TimestampName:
+		return "DATETIME(3)", nil
+	}
+	switch s.Type {
+	case envelope.Int8:
+		return "TINYINT", nil
+	case envelope.Int16:
+		return "SMALLINT", nil
+	case envelope.Int32:
+		return "INT", nil
+	case envelope.Int64:
+		return "BIGINT", nil
+	case envelope.Float32:
+		return "FLOAT", nil
+	case envelope.Float64:
+		return "DOUBLE", nil
+	case envelope.Boolean:
+		return "TINYINT", nil
+	case envelope.String:
+		return "TEXT", nil
+	case envelope.Bytes:
+		return "VARBINARY(1024)", nil
+	}
+	return "", fmt.Errorf("%w: %s", errNoMapping, strings.ToUpper(string(s.Type)))
+}
+
+// literal formats a schema default as GenericDatabaseDialect.formatColumnValue does.
+func literal(s *envelope.Schema, v any) (string, error) {
+	quote := func(x string) string { return "'" + strings.ReplaceAll(x, "'", "''") + "'" }
+	switch x := v.(type) {
+	case envelope.Decimal:
+		return decimalString(x), nil
+	case time.Time:
+		switch s.Name {
+		case envelope.DateName:
+			return quote(x.UTC().Format("2006-01-02")), nil
+		case envelope.TimeName:
+			return quote(x.UTC().Format("15:04:05.000")), nil
+		default:
+			return quote(x.UTC().Format("2006-01-02 15:04:05.000")), nil
+		}
+	case int8:
+		return strconv.FormatInt(int64(x), 10), nil
+	case int16:
+		return strconv.FormatInt(int64(x), 10), nil
+	case int32:
+		return strconv.FormatInt(int64(x), 10), nil
+	case int64:
+		return strconv.FormatInt(x, 10), nil
+	case float32:
+		return strconv.FormatFloat(float64(x), 'g', -1, 32), nil
+	case float64:
+		return strconv.FormatFloat(x, 'g', -1, 64), nil
+	case bool:
+		if x {
+			return "1", nil
+		}
+		return "0", nil
+	case string:
+		return quote(x), nil
+	case []byte:
+		return "x'" + hex.EncodeToString(x) + "'", nil
+	}
+	return "", fmt.Errorf("%w: default value of type %T", errNoMapping, v)
+}
+
+// decimalString writes unscaled × 10^-scale in plain notation.
+func decimalString(d envelope.Decimal) string {
+	if d.Unscaled == nil {
+		return "0"
+	}
+	if d.Scale <= 0 {
+		n := new(big.Int).Mul(d.Unscaled, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(-d.Scale)), nil))
+		return n.String()
+	}
+	s := new(big.Int).Abs(d.Unscaled).String()
+	scale := int(d.Scale)
+	if len(s) <= scale {
+		s = strings.Repeat("0", scale-len(s)+1) + s
+	}
+	s = s[:len(s)-scale] + "." + s[len(s)-scale:]
+	if d.Unscaled.Sign() < 0 {
+		s = "-" + s
+	}
+	return s
+}
+
+// bindValue converts a decoded Connect value to a database/sql argument, as
+// PreparedStatementBinder binds it: Date as a DATE, Time as a TIME, Timestamp as a UTC
+// DATETIME, Decimal exactly (as its decimal text), booleans as 1/0.
+func bindValue(s *envelope.Schema, v any) (any, error) {
+	switch x := v.(type) {
+	case nil:
+		return nil, nil
+	case int8:
+		return int64(x), nil
+	case int16:
+		return int64(x), nil
+	case int32:
+		return int64(x), nil
+	case int64, float64, bool, string, []byte:
+		return x, nil
+	case float32:
+		return float64(x), nil
+	case envelope.Decimal:
+		return decimalString(x), nil
+	case time.Time:
+		switch s.Name {
+		case envelope.DateName:
+			return x.UTC().Format("2006-01-02"), nil
+		case envelope.TimeName:
+			return x.UTC().Format("15:04:05.000"), nil
+		}
+		return x.UTC(), nil
+	}
+	return nil, fmt.Errorf("%w: %s", errBind, strings.ToUpper(string(s.Type)))
+}
+
+// Errors of statement building; they surface wrapped in the sink's own errors.
+var (
+	errIdentifier = errors.New("bad SQL identifier")
+	errNoMapping  = errors.New("type doesn't have a mapping to the SQL database column type")
+	errBind       = errors.New("unsupported source data type")
+)
