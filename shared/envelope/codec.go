@@ -737,16 +737,10 @@ func buildMap(t reflect.Type, visiting map[reflect.Type]bool) (*plan, error) {
 				if err := sc.expect('['); err != nil {
 					return err
 				}
-				for i := 0; ; i++ {
-					more, err := sc.arrayStart()
-					if i > 0 {
-						more, err = sc.arrayNext()
-					}
+				i := 0
+				for more, err := sc.arrayStart(); more || err != nil; more, err = sc.arrayNext() {
 					if err != nil {
 						return err
-					}
-					if !more {
-						break
 					}
 					seg := "[" + strconv.Itoa(i) + "]"
 					pair := &PathError{Err: fmt.Errorf("%w: map entry must be a [key, value] pair", ErrType)}
@@ -769,6 +763,7 @@ func buildMap(t reflect.Type, visiting map[reflect.Type]bool) (*plan, error) {
 					if !put(k.Elem(), v.Elem()) {
 						return &PathError{Path: seg, Err: fmt.Errorf("%w: duplicate map key", ErrSyntax)}
 					}
+					i++
 				}
 			}
 			reflect.NewAt(t, p).Elem().Set(m)

@@ -1,0 +1,117 @@
+package envelope_test
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/ordersync/ordersync/shared/envelope"
+)
+
+// jsonOrder is the order as a plain encoding/json struct: the baseline.
+type jsonOrder struct {
+	OrderID    string    `json:"order_id"`
+	UserID     string    `json:"user_id"`
+	ProductID  string    `json:"product_id"`
+	Qty        int32     `json:"qty"`
+	UnitPrice  int64     `json:"unit_price"`
+	TotalPrice int64     `json:"total_price"`
+	Status     string    `json:"status"`
+	CreatedAt  time.Time `json:"created_at"`
+	Reason     *string   `json:"reason"`
+}
+
+// jsonEnvelope is the whole envelope as plain encoding/json structs, with no
+// checks beyond what json.Unmarshal does.
+type jsonEnvelope struct {
+	Schema struct {
+		Type   string `json:"type"`
+		Fields []struct {
+			Type     string `json:"type"`
+			Optional bool   `json:"optional"`
+			Name     string `json:"name"`
+			Version  int    `json:"version"`
+			Field    string `json:"field"`
+		} `json:"fields"`
+		Optional bool   `json:"optional"`
+		Name     string `json:"name"`
+	} `json:"schema"`
+	Payload struct {
+		OrderID    string  `json:"order_id"`
+		UserID     string  `json:"user_id"`
+		ProductID  string  `json:"product_id"`
+		Qty        int32   `json:"qty"`
+		UnitPrice  int64   `json:"unit_price"`
+		TotalPrice int64   `json:"total_price"`
+		Status     string  `json:"status"`
+		CreatedAt  int64   `json:"created_at"`
+		Reason     *string `json:"reason"`
+	} `json:"payload"`
+}
+
+func BenchmarkEncode(b *testing.B) {
+	o := sampleOrder()
+	b.Run("codec", func(b *testing.B) {
+		c := orderCodec()
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := c.Encode(&o); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("codec-append", func(b *testing.B) {
+		c := orderCodec()
+		buf := make([]byte, 0, 1024)
+		b.ReportAllocs()
+		for b.Loop() {
+			var err error
+			if buf, err = c.Append(buf[:0], &o); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("json.Marshal", func(b *testing.B) {
+		j := jsonOrder{o.OrderID, o.UserID, o.ProductID, o.Qty, o.UnitPrice, o.TotalPrice, o.Status, o.CreatedAt, nil}
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := json.Marshal(&j); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func BenchmarkDecode(b *testing.B) {
+	data := []byte(orderJSON)
+	b.Run("codec", func(b *testing.B) {
+		c := orderCodec()
+		b.ReportAllocs()
+		b.SetBytes(int64(len(data)))
+		for b.Loop() {
+			var o order
+			if err := c.Decode(data, &o); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("generic", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(data)))
+		for b.Loop() {
+			if _, _, err := envelope.Decode(data); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("json.Unmarshal", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(data)))
+		for b.Loop() {
+			var e jsonEnvelope
+			if err := json.Unmarshal(data, &e); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
