@@ -1,0 +1,331 @@
+package ordersync
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/ordersync/ordersync/shared/order"
+)
+
+// update rewrites the golden files: go test . -run TestEvents -update
+var update = flag.Bool("update", false, "rewrite events/ from the generator")
+
+// sampleTime is when every sample event happens.
+var sampleTime = time.Date(2026, 11, 22, 9, 30, 0, 0, time.UTC)
+
+// sampleEvents returns every file of events/ by name. They are generated here, from the
+// same codec the functions use, so they never drift from the record format.
+func sampleEvents(t *testing.T) map[string]any {
+	t.Helper()
+	return map[string]any{
+		"create-order.json":            httpEvent("user-42", `{"productId": "CATALOG-0001", "qty": 5, "unitPrice": 1200}`, nil, nil),
+		"create-order-invalid.json":    httpEvent("user-42", `{"productId": "CATALOG 0001", "qty": 0, "unitPrice": 1200}`, nil, nil),
+		"create-order-idempotent.json": httpEvent("user-42", `{"productId": "CATALOG-0002", "quantity": 2, "unitPrice": 4999}`, map[string]string{"idempotency-key": "checkout-7f3a9c2e-0001"}, nil),
+		"create-order-jwt.json": httpEvent("user-42", `{"productId": "CATALOG-0001", "qty": 1, "unitPrice": 1200}`,
+			map[string]string{"authorization": "Bearer eyJraWQiOiJzYW1wbGUiLCJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyLTQyIn0.c2lnbmF0dXJl"},
+			map[string]string{
+				"sub": "user-42", "iss": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_EXAMPLE",
+				"aud": "ordersync-web", "token_use": "id", "exp": "1795084200", "iat": "1795080600",
+			}),
+		"validate-order.json":              kafkaEvent(t, "aws:kafka"),
+		"validate-order-self-managed.json": kafkaEvent(t, "SelfManagedKafka"),
+	}
+}
+
+// httpEvent is what API Gateway (HTTP API, payload format 2.0) sends create-order.
+func httpEvent(user, body string, headers, claims map[string]string) events.APIGatewayV2HTTPRequest {
+	path := "/order-service/" + user + "/orders"
+	h := map[string]string{
+		"accept":            "application/json",
+		"content-length":    fmt.Sprint(len(body)),
+		"content-type":      "application/json",
+		"host":              "a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com",
+		"user-agent":        "curl/8.5.0",
+		"x-amzn-trace-id":   "Root=1-67406b78-3f6e1c2a9b8d7e6f5a4b3c2d",
+		"x-forwarded-for":   "203.0.113.10",
+		"x-forwarded-port":  "443",
+		"x-forwarded-proto": "https",
+	}
+	for k, v := range headers {
+		h[k] = v
+	}
+	req := events.APIGatewayV2HTTPRequest{
+		Version:        "2.0",
+		RouteKey:       "POST /order-service/{userId}/orders",
+		RawPath:        path,
+		Headers:        h,
+		PathParameters: map[string]string{"userId": user},
+		Body:           body,
+		RequestContext: events.APIGatewayV2HTTPRequestContext{
+			RouteKey:     "POST /order-service/{userId}/orders",
+			AccountID:    "111122223333",
+			Stage:        "$default",
+			RequestID:    "Cxk1Jg7pIAMEbJg=",
+			APIID:        "a1b2c3d4e5",
+			DomainName:   "a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com",
+			DomainPrefix: "a1b2c3d4e5",
+			Time:         sampleTime.Format("02/Jan/2006:15:04:05 -0700"),
+			TimeEpoch:    sampleTime.UnixMilli(),
+			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{
+				Method: "POST", Path: path, Protocol: "HTTP/1.1", SourceIP: "203.0.113.10", UserAgent: "curl/8.5.0",
+			},
+		},
+	}
+	if claims != nil {
+		req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims, Scopes: []string{}},
+		}
+	}
+	return req
+}
+
+// kafkaEvent is a batch as an MSK ("aws:kafka") or self-managed Kafka
+// ("SelfManagedKafka") trigger delivers it to validate-order: partition 0 holds an order
+// create-order would write and a record that is no envelope at all (a raw request body),
+// partition 1 an order whose total does not match, which validate-order rejects.
+func kafkaEvent(t *testing.T, source string) events.KafkaEvent {
+	t.Helper()
+	const topic = "orders.submitted"
+	good := order.Order{
+		OrderID: order.ID("user-42", "sample-accepted"), UserID: "user-42", ProductID: "CATALOG-0001",
+		Qty: 5, UnitPrice: 1200, TotalPrice: 6000, Status: order.Pending, CreatedAt: sampleTime,
+	}
+	bad := order.Order{
+		OrderID: order.ID("user-7", "sample-rejected"), UserID: "user-7", ProductID: "CATALOG-0002",
+		Qty: 3, UnitPrice: 4999, TotalPrice: 4999, Status: order.Pending, CreatedAt: sampleTime.Add(2 * time.Second),
+	}
+	submitted := []map[string]events.JSONNumberBytes{{order.HeaderEvent: events.JSONNumberBytes(order.EventSubmitted)}}
+	rec := func(partition, offset int64, o *order.Order, key string, value []byte, at time.Time) events.KafkaRecord {
+		if o != nil {
+			v, err := order.Codec.Encode(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			key, value = o.OrderID, v
+		}
+		return events.KafkaRecord{
+			Topic: topic, Partition: partition, Offset: offset,
+			Timestamp: events.MilliSecondsEpochTime{Time: at}, TimestampType: "CREATE_TIME",
+			Key:     base64.StdEncoding.EncodeToString([]byte(key)),
+			Value:   base64.StdEncoding.EncodeToString(value),
+			Headers: submitted,
+		}
+	}
+	ev := events.KafkaEvent{
+		EventSource: source,
+		Records: map[string][]events.KafkaRecord{
+			topic + "-0": {
+				rec(0, 1041, &good, "", nil, sampleTime),
+				rec(0, 1042, nil, "user-9", []byte(`{"productId": "CATALOG-0001", "qty": 5, "unitPrice": 1200}`), sampleTime.Add(3*time.Second)),
+			},
+			topic + "-1": {rec(1, 877, &bad, "", nil, sampleTime.Add(2*time.Second))},
+		},
+	}
+	if source == "aws:kafka" {
+		ev.EventSourceARN = "arn:aws:kafka:eu-west-1:111122223333:cluster/ordersync-dev/11111111-2222-3333-4444-555555555555-1"
+		ev.BootstrapServers = "b-1.ordersyncdev.abcdef.c2.kafka.eu-west-1.amazonaws.com:9098,b-2.ordersyncdev.abcdef.c2.kafka.eu-west-1.amazonaws.com:9098"
+	} else {
+		ev.BootstrapServers = "kafka-1.internal.example.com:9096,kafka-2.internal.example.com:9096"
+	}
+	return ev
+}
+
+// TestEvents compares events/ with the generator; -update rewrites it.
+func TestEvents(t *testing.T) {
+	want := sampleEvents(t)
+	for name, ev := range want {
+		data, err := formatEvent(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join("events", name)
+		if *update {
+			if err := os.WriteFile(path, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		got, err := os.ReadFile(path)
+		if err != nil {
+			t.Errorf("%v (go test . -run TestEvents -update writes it)", err)
+			continue
+		}
+		if !bytes.Equal(got, data) {
+			t.Errorf("%s differs from the generator; go test . -run TestEvents -update rewrites it", path)
+		}
+	}
+	files, err := filepath.Glob("events/*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if _, ok := want[filepath.Base(f)]; !ok {
+			t.Errorf("%s is not made by the generator", f)
+		}
+	}
+}
+
+// userPath matches the HTTP API route's path.
+var userPath = regexp.MustCompile(`^/order-service/([^/]+)/orders$`)
+
+// TestCreateOrderEvents checks that each create-order sample is what API Gateway sends for
+// the template's route, and that its body is accepted or rejected by the order rules as
+// its name says. create-order is a command, so its handler is exercised on these files by
+// decoding them exactly as the Lambda runtime does.
+func TestCreateOrderEvents(t *testing.T) {
+	files, err := filepath.Glob("events/create-order*.json")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no create-order events: %v", err)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var req events.APIGatewayV2HTTPRequest
+			dec := json.NewDecoder(bytes.NewReader(data))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&req); err != nil {
+				t.Fatalf("not an API Gateway HTTP API (2.0) event: %v", err)
+			}
+			if req.Version != "2.0" || req.RouteKey != "POST /order-service/{userId}/orders" || req.RequestContext.HTTP.Method != "POST" {
+				t.Errorf("version %q, route %q, method %q: want 2.0, POST /order-service/{userId}/orders, POST",
+					req.Version, req.RouteKey, req.RequestContext.HTTP.Method)
+			}
+			m := userPath.FindStringSubmatch(req.RawPath)
+			if m == nil || req.PathParameters["userId"] != m[1] || req.RequestContext.HTTP.Path != req.RawPath {
+				t.Fatalf("path %q, userId %q: the path parameter must match the path", req.RawPath, req.PathParameters["userId"])
+			}
+			if ct := req.Headers["content-type"]; ct != "application/json" {
+				t.Errorf("content-type %q", ct)
+			}
+			for k := range req.Headers {
+				if k != strings.ToLower(k) {
+					t.Errorf("header %q: HTTP APIs send header names in lower case", k)
+				}
+			}
+			user := m[1]
+			if a := req.RequestContext.Authorizer; a != nil && a.JWT != nil {
+				if sub := a.JWT.Claims["sub"]; sub != user {
+					t.Errorf("JWT sub %q differs from the path user %q: create-order would answer 403", sub, user)
+				}
+				if !strings.HasPrefix(req.Headers["authorization"], "Bearer ") {
+					t.Error("a JWT event needs its Authorization: Bearer header")
+				}
+			}
+			if k, ok := req.Headers["idempotency-key"]; ok && !order.ValidKey(k) {
+				t.Errorf("Idempotency-Key %q is not valid", k)
+			}
+			var body order.Request
+			if err := body.UnmarshalJSON([]byte(req.Body)); err != nil {
+				t.Fatalf("body: %v", err)
+			}
+			o, errs := body.Order(user, "", sampleTime)
+			invalid := strings.Contains(f, "invalid")
+			switch {
+			case invalid && errs == nil:
+				t.Error("an invalid sample passes the order rules")
+			case !invalid && errs != nil:
+				t.Errorf("body breaks the order rules: %v", errs)
+			case !invalid && o.TotalPrice != int64(o.Qty)*o.UnitPrice:
+				t.Errorf("total %d", o.TotalPrice)
+			}
+			if got, want := req.Headers["content-length"], fmt.Sprint(len(req.Body)); got != want {
+				t.Errorf("content-length %s, body has %s bytes", got, want)
+			}
+		})
+	}
+}
+
+// TestEnvJSON checks env.json, the --env-vars file of sam local invoke: it may only set
+// variables the template declares (SAM ignores the others) and points the functions at a
+// broker on the host.
+func TestEnvJSON(t *testing.T) {
+	data, err := os.ReadFile("env.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env map[string]map[string]string
+	if err := json.Unmarshal(data, &env); err != nil {
+		t.Fatalf("env.json: %v", err)
+	}
+	tpl := loadTemplate(t)
+	declared := map[string]bool{}
+	globalEnv := section(t, section(t, section(t, section(t, tpl, "Globals"), "Function"), "Environment"), "Variables")
+	for k := range globalEnv {
+		declared[k] = true
+	}
+	for scope, vars := range env {
+		ok := scope == "Parameters"
+		own := map[string]bool{}
+		if r, found := section(t, tpl, "Resources")[scope].(map[string]any); found {
+			ok = true
+			if p, _ := r["Properties"].(map[string]any); p != nil {
+				if e, _ := p["Environment"].(map[string]any); e != nil {
+					for k := range e["Variables"].(map[string]any) {
+						own[k] = true
+					}
+				}
+			}
+		}
+		if !ok {
+			t.Errorf("env.json: %s is neither Parameters nor a function", scope)
+		}
+		for k := range vars {
+			if !declared[k] && !own[k] {
+				t.Errorf("env.json: %s.%s is not declared in template.yaml, so SAM ignores it", scope, k)
+			}
+		}
+	}
+	p := env["Parameters"]
+	if p["KAFKA_BROKERS"] != "host.docker.internal:9092" || p["KAFKA_AUTH"] != "none" {
+		t.Errorf("env.json: KAFKA_BROKERS %q, KAFKA_AUTH %q; want host.docker.internal:9092 and none", p["KAFKA_BROKERS"], p["KAFKA_AUTH"])
+	}
+}
+
+// TestSAMConfig checks that samconfig.toml has a default and a prod environment and that
+// every parameter override names a template parameter with an allowed value.
+func TestSAMConfig(t *testing.T) {
+	data, err := os.ReadFile("samconfig.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(data)
+	for _, env := range []string{"default", "prod"} {
+		for _, want := range []string{
+			"[" + env + ".global.parameters]", "[" + env + ".deploy.parameters]",
+		} {
+			if !strings.Contains(text, want) {
+				t.Errorf("samconfig.toml has no %s", want)
+			}
+		}
+	}
+	params := section(t, loadTemplate(t), "Parameters")
+	overrides := regexp.MustCompile(`(?m)^\s*"([A-Za-z0-9]+)=([^"]*)",?\s*$`).FindAllStringSubmatch(text, -1)
+	if len(overrides) == 0 {
+		t.Fatal("samconfig.toml has no parameter overrides")
+	}
+	for _, m := range overrides {
+		p, ok := params[m[1]].(map[string]any)
+		if !ok {
+			t.Errorf("samconfig.toml overrides %s, which template.yaml does not declare", m[1])
+			continue
+		}
+		if allowed, ok := p["AllowedValues"].([]any); ok && !slices.ContainsFunc(allowed, func(v any) bool { return fmt.Sprint(v) == m[2] }) {
+			t.Errorf("samconfig.toml: %s=%s is not one of %v", m[1], m[2], allowed)
+		}
+	}
+}
