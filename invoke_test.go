@@ -1,0 +1,155 @@
+package ordersync
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/ordersync/ordersync/local/runtimeapi"
+	"github.com/ordersync/ordersync/shared/order"
+)
+
+// TestInvokeSampleEvents does what `sam local invoke <Function> -e events/<file>
+// --env-vars env.json` does, without Docker: it builds each function for this machine,
+// runs the binary under a Lambda Runtime API emulator with env.json's variables (the
+// broker being an in-process Kafka cluster) and invokes it with every sample event.
+func TestInvokeSampleEvents(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the functions; skipped with -short")
+	}
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1),
+		kfake.SeedTopics(3, "orders.submitted", "orders", "orders.rejected", "orders.dlq"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+
+	data, err := os.ReadFile("env.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var envFile map[string]map[string]string
+	if err := json.Unmarshal(data, &envFile); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, tc := range []struct {
+		id, pkg, glob string
+		check         func(t *testing.T, name string, out []byte)
+	}{
+		{"CreateOrderFunction", "./functions/create-order", "events/create-order*.json", checkCreateOrder},
+		{"ValidateOrderFunction", "./functions/validate-order", "events/validate-order*.json", checkValidateOrder},
+	} {
+		t.Run(tc.id, func(t *testing.T) {
+			bin := filepath.Join(t.TempDir(), "bootstrap")
+			build := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", bin, tc.pkg)
+			if out, err := build.CombinedOutput(); err != nil {
+				t.Fatalf("go build %s: %v\n%s", tc.pkg, err, out)
+			}
+			var env []string
+			for _, scope := range []string{"Parameters", tc.id} {
+				for k, v := range envFile[scope] {
+					if k == "KAFKA_BROKERS" {
+						v = strings.Join(cluster.ListenAddrs(), ",")
+					}
+					env = append(env, k+"="+v)
+				}
+			}
+			var logs bytes.Buffer
+			fn, err := runtimeapi.New(runtimeapi.Config{
+				Name: tc.id, Path: bin, Dir: ".", Env: env, Timeout: 30 * time.Second,
+				MemorySize: 256, Concurrency: 1, Region: "eu-west-1",
+				Output: func(int) io.Writer { return &logs },
+				Logf:   t.Logf,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				fn.Close(ctx)
+				if t.Failed() {
+					t.Logf("function output:\n%s", logs.String())
+				}
+			}()
+			files, err := filepath.Glob(tc.glob)
+			if err != nil || len(files) == 0 {
+				t.Fatalf("no events %s: %v", tc.glob, err)
+			}
+			for _, f := range files {
+				payload, err := os.ReadFile(f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				out, err := fn.Invoke(ctx, payload)
+				cancel()
+				if err != nil {
+					t.Errorf("%s: %v", f, err)
+					continue
+				}
+				tc.check(t, filepath.Base(f), out)
+			}
+		})
+	}
+}
+
+// checkCreateOrder expects 422 for the invalid sample and 201 with the order for the others.
+func checkCreateOrder(t *testing.T, name string, out []byte) {
+	var resp events.APIGatewayV2HTTPResponse
+	if err := json.Unmarshal(out, &resp); err != nil {
+		t.Errorf("%s: response %s: %v", name, out, err)
+		return
+	}
+	if strings.Contains(name, "invalid") {
+		if resp.StatusCode != 422 {
+			t.Errorf("%s: status %d, want 422: %s", name, resp.StatusCode, resp.Body)
+		}
+		return
+	}
+	if resp.StatusCode != 201 {
+		t.Errorf("%s: status %d, want 201: %s", name, resp.StatusCode, resp.Body)
+		return
+	}
+	var body struct {
+		OrderID string `json:"orderId"`
+		UserID  string `json:"userId"`
+		Status  string `json:"status"`
+	}
+	if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
+		t.Errorf("%s: body %s: %v", name, resp.Body, err)
+		return
+	}
+	if body.UserID != "user-42" || body.Status != string(order.Pending) {
+		t.Errorf("%s: body %s", name, resp.Body)
+	}
+	if strings.Contains(name, "idempotent") {
+		if want := order.ID("user-42", "checkout-7f3a9c2e-0001"); body.OrderID != want {
+			t.Errorf("%s: orderId %s, want %s from the Idempotency-Key", name, body.OrderID, want)
+		}
+	}
+}
+
+// checkValidateOrder expects each batch's three records to be accepted, rejected and
+// dead-lettered.
+func checkValidateOrder(t *testing.T, name string, out []byte) {
+	var res struct{ Records, Accepted, Rejected, DeadLettered int }
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Errorf("%s: response %s: %v", name, out, err)
+		return
+	}
+	if res.Records != 3 || res.Accepted != 1 || res.Rejected != 1 || res.DeadLettered != 1 {
+		t.Errorf("%s: %s, want 3 records: 1 accepted, 1 rejected, 1 dead-lettered", name, out)
+	}
+}
