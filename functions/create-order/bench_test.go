@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// acked is a producer whose every record is acknowledged at once: BenchmarkHandle
+// measures the handler's own work per request, without the produce round trip.
+type acked struct{}
+
+func (acked) ProduceSync(_ context.Context, rs ...*kgo.Record) kgo.ProduceResults {
+	return kgo.ProduceResults{{Record: rs[0]}}
+}
+
+// benchRequest is a typical request: JSON body, an Idempotency-Key, API Gateway's
+// usual headers.
+func benchRequest() (context.Context, func()) {
+	ctx, cancel := context.WithTimeout(lambdacontext.NewContext(context.Background(),
+		&lambdacontext.LambdaContext{AwsRequestID: "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"}), time.Minute)
+	return ctx, cancel
+}
+
+func BenchmarkHandle(b *testing.B) {
+	h := NewHandler(acked{}, "orders.submitted", slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	req := post("user-1", designBody, "idempotency-key", "5f1c9a1e-2b7d-4c1e-9a3f-0d8e7b6a5c4d",
+		"accept", "*/*", "host", "abc123.execute-api.eu-west-1.amazonaws.com", "user-agent", "curl/8.5.0",
+		"x-amzn-trace-id", "Root=1-5f84c7a9-6c5e1a5c2d4b7e0f3a9c8d7e", "x-forwarded-for", "203.0.113.7",
+		"x-forwarded-port", "443", "x-forwarded-proto", "https", "content-length", "58")
+	ctx, cancel := benchRequest()
+	defer cancel()
+	b.ReportAllocs()
+	for b.Loop() {
+		resp, err := h.Handle(ctx, req)
+		if err != nil || resp.StatusCode != 201 {
+			b.Fatalf("%d %s %v", resp.StatusCode, resp.Body, err)
+		}
+	}
+}
+
+// BenchmarkHandleKfake compares a whole request against kfake with the ProduceSync of
+// the same record alone.
+func BenchmarkHandleKfake(b *testing.B) {
+	s := newStack(b)
+	s.h.log = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	ctx, cancel := benchRequest()
+	defer cancel()
+	req := post("user-1", designBody, "idempotency-key", "5f1c9a1e-2b7d-4c1e-9a3f-0d8e7b6a5c4d")
+	if resp, _ := s.h.Handle(ctx, req); resp.StatusCode != 201 { // warm: metadata, producer id
+		b.Fatalf("%d %s", resp.StatusCode, resp.Body)
+	}
+	b.Run("handler", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if resp, err := s.h.Handle(ctx, req); err != nil || resp.StatusCode != 201 {
+				b.Fatalf("%d %s %v", resp.StatusCode, resp.Body, err)
+			}
+		}
+	})
+	b.Run("ProduceSync", func(b *testing.B) {
+		b.ReportAllocs()
+		value, err := os.ReadFile(filepath.Join("testdata", "order-submitted.golden.json"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			r := &kgo.Record{Topic: s.topic, Key: []byte(fixedID), Value: value, Headers: eventSubmitted}
+			if err := s.client.ProduceSync(ctx, r).FirstErr(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

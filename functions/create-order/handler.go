@@ -1,0 +1,302 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/ordersync/ordersync/shared/kafka"
+	"github.com/ordersync/ordersync/shared/order"
+)
+
+// MaxBody is the largest request body accepted (after base64 decoding); larger bodies
+// get 413.
+const MaxBody = 64 << 10
+
+// RetryAfter is the Retry-After of a 503, in seconds.
+const RetryAfter = "1"
+
+// producer is what the handler needs of a Kafka client (*kgo.Client has it).
+type producer interface {
+	ProduceSync(ctx context.Context, rs ...*kgo.Record) kgo.ProduceResults
+}
+
+// Handler takes orders over HTTP (API Gateway HTTP API, payload format 2.0) and
+// publishes each one as an OrderSubmitted record.
+type Handler struct {
+	producer producer
+	topic    string
+	log      *slog.Logger
+
+	// Now and NewID are the clock and the id source; tests pin them.
+	Now   func() time.Time
+	NewID func(userID, idempotencyKey string) string
+}
+
+// NewHandler returns a handler that produces to topic through p and logs to log.
+func NewHandler(p producer, topic string, log *slog.Logger) *Handler {
+	return &Handler{producer: p, topic: topic, log: log, Now: time.Now, NewID: order.ID}
+}
+
+// eventSubmitted is the one header of every record; kgo only reads it.
+var eventSubmitted = []kgo.RecordHeader{{Key: order.HeaderEvent, Value: []byte(order.EventSubmitted)}}
+
+// buffers holds request-sized scratch space: a decoded base64 body, the record value,
+// the response body. A buffer goes back only once ProduceSync has returned, when kgo
+// has let go of the record.
+var buffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// Handle serves POST /order-service/{userId}/orders.
+func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	var requestID string
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		requestID = lc.AwsRequestID
+	}
+
+	// The user: the JWT's sub claim when an authorizer sent one, else the path.
+	userID := pathUser(&req)
+	if a := req.RequestContext.Authorizer; a != nil && a.JWT != nil {
+		if sub := a.JWT.Claims["sub"]; sub != "" {
+			if userID != "" && userID != sub {
+				return h.problem(ctx, requestID, pForbidden, "the path user is not the authenticated user")
+			}
+			userID = sub
+		}
+	}
+
+	if !jsonMediaType(header(req.Headers, "content-type")) {
+		return h.problem(ctx, requestID, pMediaType, "Content-Type must be application/json")
+	}
+
+	// Size before anything is parsed or decoded.
+	body := req.Body
+	if req.IsBase64Encoded {
+		if len(body) > base64.StdEncoding.EncodedLen(MaxBody) {
+			return h.problem(ctx, requestID, pTooLarge, tooLarge)
+		}
+		bp := buffers.Get().(*[]byte)
+		defer buffers.Put(bp)
+		buf := (*bp)[:0]
+		if n := base64.StdEncoding.DecodedLen(len(body)); cap(buf) < n {
+			buf = make([]byte, n)
+		}
+		buf = buf[:cap(buf)]
+		n, err := base64.StdEncoding.Decode(buf, bytesOf(body))
+		if err != nil {
+			return h.problem(ctx, requestID, pMalformed, "the base64 body does not decode")
+		}
+		*bp = buf[:0]
+		return h.handle(ctx, requestID, &req, userID, buf[:n])
+	}
+	if len(body) > MaxBody {
+		return h.problem(ctx, requestID, pTooLarge, tooLarge)
+	}
+	return h.handle(ctx, requestID, &req, userID, bytesOf(body))
+}
+
+// bytesOf returns the bytes of s without copying them; they are only ever read.
+func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
+const tooLarge = "the body is larger than 64 KiB"
+
+// handle serves a request whose body is at most MaxBody bytes.
+func (h *Handler) handle(ctx context.Context, requestID string, req *events.APIGatewayV2HTTPRequest, userID string, body []byte) (events.APIGatewayV2HTTPResponse, error) {
+	if len(body) == 0 {
+		return h.problem(ctx, requestID, pMalformed, "the body is empty")
+	}
+	var r order.Request
+	switch err := r.UnmarshalJSON(body); {
+	case errors.Is(err, order.ErrNotObject):
+		return h.problem(ctx, requestID, pMalformed, "the body must be a JSON object")
+	case err != nil:
+		return h.problem(ctx, requestID, pMalformed, "the body is not valid JSON")
+	}
+
+	o, errs := r.Order(userID, "", h.Now())
+	key, hasKey := lookup(req.Headers, "idempotency-key")
+	if hasKey && !order.ValidKey(key) {
+		errs = append(errs, order.FieldError{Field: "Idempotency-Key", Message: "must be 1-255 visible ASCII characters"})
+	}
+	if errs != nil {
+		return h.invalid(ctx, requestID, errs)
+	}
+	o.OrderID = h.NewID(userID, key)
+
+	bp := buffers.Get().(*[]byte)
+	value, err := order.Codec.Append((*bp)[:0], &o)
+	if err != nil {
+		buffers.Put(bp)
+		return h.internal(ctx, requestID, o.OrderID, "encode order", err)
+	}
+	*bp = value[:0]
+
+	err = h.produce(ctx, &kgo.Record{
+		Topic:   h.topic,
+		Key:     []byte(o.OrderID),
+		Value:   value,
+		Headers: eventSubmitted,
+	})
+	if !errors.Is(err, errAbandoned) {
+		buffers.Put(bp) // kgo is done with the record
+	}
+	if err != nil {
+		if unavailable(err) {
+			h.log.LogAttrs(ctx, slog.LevelWarn, "order not acknowledged in time",
+				slog.String("request_id", requestID), slog.String("order_id", o.OrderID), slog.Any("error", err))
+			return problemResponse(pUnavailable, "the order could not be stored in time; retry with the same Idempotency-Key", nil), nil
+		}
+		return h.internal(ctx, requestID, o.OrderID, "produce", err)
+	}
+
+	h.log.LogAttrs(ctx, slog.LevelInfo, "order submitted",
+		slog.String("request_id", requestID), slog.String("order_id", o.OrderID))
+	return created(&o), nil
+}
+
+// errAbandoned is returned by produce when the deadline passed before ProduceSync did.
+var errAbandoned = fmt.Errorf("record not acknowledged before the deadline: %w", context.DeadlineExceeded)
+
+// produce produces r with ProduceSync and returns its error, or errAbandoned as soon as
+// the produce deadline (kafka.ProduceContext) passes. ProduceSync gets the same deadline
+// but may notice it late (kgo checks it between requests and backoffs); the answer must
+// not wait for that. An abandoned record stays with kgo, which fails or stores it
+// shortly; its buffers are then no longer the handler's to reuse.
+func (h *Handler) produce(ctx context.Context, r *kgo.Record) error {
+	pctx, cancel := kafka.ProduceContext(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- h.producer.ProduceSync(pctx, r).FirstErr() }()
+	select {
+	case err := <-done:
+		return err
+	case <-pctx.Done():
+		select {
+		case err := <-done: // finished at the same moment: take its answer
+			return err
+		default:
+			return errAbandoned
+		}
+	}
+}
+
+// unavailable reports whether a produce error means "not acknowledged in time" (the
+// deadline passed, the brokers were unreachable or busy, the client is shutting down),
+// which a retry can fix, as opposed to a lasting failure.
+func unavailable(err error) bool {
+	var netErr net.Error
+	return errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, context.Canceled) ||
+		errors.Is(err, kgo.ErrRecordTimeout) ||
+		errors.Is(err, kgo.ErrRecordRetries) ||
+		errors.Is(err, kgo.ErrClientClosed) ||
+		errors.Is(err, io.EOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.As(err, &netErr) ||
+		kerr.IsRetriable(err)
+}
+
+// created is the 201 answer for o.
+func created(o *order.Order) events.APIGatewayV2HTTPResponse {
+	bp := buffers.Get().(*[]byte)
+	b := append((*bp)[:0], `{"orderId":`...)
+	b = appendString(b, o.OrderID)
+	b = append(b, `,"userId":`...)
+	b = appendString(b, o.UserID)
+	b = append(b, `,"productId":`...)
+	b = appendString(b, o.ProductID)
+	b = append(b, `,"qty":`...)
+	b = strconv.AppendInt(b, int64(o.Qty), 10)
+	b = append(b, `,"unitPrice":`...)
+	b = strconv.AppendInt(b, o.UnitPrice, 10)
+	b = append(b, `,"totalPrice":`...)
+	b = strconv.AppendInt(b, o.TotalPrice, 10)
+	b = append(b, `,"status":`...)
+	b = appendString(b, string(o.Status))
+	b = append(b, `,"createdAt":"`...)
+	b = o.CreatedAt.UTC().AppendFormat(b, "2006-01-02T15:04:05.000Z07:00")
+	b = append(b, `"}`...)
+	body := string(b)
+	*bp = b[:0]
+	buffers.Put(bp)
+	return events.APIGatewayV2HTTPResponse{
+		StatusCode: 201,
+		Headers: map[string]string{
+			"Content-Type": "application/json",
+			"Location":     "/order-service/" + o.UserID + "/orders/" + o.OrderID,
+		},
+		Body: body,
+	}
+}
+
+// pathUser returns the {userId} of the route: the path parameter, or, when a gateway
+// left the parameters out, the segment of /order-service/{userId}/orders.
+func pathUser(req *events.APIGatewayV2HTTPRequest) string {
+	if u, ok := req.PathParameters["userId"]; ok {
+		return u
+	}
+	p, ok := strings.CutPrefix(req.RawPath, "/order-service/")
+	if !ok {
+		return ""
+	}
+	u, ok := strings.CutSuffix(p, "/orders")
+	if !ok || strings.Contains(u, "/") {
+		return ""
+	}
+	return u
+}
+
+// jsonMediaType reports whether a Content-Type is application/json or
+// application/*+json, with or without parameters.
+func jsonMediaType(ct string) bool {
+	if i := strings.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	ct = strings.TrimSpace(ct)
+	sub, ok := cutPrefixFold(ct, "application/")
+	if !ok {
+		return false
+	}
+	return strings.EqualFold(sub, "json") || (len(sub) > len("+json") && strings.EqualFold(sub[len(sub)-len("+json"):], "+json") &&
+		!strings.ContainsAny(sub, " /"))
+}
+
+func cutPrefixFold(s, prefix string) (string, bool) {
+	if len(s) < len(prefix) || !strings.EqualFold(s[:len(prefix)], prefix) {
+		return s, false
+	}
+	return s[len(prefix):], true
+}
+
+// header returns a request header. Payload 2.0 lower-cases header names; other
+// senders may not, so a miss falls back to a case-insensitive search.
+func header(hs map[string]string, lower string) string {
+	v, _ := lookup(hs, lower)
+	return v
+}
+
+func lookup(hs map[string]string, lower string) (string, bool) {
+	if v, ok := hs[lower]; ok {
+		return v, true
+	}
+	for k, v := range hs {
+		if strings.EqualFold(k, lower) {
+			return v, true
+		}
+	}
+	return "", false
+}
