@@ -471,7 +471,11 @@ func TestRefused(t *testing.T) {
 		{"400 malformed JSON", post("user-1", `{"productId": "P",`), 400, nil},
 		{"400 trailing garbage", post("user-1", designBody+"x"), 400, nil},
 		{"400 array", post("user-1", `[`+designBody+`]`), 400, nil},
-		{"400 bad base64", func() events.APIGatewayV2HTTPRequest { r := post("user-1", "not base64!"); r.IsBase64Encoded = true; return r }(), 400, nil},
+		{"400 bad base64", func() events.APIGatewayV2HTTPRequest {
+			r := post("user-1", "not base64!")
+			r.IsBase64Encoded = true
+			return r
+		}(), 400, nil},
 		{"403 sub differs", withSub(post("user-1", designBody), "someone-else"), 403, nil},
 		{"413 body", post("user-1", big), 413, nil},
 		{"413 before parsing", post("user-1", "{"+strings.Repeat(" ", MaxBody)), 413, nil},
