@@ -26,16 +26,24 @@ func ID(userID, idempotencyKey string) string {
 	return v5(userID, idempotencyKey).String()
 }
 
-// v5 is uuid.NewSHA1(Namespace, userID+"\x00"+key) without building the joined name.
+// v5 is uuid.NewSHA1(Namespace, []byte(userID+"\x00"+key)), hashed from a stack
+// buffer when the name fits (it always does within the rules: 64 + 1 + 255 bytes).
 func v5(userID, key string) uuid.UUID {
-	h := sha1.New()
-	h.Write(Namespace[:])
-	h.Write([]byte(userID))
-	h.Write([]byte{0})
-	h.Write([]byte(key))
 	var sum [sha1.Size]byte
+	var buf [16 + MaxNameLen + 1 + MaxKeyLen]byte
+	if n := len(Namespace) + len(userID) + 1 + len(key); n <= len(buf) {
+		b := append(append(append(append(buf[:0], Namespace[:]...), userID...), 0), key...)
+		sum = sha1.Sum(b)
+	} else {
+		h := sha1.New()
+		h.Write(Namespace[:])
+		h.Write([]byte(userID))
+		h.Write([]byte{0})
+		h.Write([]byte(key))
+		h.Sum(sum[:0])
+	}
 	var u uuid.UUID
-	copy(u[:], h.Sum(sum[:0]))
+	copy(u[:], sum[:])
 	u[6] = (u[6] & 0x0f) | 0x50 // version 5
 	u[8] = (u[8] & 0x3f) | 0x80 // RFC 9562 variant
 	return u

@@ -183,3 +183,14 @@ func TestStatusValid(t *testing.T) {
 		}
 	}
 }
+
+func TestIDLongName(t *testing.T) {
+	user, key := strings.Repeat("u", 100), strings.Repeat("k", 300) // beyond the rules: the slow path
+	if got, want := ID(user, key), uuid.NewSHA1(Namespace, []byte(user+"\x00"+key)).String(); got != want {
+		t.Fatalf("ID = %s, want %s", got, want)
+	}
+	user, key = strings.Repeat("u", MaxNameLen), strings.Repeat("k", MaxKeyLen) // the longest that fits the buffer
+	if got, want := ID(user, key), uuid.NewSHA1(Namespace, []byte(user+"\x00"+key)).String(); got != want {
+		t.Fatalf("ID = %s, want %s", got, want)
+	}
+}
