@@ -1,5 +1,78 @@
 package main
 
-import "errors"
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
 
-func runBroker(args []string) error { return errors.New("broker: not available yet") }
+	"github.com/ordersync/ordersync/local/broker"
+	"github.com/ordersync/ordersync/local/console"
+	"github.com/ordersync/ordersync/local/stack"
+)
+
+const brokerUsage = `usage: go run ./local broker [flags]
+
+Runs only the embedded Kafka broker (kfake), with the pipeline's topics created and
+its data kept under --data, for functions and sinks run some other way. With
+--advertise HOST:PORT it listens on all interfaces and names HOST:PORT in metadata,
+so that a container reaches it, e.g. for sam local invoke:
+
+  go run ./local broker --advertise host.docker.internal:9092
+  sam local invoke CreateOrderFunction -e events/create-order.json --env-vars env.json
+
+Flags:
+`
+
+// runBroker runs the embedded broker until SIGINT or SIGTERM.
+func runBroker(args []string) error {
+	fs := flag.NewFlagSet("broker", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), brokerUsage)
+		fs.PrintDefaults()
+	}
+	addr := fs.String("kafka", stack.DefaultKafka, "address to listen on (with --advertise: its port, on all interfaces)")
+	advertise := fs.String("advertise", "", "HOST:PORT to advertise in metadata (e.g. host.docker.internal:9092)")
+	data := fs.String("data", stack.DefaultData, "directory for the broker's data (in <data>/kafka)")
+	partitions := fs.Int("partitions", stack.DefaultPartitions, "partitions of each created topic")
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return nil
+		}
+		return err
+	}
+	if *advertise != "" {
+		if _, port, err := net.SplitHostPort(*advertise); err == nil {
+			if _, _, err := net.SplitHostPort(*addr); err == nil && *addr == stack.DefaultKafka {
+				// Listen on the advertised port unless told otherwise.
+				*addr = net.JoinHostPort("0.0.0.0", port)
+			}
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	out := console.New(os.Stderr)
+	dir := filepath.Join(*data, "kafka")
+	b, err := broker.Start(ctx, broker.Config{
+		Addr:       *addr,
+		Advertise:  *advertise,
+		DataDir:    dir,
+		Partitions: *partitions,
+		Topics:     broker.Topics,
+		Logf:       func(format string, args ...any) { out.Logf("broker", format, args...) },
+	})
+	if err != nil {
+		return err
+	}
+	out.Logf("broker", "Kafka on %s (listening on %s), topics %s, data in %s; Ctrl-C stops it",
+		strings.Join(b.Addrs(), ","), *addr, strings.Join(broker.Topics, ", "), dir)
+	<-ctx.Done()
+	b.Close()
+	out.Logf("broker", "stopped; data kept in %s", dir)
+	return nil
+}

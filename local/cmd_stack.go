@@ -1,5 +1,108 @@
 package main
 
-import "errors"
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
 
-func runStack(args []string) error { return errors.New("stack: not available yet") }
+	"github.com/ordersync/ordersync/local/stack"
+)
+
+const stackUsage = `usage: go run ./local [flags]          (make run)
+       go run ./local broker [flags]   the embedded Kafka broker only
+       go run ./local sink [flags]     the sink only
+       go run ./local migrate [flags]  apply db/migrations
+
+Runs the whole pipeline on this machine, without Docker or AWS: an embedded Kafka
+broker, the functions of template.yaml as real processes under a Lambda Runtime API
+emulator, an HTTP API gateway and Kafka triggers read from template.yaml, and the
+JDBC sinks of the connector files. Ctrl-C drains in-flight work and exits.
+
+Environment:
+  KAFKA_BROKERS      use this Kafka (comma-separated seed brokers) instead of the
+                     embedded broker; --kafka is then ignored and missing topics are
+                     created
+  KAFKA_AUTH, KAFKA_TLS, KAFKA_USERNAME, KAFKA_PASSWORD
+                     how to reach KAFKA_BROKERS (none, scram-sha-512, msk-iam)
+  DATABASE_URL       mysql://user:pass@host:port/db for the sinks; unset means the
+                     embedded SQLite file <data>/ordersync.db. Migrations are applied
+                     either way.
+  LOG_LEVEL          debug, info (default), warn, error: the stack's and the
+                     functions' logs
+  CATALOG_FILE, ORDERS_*_TOPIC, ...
+                     any variable of template.yaml's Environment set here overrides the
+                     template's value for the functions
+  AWS_REGION         the region the functions are told they run in (us-east-1)
+
+Flags:
+`
+
+// runStack runs the whole local pipeline until SIGINT or SIGTERM.
+func runStack(args []string) error {
+	fs := flag.NewFlagSet("ordersync local", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), stackUsage)
+		fs.PrintDefaults()
+	}
+	var sinkConfigs listFlag
+	httpAddr := fs.String("http", stack.DefaultHTTP, "address of the HTTP API gateway")
+	kafkaAddr := fs.String("kafka", stack.DefaultKafka, "address of the embedded Kafka broker (ignored when KAFKA_BROKERS is set)")
+	data := fs.String("data", stack.DefaultData, "directory for Kafka's data, the function binaries and the SQLite file")
+	fs.Var(&sinkConfigs, "sink-config", "connector config file for a sink; repeat or comma-separate for several\n(default "+strings.Join(stack.DefaultSinkConfigs, ",")+")")
+	partitions := fs.Int("partitions", stack.DefaultPartitions, "partitions of each topic the stack creates")
+	concurrency := fs.Int("concurrency", stack.DefaultConcurrency, "most processes (concurrent invocations) per function")
+	template := fs.String("template", stack.DefaultTemplate, "the SAM template to run")
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return nil
+		}
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unknown command %q (want broker, sink or migrate)", fs.Arg(0))
+	}
+	if *partitions < 1 || *concurrency < 1 {
+		return fmt.Errorf("--partitions and --concurrency must be at least 1")
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		// A second Ctrl-C stops at once.
+		<-ctx.Done()
+		stop()
+	}()
+	return stack.Run(ctx, stack.Config{
+		Dir:         dir,
+		Template:    *template,
+		HTTP:        *httpAddr,
+		Kafka:       *kafkaAddr,
+		Data:        *data,
+		SinkConfigs: sinkConfigs,
+		Partitions:  *partitions,
+		Concurrency: *concurrency,
+		LookupEnv:   os.LookupEnv,
+		Out:         os.Stderr,
+	})
+}
+
+// listFlag collects a repeatable, comma-separated flag.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(s string) error {
+	for v := range strings.SplitSeq(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			*l = append(*l, v)
+		}
+	}
+	return nil
+}

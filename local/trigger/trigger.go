@@ -34,9 +34,12 @@ type Invoker interface {
 
 // Config describes one trigger.
 type Config struct {
-	Name             string   // for logs, e.g. "validate-order/OrdersSubmitted"
-	Brokers          []string // seed brokers
-	ClientOpts       []kgo.Opt
+	Name       string   // for logs, e.g. "validate-order/OrdersSubmitted"
+	Brokers    []string // seed brokers
+	ClientOpts []kgo.Opt
+	// NewClient builds the consumer (kgo.NewClient when nil); a caller passes one that
+	// adds its authentication.
+	NewClient        func(opts ...kgo.Opt) (*kgo.Client, error)
 	Topics           []string
 	Group            string
 	InstanceID       string // static group membership, so a restart takes its partitions back at once
@@ -103,7 +106,11 @@ func New(cfg Config) (*Trigger, error) {
 		opts = append(opts, kgo.InstanceID(cfg.InstanceID))
 	}
 	opts = append(opts, cfg.ClientOpts...)
-	cl, err := kgo.NewClient(opts...)
+	newClient := cfg.NewClient
+	if newClient == nil {
+		newClient = kgo.NewClient
+	}
+	cl, err := newClient(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("trigger %s: %w", cfg.Name, err)
 	}
@@ -114,6 +121,8 @@ func New(cfg Config) (*Trigger, error) {
 // committed (or left uncommitted, to be delivered again) before Run returns.
 func (t *Trigger) Run(ctx context.Context) error {
 	defer t.cl.Close()
+	// A client blocking rebalances cannot leave its group: allow them before Close.
+	defer t.cl.AllowRebalance()
 	var pending []*kgo.Record
 	for {
 		batch, rest, err := t.next(ctx, pending)
