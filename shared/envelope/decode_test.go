@@ -140,7 +140,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"default of the wrong type", `{"schema":{"type":"int32","default":"x"},"payload":1}`, "schema.default", envelope.ErrType},
 		{"null schema", `{"schema":null,"payload":1}`, "schema", envelope.ErrSchema},
 		{"deep nesting", `{"schema":{"type":"string"},"payload":` + strings.Repeat("[", 100000) + `}`, "payload", envelope.ErrType},
-		{"deep schema nesting", `{"schema":` + strings.Repeat(`{"type":"array","items":`, 1000) + `}`, "schema" + strings.Repeat(".items", 512), envelope.ErrSyntax},
+		{"deep schema nesting", `{"schema":` + strings.Repeat(`{"type":"array","items":`, 1000) + `}`, "schema", envelope.ErrSyntax},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

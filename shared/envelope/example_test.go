@@ -83,9 +83,16 @@ func ExampleEncode() {
 			Keys: &envelope.Schema{Type: envelope.Int32}, Values: &envelope.Schema{Type: envelope.Int64}}},
 	}}
 	row := envelope.NewStruct(schema)
-	_ = row.Set("sku", "CATALOG-0001")
-	_ = row.Set("price", envelope.Decimal{Unscaled: big.NewInt(-1999), Scale: 2})
-	_ = row.Set("stock", map[int32]int64{7: 3, 1: 10})
+	for name, v := range map[string]any{
+		"sku":   "CATALOG-0001",
+		"price": envelope.Decimal{Unscaled: big.NewInt(-1999), Scale: 2},
+		"stock": map[int32]int64{7: 3, 1: 10},
+	} {
+		if err := row.Set(name, v); err != nil {
+			fmt.Println(err)
+			return
+		}
+	}
 	b, err := envelope.Encode(schema, row)
 	if err != nil {
 		fmt.Println(err)

@@ -430,7 +430,9 @@ func (sc *scanner) fields(depth int) ([]Field, error) {
 // fieldName finds the "field" key of an already validated field schema object.
 func fieldName(obj []byte) (string, error) {
 	sc := scanner{data: obj}
-	_ = sc.expect('{')
+	if err := sc.expect('{'); err != nil {
+		return "", err
+	}
 	for more, err := sc.objectStart(); more || err != nil; more, err = sc.objectNext() {
 		if err != nil {
 			return "", err

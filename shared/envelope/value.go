@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -136,7 +137,10 @@ func appendValue(dst []byte, s *Schema, v any, depth int) ([]byte, error) {
 		if !ok || d.Unscaled == nil {
 			return nil, fmt.Errorf("%w: %T for a decimal, want envelope.Decimal", ErrType, v)
 		}
-		scale, _ := s.scale() // checked by logical
+		scale, err := s.scale()
+		if err != nil {
+			return nil, err
+		}
 		if d.Scale != scale {
 			return nil, fmt.Errorf("%w: decimal scale %d, schema scale %d", ErrType, d.Scale, scale)
 		}
@@ -419,6 +423,8 @@ func fromTwosComplement(b []byte) *big.Int {
 // bytes → []byte, Decimal → Decimal, Date/Time/Timestamp → time.Time (UTC),
 // array → []any, map → []MapEntry, struct → *Struct, and null → nil (or the
 // schema default). A nil or empty record (a tombstone) returns nil, nil, nil.
+// Like JsonConverter, Decode caches parsed schemas by their bytes, so records
+// of one topic share one *Schema: treat it, and its defaults, as read-only.
 //
 // Decode is strict where JsonConverter coerces: a value of the wrong JSON
 // kind, a fractional or out-of-range integer, a payload key that the schema
@@ -440,7 +446,7 @@ func Decode(data []byte) (*Schema, any, error) {
 		var err error
 		switch key {
 		case "schema":
-			if schema, err = sc.schema(1); err != nil {
+			if schema, err = sc.cachedSchema(); err != nil {
 				return err
 			}
 			if schema == nil {
@@ -628,7 +634,10 @@ func (sc *scanner) bytesValue() ([]byte, error) {
 // (as JsonConverter also reads it) a JSON number, which must be exact at the
 // schema's scale.
 func (sc *scanner) decimal(s *Schema) (Decimal, error) {
-	scale, _ := s.scale() // checked by logical
+	scale, err := s.scale()
+	if err != nil {
+		return Decimal{}, &PathError{Err: err}
+	}
 	if c := sc.peek(); c == '-' || (c >= '0' && c <= '9') {
 		span, _, err := sc.number()
 		if err != nil {
@@ -750,20 +759,27 @@ func (sc *scanner) structValue(s *Schema, depth int) (*Struct, error) {
 		if err != nil {
 			return nil, err
 		}
-		k, err := sc.key()
+		k, err := sc.keyRaw()
 		if err != nil {
 			return nil, err
 		}
-		_, i, ok := s.Field(k)
-		if !ok {
-			return nil, &PathError{Path: k, Err: ErrUnknown}
+		i := -1
+		for j := range s.Fields {
+			if string(k) == s.Fields[j].Name {
+				i = j
+				break
+			}
 		}
+		if i < 0 {
+			return nil, &PathError{Path: string(k), Err: ErrUnknown}
+		}
+		name := s.Fields[i].Name
 		if seen[i] {
-			return nil, at(sc.syntax("duplicate key"), k)
+			return nil, at(sc.syntax("duplicate key"), name)
 		}
 		seen[i] = true
 		if st.values[i], err = sc.value(s.Fields[i].Schema, depth+1); err != nil {
-			return nil, at(err, k)
+			return nil, at(err, name)
 		}
 	}
 	for i, f := range s.Fields {
@@ -778,4 +794,42 @@ func (sc *scanner) structValue(s *Schema, depth int) (*Struct, error) {
 		}
 	}
 	return st, nil
+}
+
+// schemaCache maps the bytes of a schema to its parsed form, as JsonConverter's
+// schemas.cache does; it is emptied when it reaches schemaCacheSize entries.
+var schemaCache = struct {
+	sync.RWMutex
+	m map[string]*Schema
+}{m: map[string]*Schema{}}
+
+const schemaCacheSize = 1000
+
+// cachedSchema reads the schema at the current position, parsing it only when
+// its bytes have not been seen before.
+func (sc *scanner) cachedSchema() (*Schema, error) {
+	sc.ws()
+	start := sc.pos
+	if err := sc.skip(1); err != nil {
+		return nil, err
+	}
+	raw := sc.data[start:sc.pos]
+	schemaCache.RLock()
+	s, ok := schemaCache.m[string(raw)]
+	schemaCache.RUnlock()
+	if ok {
+		return s, nil
+	}
+	psc := scanner{data: sc.data[:sc.pos], pos: start}
+	s, err := psc.schema(1)
+	if err != nil || s == nil {
+		return s, err
+	}
+	schemaCache.Lock()
+	if len(schemaCache.m) >= schemaCacheSize {
+		clear(schemaCache.m)
+	}
+	schemaCache.m[string(raw)] = s
+	schemaCache.Unlock()
+	return s, nil
 }

@@ -97,7 +97,13 @@ func appendFloat(dst []byte, f float64, bits int) []byte {
 	for nd > 1 && digits[nd-1] == '0' {
 		nd--
 	}
-	exp, _ := strconv.Atoi(string(e[i+1:])) // AppendFloat always writes a valid exponent
+	exp := 0
+	for _, c := range e[i+2:] { // AppendFloat writes e, a sign, then digits
+		exp = exp*10 + int(c-'0')
+	}
+	if e[i+1] == '-' {
+		exp = -exp
+	}
 	abs := math.Abs(f)
 	if abs >= 1e-3 && abs < 1e7 {
 		if exp >= 0 {
