@@ -378,9 +378,52 @@ var subVar = regexp.MustCompile(`\$\{([^!}][^}]*)\}`)
 // TestTemplateReferences checks that every Ref, Fn::GetAtt, Fn::Sub variable and
 // condition name points at a parameter, resource or condition that exists.
 func TestTemplateReferences(t *testing.T) {
-	tpl := loadTemplate(t)
-	params := section(t, tpl, "Parameters")
-	resources := section(t, tpl, "Resources")
+	for _, p := range referenceProblems(loadTemplate(t)) {
+		t.Error(p)
+	}
+}
+
+func TestReferenceProblems(t *testing.T) {
+	tpl, err := parseCloudFormationYAML([]byte(`
+Parameters:
+  P: {Type: String, Description: p}
+Conditions:
+  C: !Equals [!Ref P, x]
+  D: !Not [!Condition Nope]
+Resources:
+  R:
+    Type: AWS::Logs::LogGroup
+    Condition: Missing
+    Properties:
+      LogGroupName: !Sub "${P}-${Q}-${R.Arn}-${S.Arn}-${AWS::Region}-${!Literal}-${V}"
+      A: !Ref Unknown
+      B: !GetAtt Gone.Arn
+      C: !If [NoSuchCondition, !Ref P, !Ref AWS::NoValue]
+      D: !Sub ["${V}-${W}", {V: !Ref P}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(referenceProblems(tpl.(map[string]any)), "\n")
+	for _, want := range []string{
+		"unknown condition Nope", "unknown condition Missing", "Sub ${Q}: unknown", "Sub ${S.Arn}: unknown resource",
+		"Sub ${V}: unknown", "Ref to unknown Unknown", "GetAtt of unknown resource", "unknown condition NoSuchCondition",
+		"Sub ${W}: unknown",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("problems do not report %q:\n%s", want, got)
+		}
+	}
+	if n := strings.Count(got, "\n") + 1; n != 9 {
+		t.Errorf("%d problems, want 9:\n%s", n, got)
+	}
+}
+
+// referenceProblems lists every Ref, Fn::GetAtt, Fn::Sub variable and condition name of
+// tpl that points at nothing.
+func referenceProblems(tpl map[string]any) []string {
+	params, _ := tpl["Parameters"].(map[string]any)
+	resources, _ := tpl["Resources"].(map[string]any)
 	conditions, _ := tpl["Conditions"].(map[string]any)
 	isRef := func(name string) bool {
 		_, p := params[name]
@@ -473,9 +516,7 @@ func TestTemplateReferences(t *testing.T) {
 		}
 	}
 	slices.Sort(problems)
-	for _, p := range problems {
-		t.Error(p)
-	}
+	return problems
 }
 
 // TestREADMEDocumentsTemplate checks the README's SAM section: every template parameter
