@@ -33,7 +33,7 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden.json")
 
 var (
 	fixedNow = time.Date(2026, 11, 22, 4, 0, 0, 123_456_789, time.UTC)
-	fixedID  = "019aa9b1-4e78-7c3a-9d2e-5f0a1b2c3d4e"
+	fixedID  = "01a20169-2e7b-7c3a-9d2e-5f0a1b2c3d4e" // a UUIDv7 of fixedNow
 )
 
 var topicSeq atomic.Int64
@@ -190,10 +190,11 @@ func decodeCreated(t *testing.T, resp events.APIGatewayV2HTTPResponse) createdBo
 // pins its value in the golden file.
 func TestCreateOrder(t *testing.T) {
 	s := newStack(t).pinned()
-	resp, err := s.h.Handle(lambdaCtx(t, "req-1", 5*time.Second), post("user-1", designBody, "idempotency-key", "k-1"))
+	resp, err := s.h.Handle(lambdaCtx(t, "req-1", 5*time.Second), post("user-1", designBody))
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("201 %s", resp.Body)
 	got := decodeCreated(t, resp)
 	want := createdBody{OrderID: fixedID, UserID: "user-1", ProductID: "CATALOG-0001", Qty: 5, UnitPrice: 1200,
 		TotalPrice: 6000, Status: "PENDING", CreatedAt: "2026-11-22T04:00:00.123Z"}
@@ -714,5 +715,36 @@ func TestRunConfigError(t *testing.T) {
 	err := run()
 	if err == nil || err.Error() != `KAFKA_AUTH: unknown mode "foo" (want none, scram-sha-512, msk-iam)` {
 		t.Fatalf("run() = %v", err)
+	}
+}
+
+// TestReadmeShowsRecord: the README's create-order section shows the golden record
+// byte for byte, and documents every environment variable the configuration reads.
+func TestReadmeShowsRecord(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	section := func(name string) string {
+		_, rest, ok := strings.Cut(string(readme), "<!-- section:"+name+" -->")
+		body, _, ok2 := strings.Cut(rest, "<!-- /section:"+name+" -->")
+		if !ok || !ok2 {
+			t.Fatalf("README has no section %s", name)
+		}
+		return body
+	}
+	golden, err := os.ReadFile(filepath.Join("testdata", "order-submitted.golden.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(section("create-order"), "\n"+string(golden)+"\n") {
+		t.Error("README's create-order section does not show testdata/order-submitted.golden.json verbatim")
+	}
+	config := section("config")
+	for _, v := range []string{"KAFKA_BROKERS", "KAFKA_AUTH", "KAFKA_TLS", "KAFKA_USERNAME", "KAFKA_PASSWORD",
+		"ORDERS_SUBMITTED_TOPIC", "ORDERS_TOPIC", "ORDERS_REJECTED_TOPIC", "ORDERS_DLQ_TOPIC", "LOG_LEVEL"} {
+		if !strings.Contains(config, "| `"+v+"` |") {
+			t.Errorf("README's config section does not document %s", v)
+		}
 	}
 }
