@@ -101,6 +101,9 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 			return h.problem(ctx, requestID, pMalformed, "the base64 body does not decode")
 		}
 		*bp = buf[:0]
+		if n > MaxBody { // the encoded length allows up to two bytes more
+			return h.problem(ctx, requestID, pTooLarge, tooLarge)
+		}
 		return h.handle(ctx, requestID, &req, userID, buf[:n])
 	}
 	if len(body) > MaxBody {

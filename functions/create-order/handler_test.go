@@ -481,6 +481,9 @@ func TestRefused(t *testing.T) {
 		{"413 body", post("user-1", big), 413, nil},
 		{"413 before parsing", post("user-1", "{"+strings.Repeat(" ", MaxBody)), 413, nil},
 		{"413 base64 body", b64(big), 413, nil},
+		{"413 base64 body one byte over", b64(exactBody(MaxBody + 1)), 413, nil},
+		{"413 base64 body two bytes over", b64(exactBody(MaxBody + 2)), 413, nil},
+		{"413 body one byte over", post("user-1", exactBody(MaxBody+1)), 413, nil},
 		{"413 base64 body, huge", b64(strings.Repeat(" ", 4*MaxBody)), 413, nil},
 		{"415 text/plain", post("user-1", designBody, "content-type", "text/plain"), 415, nil},
 		{"415 form", post("user-1", designBody, "content-type", "application/x-www-form-urlencoded"), 415, nil},
@@ -526,12 +529,17 @@ func TestRefused(t *testing.T) {
 	}
 }
 
+// exactBody is a valid order padded with spaces to n bytes.
+func exactBody(n int) string {
+	b := `{"productId": "P", "qty": 1, "unitPrice": 1}`
+	return b + strings.Repeat(" ", n-len(b))
+}
+
 // TestAccepted covers the bodies and headers that are fine although unusual.
 func TestAccepted(t *testing.T) {
 	s := newStack(t)
 	ctx := lambdaCtx(t, "req", 10*time.Second)
-	exact := `{"productId": "P", "qty": 1, "unitPrice": 1}`
-	exact += strings.Repeat(" ", MaxBody-len(exact))
+	exact := exactBody(MaxBody)
 	tests := []struct {
 		name string
 		req  events.APIGatewayV2HTTPRequest
@@ -548,6 +556,11 @@ func TestAccepted(t *testing.T) {
 		{"quantity alias", post("user-1", `{"productId": "CATALOG-0001", "quantity": 5, "unitPrice": 1200}`)},
 		{"client total ignored", post("user-1", `{"productId": "CATALOG-0001", "qty": 5, "unitPrice": 1200, "totalPrice": 1}`)},
 		{"exactly 64 KiB", post("user-1", exact)},
+		{"exactly 64 KiB, base64", func() events.APIGatewayV2HTTPRequest {
+			r := post("user-1", base64.StdEncoding.EncodeToString([]byte(exact)))
+			r.IsBase64Encoded = true
+			return r
+		}()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -29,11 +29,6 @@ var (
 	pUnavailable = problemType{503, "urn:ordersync:problem:not-acknowledged", "Order not acknowledged"}
 )
 
-var (
-	problemHeaders     = map[string]string{"Content-Type": "application/problem+json"}
-	unavailableHeaders = map[string]string{"Content-Type": "application/problem+json", "Retry-After": RetryAfter}
-)
-
 // problemResponse is the application/problem+json answer of p with detail and, for
 // 422, the broken rules.
 func problemResponse(p problemType, detail string, errs []order.FieldError) events.APIGatewayV2HTTPResponse {
@@ -64,11 +59,10 @@ func problemResponse(p problemType, detail string, errs []order.FieldError) even
 	body := string(b)
 	*bp = b[:0]
 	buffers.Put(bp)
-	headers := problemHeaders
+	headers := map[string]string{"Content-Type": "application/problem+json"}
 	if p.status == 503 {
-		headers = unavailableHeaders
+		headers["Retry-After"] = RetryAfter
 	}
-	// The maps are shared and never written: callers must not modify response headers.
 	return events.APIGatewayV2HTTPResponse{StatusCode: p.status, Headers: headers, Body: body}
 }
 
