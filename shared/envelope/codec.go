@@ -38,7 +38,8 @@ type Codec[T any] struct {
 	schemaJSON []byte // the schema exactly as written on the wire
 	prefix     []byte // {"schema":<schemaJSON>,"payload":
 	plan       *plan
-	hint       atomic.Int64 // size of the largest envelope so far, to size buffers
+	hint       atomic.Int64           // size of the largest envelope so far, to size buffers
+	alias      atomic.Pointer[Schema] // a differently spelled schema found equal to ours
 }
 
 // plan is the compiled form of one Go type: its schema and the functions that
@@ -115,8 +116,13 @@ func (c *Codec[T]) Append(dst []byte, v *T) ([]byte, error) {
 // Decode reads an envelope into v. The schema must be the codec's: the exact
 // bytes the codec writes are recognised without parsing; any other spelling
 // is parsed and must describe the same schema. The payload is checked as
-// strictly as by Decode. Errors are *PathError.
+// strictly as by Decode, and an optional field that is absent or null sets
+// the zero value. Errors are *PathError; after an error v may be partly
+// written.
 func (c *Codec[T]) Decode(data []byte, v *T) error {
+	if v == nil {
+		return &PathError{Err: fmt.Errorf("%w: decode into a nil pointer", ErrNull)}
+	}
 	if len(data) == 0 {
 		return &PathError{Err: fmt.Errorf("%w: empty record (a tombstone)", ErrEnvelope)}
 	}
@@ -158,21 +164,51 @@ func (c *Codec[T]) Decode(data []byte, v *T) error {
 // sameSchema parses a schema spelled differently from the codec's (other key
 // order, white space, escapes) and checks that it is the same schema.
 func (c *Codec[T]) sameSchema(sc *scanner) error {
-	s, err := sc.schema(1)
+	s, err := sc.cachedSchema()
 	if err != nil {
 		return err
 	}
 	if s == nil {
 		return &PathError{Err: fmt.Errorf("%w: null schema", ErrSchema)}
 	}
+	if s == c.alias.Load() {
+		return nil
+	}
 	b, err := s.MarshalJSON()
 	if err != nil {
-		return err
+		return &PathError{Err: err}
 	}
 	if !bytes.Equal(b, c.schemaJSON) {
-		return &PathError{Err: fmt.Errorf("%w: schema %q differs from the codec's", ErrSchema, s.Name)}
+		return &PathError{Err: fmt.Errorf("%w: not the codec's schema: %s", ErrSchema, schemaDiff(s, c.schema))}
 	}
+	c.alias.Store(s)
 	return nil
+}
+
+// schemaDiff describes the first difference between two struct schemas.
+func schemaDiff(got, want *Schema) string {
+	if got.Type != want.Type {
+		return fmt.Sprintf("type %s, want %s", got.Type, want.Type)
+	}
+	for _, f := range got.Fields {
+		wf, _, ok := want.Field(f.Name)
+		if !ok {
+			return fmt.Sprintf("field %q is not in the codec's schema", f.Name)
+		}
+		a, errA := f.Schema.MarshalJSON()
+		b, errB := wf.Schema.MarshalJSON()
+		if errA != nil || errB != nil || !bytes.Equal(a, b) {
+			return fmt.Sprintf("field %q is %s, want %s", f.Name, a, b)
+		}
+	}
+	for i, f := range want.Fields {
+		if _, j, ok := got.Field(f.Name); !ok {
+			return fmt.Sprintf("field %q is missing", f.Name)
+		} else if j != i {
+			return fmt.Sprintf("field %q is at position %d, want %d", f.Name, j, i)
+		}
+	}
+	return fmt.Sprintf("name %q optional %t, want name %q optional %t", got.Name, got.Optional, want.Name, want.Optional)
 }
 
 // decode reads one value of the plan's type, handling null.

@@ -183,3 +183,27 @@ func TestEncodeErrors(t *testing.T) {
 		})
 	}
 }
+
+// A record written with another schema is refused with the first difference.
+func TestCodecSchemaDiff(t *testing.T) {
+	cases := []struct{ name, in, want string }{
+		{"field type", strings.Replace(orderJSON, `{"type":"int32","optional":false,"field":"qty"}`, `{"type":"int64","optional":false,"field":"qty"}`, 1),
+			`schema: invalid schema: not the codec's schema: field "qty" is {"type":"int64","optional":false}, want {"type":"int32","optional":false}`},
+		{"extra field", strings.Replace(orderJSON, `"fields":[`, `"fields":[{"type":"string","optional":true,"field":"coupon"},`, 1),
+			`schema: invalid schema: not the codec's schema: field "coupon" is not in the codec's schema`},
+		{"missing field", strings.Replace(orderJSON, `,{"type":"string","optional":true,"field":"reason"}`, ``, 1),
+			`schema: invalid schema: not the codec's schema: field "reason" is missing`},
+		{"other name", strings.Replace(orderJSON, `"name":"orders"`, `"name":"payments"`, 1),
+			`schema: invalid schema: not the codec's schema: name "payments" optional false, want name "orders" optional false`},
+	}
+	c := orderCodec()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var o order
+			err := c.Decode([]byte(tc.in), &o)
+			if err == nil || err.Error() != tc.want {
+				t.Fatalf("got  %v\nwant %s", err, tc.want)
+			}
+		})
+	}
+}
