@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"strings"
 	"testing"
 	"time"
 
@@ -209,3 +210,21 @@ func TestSchemaJSONRoundTrip(t *testing.T) {
 }
 
 func nanValue() float64 { return math.NaN() }
+
+// A *Struct built on another schema object is matched to the schema by name.
+func TestEncodeStructOfAnotherSchema(t *testing.T) {
+	var copyOfPoint envelope.Schema
+	if err := copyOfPoint.UnmarshalJSON(mustJSON(t, point)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := envelope.Encode(&copyOfPoint, structOf(point, "x", 1.0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `"payload":{"x":1.0,"y":0.5}}`; !strings.HasSuffix(string(got), want) {
+		t.Fatalf("got %s, want a payload ending %s", got, want)
+	}
+	other := &envelope.Schema{Type: envelope.StructType, Fields: []envelope.Field{{Name: "z", Schema: &envelope.Schema{Type: envelope.Float64}}}}
+	_, err = envelope.Encode(&copyOfPoint, structOf(other, "z", 1.0))
+	checkPathError(t, err, "payload.z", envelope.ErrUnknown)
+}

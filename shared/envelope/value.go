@@ -338,17 +338,25 @@ func compareKeys(a, b any) int {
 
 func appendStruct(dst []byte, s *Schema, v any, depth int) ([]byte, error) {
 	var get func(i int, name string) any
+	if st, ok := v.(Struct); ok {
+		v = &st
+	}
 	switch st := v.(type) {
 	case *Struct:
-		if len(st.values) != len(s.Fields) {
-			return nil, fmt.Errorf("%w: struct has %d fields, schema %d", ErrType, len(st.values), len(s.Fields))
+		if st.schema == s {
+			get = func(i int, _ string) any { return st.values[i] }
+			break
 		}
-		get = func(i int, _ string) any { return st.values[i] }
-	case Struct:
-		if len(st.values) != len(s.Fields) {
-			return nil, fmt.Errorf("%w: struct has %d fields, schema %d", ErrType, len(st.values), len(s.Fields))
+		// A struct of another schema object: match fields by name.
+		for _, f := range st.schema.Fields {
+			if _, _, ok := s.Field(f.Name); !ok {
+				return nil, &PathError{Path: f.Name, Err: ErrUnknown}
+			}
 		}
-		get = func(i int, _ string) any { return st.values[i] }
+		get = func(_ int, name string) any {
+			v, _ := st.Get(name)
+			return v
+		}
 	case map[string]any:
 		for k := range st {
 			if _, _, ok := s.Field(k); !ok {
