@@ -494,6 +494,11 @@ func triggerConfig(fn *function, t samtemplate.KafkaTrigger, kcfg kafka.Config, 
 // build compiles every function's bootstrap for this machine, in parallel.
 func build(ctx context.Context, dir string, fns []*function, logf func(string, ...any)) error {
 	start := time.Now()
+	pkgs := make([]string, 0, len(fns))
+	for _, fn := range fns {
+		pkgs = append(pkgs, "./"+fn.pkg)
+	}
+	logf("go build %s (the first build takes a minute)", strings.Join(pkgs, " "))
 	var wg sync.WaitGroup
 	errs := make([]error, len(fns))
 	for i, fn := range fns {

@@ -1,0 +1,442 @@
+package stack_test
+
+import (
+	"bytes"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	_ "github.com/go-sql-driver/mysql"
+)
+
+// The e2e test runs `go run ./local` as its own process against the MariaDB server on
+// 127.0.0.1:3306 (a fresh database per run), with real function processes and the
+// embedded broker, and checks what reaches the tables through real HTTP requests,
+// including across a SIGKILL of the whole stack.
+
+const mariaDSN = "root@tcp(127.0.0.1:3306)/"
+
+// eventually is a liveness bound for asynchronous work, not a speed assertion.
+const eventually = 3 * time.Minute
+
+func TestEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test skipped in -short mode")
+	}
+	admin, err := sql.Open("mysql", mariaDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if err := admin.Ping(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("MariaDB on 127.0.0.1:3306 is required under CI: %v", err)
+		}
+		t.Skipf("MariaDB on 127.0.0.1:3306 not reachable (%v); the end-to-end test needs it", err)
+	}
+	dbName := "ordersync_e2e_" + randomHex(6)
+	if _, err := admin.Exec("CREATE DATABASE `" + dbName + "`"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Exec("DROP DATABASE `" + dbName + "`") })
+	db, err := sql.Open("mysql", mariaDSN+dbName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	work := t.TempDir()
+	bin := filepath.Join(work, "local")
+	build := exec.Command("go", "build", "-o", bin, "./local")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./local: %v\n%s", err, out)
+	}
+	catalog := filepath.Join(work, "catalog.json")
+	if err := os.WriteFile(catalog, []byte(`{"CATALOG-0001": {"unitPrice": 1200, "maxQty": 100}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	st := &stackProc{
+		t: t, bin: bin, dir: root, log: filepath.Join(work, "stack.log"),
+		http: freeAddr(t), kafka: freeAddr(t), data: filepath.Join(work, "data"),
+		env: []string{"DATABASE_URL=mysql://root@127.0.0.1:3306/" + dbName, "CATALOG_FILE=" + catalog, "LOG_LEVEL=warn"},
+	}
+	start := time.Now()
+	st.start()
+	t.Cleanup(st.kill)
+	t.Logf("stack up in %s", time.Since(start).Round(time.Millisecond))
+	base := "http://" + st.http
+	c := &client{base: base, http: &http.Client{Timeout: 30 * time.Second}}
+
+	// 1. The HTTP contract through the gateway.
+	run := randomHex(4)
+	var accepted []string
+	for i := range 10 {
+		resp := c.post(t, fmt.Sprintf("u-%d", i%3), "", `{"productId":"CATALOG-0001","qty":2,"unitPrice":1200}`)
+		if resp.status != http.StatusCreated {
+			t.Fatalf("valid order: %d %s", resp.status, resp.body)
+		}
+		if resp.order.Status != "PENDING" || resp.order.TotalPrice != 2400 || resp.location != "/order-service/"+resp.order.UserID+"/orders/"+resp.order.OrderID {
+			t.Errorf("201 answer: %+v, Location %q", resp.order, resp.location)
+		}
+		accepted = append(accepted, resp.order.OrderID)
+	}
+	key := "e2e-" + run
+	first := c.post(t, "u-idem", key, `{"productId":"CATALOG-0001","qty":1,"unitPrice":1200}`)
+	again := c.post(t, "u-idem", key, `{"productId":"CATALOG-0001","qty":1,"unitPrice":1200}`)
+	if first.status != 201 || again.status != 201 || first.order.OrderID != again.order.OrderID {
+		t.Fatalf("idempotent repeat: %d %s / %d %s", first.status, first.order.OrderID, again.status, again.order.OrderID)
+	}
+	accepted = append(accepted, first.order.OrderID)
+
+	invalid := c.post(t, "u-1", "", `{"productId":"CATALOG-0001","qty":0,"unitPrice":1200}`)
+	if invalid.status != http.StatusUnprocessableEntity || !strings.Contains(invalid.body, `"errors"`) {
+		t.Errorf("qty 0: %d %s, want 422 with errors", invalid.status, invalid.body)
+	}
+	if r := c.post(t, "u-1", "", `{"productId":`); r.status != http.StatusBadRequest {
+		t.Errorf("malformed JSON: %d, want 400", r.status)
+	}
+	if r := c.raw(t, http.MethodGet, "/order-service/u-1/orders"); r != http.StatusNotFound {
+		t.Errorf("GET on a POST route: %d, want 404", r)
+	}
+	// create-order accepts any well-formed order; validate-order rejects a price that is
+	// not the catalog's.
+	rej := c.post(t, "u-2", "", `{"productId":"CATALOG-0001","qty":1,"unitPrice":999}`)
+	if rej.status != http.StatusCreated {
+		t.Fatalf("order to be rejected: %d %s", rej.status, rej.body)
+	}
+	rejected := []string{rej.order.OrderID}
+
+	waitRows(t, db, "orders", accepted)
+	waitRows(t, db, "order_rejections", rejected)
+	var status, reason string
+	if err := db.QueryRow("SELECT status, COALESCE(reason, '') FROM order_rejections WHERE order_id = ?", rej.order.OrderID).Scan(&status, &reason); err != nil {
+		t.Fatal(err)
+	}
+	if status != "REJECTED" || reason == "" {
+		t.Errorf("rejection row: status %q, reason %q", status, reason)
+	}
+	t.Logf("HTTP contract and tables checked at %s", time.Since(start).Round(time.Millisecond))
+
+	// 2. SIGKILL the whole stack mid-stream and restart it: clients retry with their
+	// Idempotency-Key until they get a 201, as a client of API Gateway would.
+	const total, workers = 150, 4
+	var (
+		next    atomic.Int64
+		mu      sync.Mutex
+		created = map[string]string{} // key → order id
+		killed  = make(chan struct{})
+		wg      sync.WaitGroup
+	)
+	streamStart := time.Now()
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1)
+				if i > total {
+					return
+				}
+				key := fmt.Sprintf("kill-%s-%d", run, i)
+				body := fmt.Sprintf(`{"productId":"CATALOG-0001","qty":%d,"unitPrice":1200}`, 1+i%5)
+				for attempt := 0; ; attempt++ {
+					r, err := c.try(fmt.Sprintf("u-k%d", i%7), key, body)
+					if err == nil && r.status == http.StatusCreated {
+						mu.Lock()
+						if prev, ok := created[key]; ok && prev != r.order.OrderID {
+							t.Errorf("key %s answered %s, then %s", key, prev, r.order.OrderID)
+						}
+						created[key] = r.order.OrderID
+						mu.Unlock()
+						break
+					}
+					if err == nil && r.status < 500 {
+						t.Errorf("order %s: %d %s", key, r.status, r.body)
+						break
+					}
+					if attempt > 2000 {
+						t.Errorf("order %s: no 201 after %d attempts (%v)", key, attempt, err)
+						break
+					}
+					time.Sleep(50 * time.Millisecond)
+				}
+				if i == total/3 {
+					close(killed)
+				}
+			}
+		}()
+	}
+	<-killed
+	st.sigkill()
+	t.Logf("stack killed (SIGKILL) after %d of %d orders were sent", total/3, total)
+	restart := time.Now()
+	st.start()
+	t.Logf("stack restarted in %s", time.Since(restart).Round(time.Millisecond))
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	ids := make([]string, 0, len(created))
+	for _, id := range created {
+		ids = append(ids, id)
+	}
+	if len(ids) != total {
+		t.Fatalf("%d orders answered 201, want %d", len(ids), total)
+	}
+	waitRows(t, db, "orders", append(slices.Clone(accepted), ids...))
+	elapsed := time.Since(streamStart)
+	t.Logf("%d orders through a SIGKILL and restart: every 201 has exactly one row, %s from first request to last row (%.0f orders/s including the restart)",
+		total, elapsed.Round(time.Millisecond), float64(total)/elapsed.Seconds())
+
+	// 3. Ctrl-C drains and exits 0.
+	if code := st.interrupt(); code != 0 {
+		t.Errorf("stack exited %d after SIGINT, want 0\n%s", code, st.tail())
+	}
+	t.Logf("end-to-end test took %s", time.Since(start).Round(time.Millisecond))
+}
+
+// waitRows waits until table holds exactly the rows of ids, one each, and nothing else.
+func waitRows(t *testing.T, db *sql.DB, table string, ids []string) {
+	t.Helper()
+	want := slices.Clone(ids)
+	slices.Sort(want)
+	deadline := time.Now().Add(eventually)
+	var got []string
+	for {
+		got = got[:0]
+		rows, err := db.Query("SELECT order_id FROM `" + table + "` ORDER BY order_id")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, id)
+		}
+		rows.Close()
+		if len(got) >= len(want) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if !slices.Equal(got, want) {
+		var lost, extra []string
+		for _, id := range want {
+			if _, ok := slices.BinarySearch(got, id); !ok {
+				lost = append(lost, id)
+			}
+		}
+		for _, id := range got {
+			if _, ok := slices.BinarySearch(want, id); !ok {
+				extra = append(extra, id)
+			}
+		}
+		t.Fatalf("table %s: %d rows, want %d; missing %v; unexpected %v", table, len(got), len(want), lost, extra)
+	}
+}
+
+type stackProc struct {
+	t                 *testing.T
+	bin, dir, log     string
+	http, kafka, data string
+	env               []string
+	mu                sync.Mutex
+	cmd               *exec.Cmd
+	done              chan struct{}
+}
+
+func (s *stackProc) start() {
+	s.t.Helper()
+	logf, err := os.OpenFile(s.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	cmd := exec.Command(s.bin, "--http", s.http, "--kafka", s.kafka, "--data", s.data)
+	cmd.Dir = s.dir
+	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		return strings.HasPrefix(kv, "KAFKA_") || strings.HasPrefix(kv, "DATABASE_URL=") || strings.HasPrefix(kv, "LOG_LEVEL=")
+	})
+	cmd.Env = append(cmd.Env, s.env...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); logf.Close(); close(done) }()
+	s.mu.Lock()
+	s.cmd, s.done = cmd, done
+	s.mu.Unlock()
+	deadline := time.Now().Add(eventually)
+	for {
+		resp, err := http.Get("http://" + s.http + "/")
+		if err == nil {
+			resp.Body.Close()
+			return
+		}
+		select {
+		case <-done:
+			s.t.Fatalf("stack exited while starting: %v\n%s", cmd.ProcessState, s.tail())
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("stack not answering on %s within %s\n%s", s.http, eventually, s.tail())
+		}
+	}
+}
+
+func (s *stackProc) sigkill() {
+	s.mu.Lock()
+	cmd, done := s.cmd, s.done
+	s.mu.Unlock()
+	cmd.Process.Signal(syscall.SIGKILL)
+	<-done
+}
+
+func (s *stackProc) interrupt() int {
+	s.mu.Lock()
+	cmd, done := s.cmd, s.done
+	s.mu.Unlock()
+	cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-done:
+	case <-time.After(eventually):
+		cmd.Process.Kill()
+		<-done
+	}
+	return cmd.ProcessState.ExitCode()
+}
+
+func (s *stackProc) kill() {
+	s.mu.Lock()
+	cmd, done := s.cmd, s.done
+	s.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	select {
+	case <-done:
+	default:
+		cmd.Process.Kill()
+		<-done
+	}
+	if s.t.Failed() {
+		s.t.Logf("stack log:\n%s", s.tail())
+	}
+}
+
+func (s *stackProc) tail() string {
+	b, _ := os.ReadFile(s.log)
+	lines := strings.Split(string(b), "\n")
+	if len(lines) > 60 {
+		lines = lines[len(lines)-60:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+type client struct {
+	base string
+	http *http.Client
+}
+
+type answer struct {
+	status   int
+	body     string
+	location string
+	order    struct {
+		OrderID    string `json:"orderId"`
+		UserID     string `json:"userId"`
+		Status     string `json:"status"`
+		TotalPrice int64  `json:"totalPrice"`
+	}
+}
+
+func (c *client) try(user, key, body string) (answer, error) {
+	req, err := http.NewRequest(http.MethodPost, c.base+"/order-service/"+user+"/orders", strings.NewReader(body))
+	if err != nil {
+		return answer{}, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return answer{}, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return answer{}, err
+	}
+	a := answer{status: resp.StatusCode, body: string(bytes.TrimSpace(b)), location: resp.Header.Get("Location")}
+	if resp.StatusCode == http.StatusCreated {
+		if err := json.Unmarshal(b, &a.order); err != nil {
+			return a, fmt.Errorf("201 body %q: %w", b, err)
+		}
+	}
+	return a, nil
+}
+
+func (c *client) post(t *testing.T, user, key, body string) answer {
+	t.Helper()
+	a, err := c.try(user, key, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func (c *client) raw(t *testing.T, method, path string) int {
+	t.Helper()
+	req, err := http.NewRequest(method, c.base+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(errors.New("no randomness"))
+	}
+	return hex.EncodeToString(b)
+}
