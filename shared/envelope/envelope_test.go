@@ -228,3 +228,24 @@ func TestEncodeStructOfAnotherSchema(t *testing.T) {
 	_, err = envelope.Encode(&copyOfPoint, structOf(other, "z", 1.0))
 	checkPathError(t, err, "payload.z", envelope.ErrUnknown)
 }
+
+func TestDecimalString(t *testing.T) {
+	cases := []struct {
+		d    envelope.Decimal
+		want string
+	}{
+		{dec(12345, 2), "123.45"},
+		{dec(-12345, 2), "-123.45"},
+		{dec(5, 3), "0.005"},
+		{dec(-5, 1), "-0.5"},
+		{dec(0, 2), "0.00"},
+		{dec(12, 0), "12"},
+		{dec(12, -2), "1200"},
+		{envelope.Decimal{}, "<nil>"},
+	}
+	for _, tc := range cases {
+		if got := tc.d.String(); got != tc.want {
+			t.Errorf("%#v: got %s, want %s", tc.d, got, tc.want)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -24,25 +25,19 @@ func (d Decimal) String() string {
 	if d.Unscaled == nil {
 		return "<nil>"
 	}
-	s := d.Unscaled.String()
-	if d.Scale <= 0 {
-		for range -d.Scale {
-			s += "0"
-		}
-		return s
+	digits := new(big.Int).Abs(d.Unscaled).String()
+	sign := ""
+	if d.Unscaled.Sign() < 0 {
+		sign = "-"
 	}
-	neg := s[0] == '-'
-	if neg {
-		s = s[1:]
+	scale := int(d.Scale)
+	switch {
+	case scale <= 0:
+		return sign + digits + strings.Repeat("0", -scale)
+	case len(digits) <= scale:
+		return sign + "0." + strings.Repeat("0", scale-len(digits)) + digits
 	}
-	for len(s) <= int(d.Scale) {
-		s = "0" + s
-	}
-	s = s[:len(s)-int(d.Scale)] + "." + s[len(s)-int(d.Scale):]
-	if neg {
-		s = "-" + s
-	}
-	return s
+	return sign + digits[:len(digits)-scale] + "." + digits[len(digits)-scale:]
 }
 
 // MapEntry is one entry of a Connect map, in the order the payload lists it.

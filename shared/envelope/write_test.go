@@ -35,6 +35,7 @@ func TestAppendFloat(t *testing.T) {
 		{math.MaxFloat64, "1.7976931348623157E308"},
 		{math.SmallestNonzeroFloat64, "4.9E-324"},
 		{math.MaxInt64, "9.223372036854776E18"},
+		{2.82879384806159e17, "2.82879384806159E17"}, // JDK 18 and older print 2.82879384806159008E17
 	}
 	for _, tc := range doubles {
 		if got := string(appendFloat(nil, tc.in, 64)); got != tc.want {
