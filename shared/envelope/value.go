@@ -338,6 +338,9 @@ func appendStruct(dst []byte, s *Schema, v any, depth int) ([]byte, error) {
 	}
 	switch st := v.(type) {
 	case *Struct:
+		if st.schema == nil {
+			return nil, fmt.Errorf("%w: envelope.Struct without a schema (use NewStruct)", ErrType)
+		}
 		if st.schema == s {
 			get = func(i int, _ string) any { return st.values[i] }
 			break
