@@ -761,3 +761,54 @@ func TestReadmeShowsRecord(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrent sends requests from many goroutines at once (run with -race): every
+// answer is a 201 for its own order and every record holds its own order.
+func TestConcurrent(t *testing.T) {
+	s := newStack(t)
+	ctx := lambdaCtx(t, "req", 30*time.Second)
+	const workers, each = 8, 10
+	ids := make(chan string, workers*each)
+	errs := make(chan error, workers*each)
+	for w := range workers {
+		go func() {
+			for i := range each {
+				user := "user-" + strconv.Itoa(w)
+				body := `{"productId": "P-` + strconv.Itoa(i) + `", "qty": ` + strconv.Itoa(i+1) + `, "unitPrice": 7}`
+				resp, err := s.h.Handle(ctx, post(user, body))
+				var b createdBody
+				if err == nil {
+					err = json.Unmarshal([]byte(resp.Body), &b)
+				}
+				if err == nil && (resp.StatusCode != 201 || b.UserID != user || b.ProductID != "P-"+strconv.Itoa(i) || b.TotalPrice != int64(7*(i+1))) {
+					err = errors.New(resp.Body)
+				}
+				errs <- err
+				ids <- b.OrderID
+			}
+		}()
+	}
+	seen := map[string]bool{}
+	for range workers * each {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+		seen[<-ids] = true
+	}
+	if len(seen) != workers*each {
+		t.Fatalf("%d distinct ids for %d orders", len(seen), workers*each)
+	}
+	for _, r := range s.records(t) {
+		var o order.Order
+		if err := order.Codec.Decode(r.Value, &o); err != nil {
+			t.Fatal(err)
+		}
+		if string(r.Key) != o.OrderID || !seen[o.OrderID] || o.TotalPrice != int64(o.Qty)*7 {
+			t.Errorf("record key %s holds %+v", r.Key, o)
+		}
+		delete(seen, o.OrderID)
+	}
+	if len(seen) != 0 {
+		t.Errorf("%d answered orders have no record", len(seen))
+	}
+}
