@@ -127,30 +127,42 @@ func (c *Codec[T]) Decode(data []byte, v *T) error {
 		return &PathError{Err: fmt.Errorf("%w: empty record (a tombstone)", ErrEnvelope)}
 	}
 	sc := scanner{data: data}
-	p := unsafe.Pointer(v)
-	hasSchema, hasPayload, pending := false, false, -1
-	err := sc.envelope(func(key string) error {
-		if key == "payload" {
-			hasPayload = true
-			if !hasSchema {
-				pending = sc.pos
-				return sc.skip(1)
-			}
-			return c.plan.decode(&sc, p)
-		}
-		hasSchema = true
-		sc.ws()
-		if bytes.HasPrefix(sc.data[sc.pos:], c.schemaJSON) {
-			sc.pos += len(c.schemaJSON)
-			return nil
-		}
-		return c.sameSchema(&sc)
-	})
-	if err != nil {
+	if err := sc.open(); err != nil {
 		return err
 	}
-	if !hasSchema || !hasPayload {
-		return errEnvelope
+	p := unsafe.Pointer(v)
+	var seen [3]bool
+	pending := -1 // start of a payload that came before the schema
+	for {
+		m, err := sc.member(&seen)
+		if err != nil {
+			return err
+		}
+		switch m {
+		case memberSchema:
+			sc.ws()
+			if bytes.HasPrefix(sc.data[sc.pos:], c.schemaJSON) {
+				sc.pos += len(c.schemaJSON)
+			} else {
+				err = c.sameSchema(&sc)
+			}
+		case memberPayload:
+			if seen[memberSchema] {
+				err = c.plan.decode(&sc, p)
+			} else {
+				pending = sc.pos
+				err = sc.skip(1)
+			}
+		}
+		if err != nil {
+			return at(err, memberNames[m])
+		}
+		if m == memberEnd {
+			break
+		}
+	}
+	if !seen[memberSchema] || !seen[memberPayload] {
+		return errIncomplete()
 	}
 	if pending >= 0 {
 		psc := scanner{data: data, pos: pending}

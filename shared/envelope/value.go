@@ -441,43 +441,46 @@ func Decode(data []byte) (*Schema, any, error) {
 		return nil, nil, nil
 	}
 	sc := scanner{data: data}
-	var (
-		schema     *Schema
-		payload    any
-		hasSchema  bool
-		hasPayload bool
-		pending    = -1 // start of a payload that came before the schema
-	)
-	err := sc.envelope(func(key string) error {
-		var err error
-		switch key {
-		case "schema":
-			if schema, err = sc.cachedSchema(); err != nil {
-				return err
-			}
-			if schema == nil {
-				return &PathError{Err: fmt.Errorf("%w: null schema (schemaless payloads are not supported)", ErrSchema)}
-			}
-			hasSchema = true
-		case "payload":
-			hasPayload = true
-			if !hasSchema {
-				pending = sc.pos
-				return sc.skip(1)
-			}
-			payload, err = sc.value(schema, 1)
-			return err
-		}
-		return nil
-	})
-	if err != nil {
+	if err := sc.open(); err != nil {
 		return nil, nil, err
 	}
-	if !hasSchema || !hasPayload {
-		return nil, nil, errEnvelope
+	var (
+		schema  *Schema
+		payload any
+		seen    [3]bool
+		pending = -1 // start of a payload that came before the schema
+	)
+	for {
+		m, err := sc.member(&seen)
+		if err != nil {
+			return nil, nil, err
+		}
+		switch m {
+		case memberSchema:
+			if schema, err = sc.cachedSchema(); err == nil && schema == nil {
+				err = &PathError{Err: fmt.Errorf("%w: null schema (schemaless payloads are not supported)", ErrSchema)}
+			}
+		case memberPayload:
+			if schema == nil {
+				pending = sc.pos
+				err = sc.skip(1)
+			} else {
+				payload, err = sc.value(schema, 1)
+			}
+		}
+		if err != nil {
+			return nil, nil, at(err, memberNames[m])
+		}
+		if m == memberEnd {
+			break
+		}
+	}
+	if !seen[memberSchema] || !seen[memberPayload] {
+		return nil, nil, errIncomplete()
 	}
 	if pending >= 0 {
 		psc := scanner{data: data, pos: pending}
+		var err error
 		if payload, err = psc.value(schema, 1); err != nil {
 			return nil, nil, at(err, "payload")
 		}
@@ -485,46 +488,67 @@ func Decode(data []byte) (*Schema, any, error) {
 	return schema, payload, nil
 }
 
-var errEnvelope = &PathError{Err: fmt.Errorf(`%w: want exactly "schema" and "payload"`, ErrEnvelope)}
+func errIncomplete() error {
+	return &PathError{Err: fmt.Errorf(`%w: want exactly "schema" and "payload"`, ErrEnvelope)}
+}
 
-// envelope walks the top-level object, calling member for "schema" and
-// "payload" with the scanner at the value; member must consume the value.
-// Any other key, a repeated key or trailing data is an error.
-func (sc *scanner) envelope(member func(key string) error) error {
-	if sc.peek() != '{' {
-		if isValueStart(sc.peek()) {
-			return &PathError{Err: fmt.Errorf(`%w: got %s, want an object with "schema" and "payload"`, ErrEnvelope, kind(sc.peek()))}
+// The members of an envelope, as returned by member.
+const (
+	memberEnd = iota
+	memberSchema
+	memberPayload
+)
+
+var memberNames = [...]string{memberSchema: "schema", memberPayload: "payload"}
+
+// open reads the '{' that starts an envelope.
+func (sc *scanner) open() error {
+	if c := sc.peek(); c != '{' {
+		if isValueStart(c) {
+			return &PathError{Err: fmt.Errorf(`%w: got %s, want an object with "schema" and "payload"`, ErrEnvelope, kind(c))}
 		}
 		return sc.syntax("want '{'")
 	}
 	sc.pos++
-	var seen [2]bool
-	for more, err := sc.objectStart(); more || err != nil; more, err = sc.objectNext() {
-		if err != nil {
-			return err
-		}
-		key, err := sc.keyRaw()
-		if err != nil {
-			return err
-		}
-		var i int
-		switch string(key) {
-		case "schema":
-			i = 0
-		case "payload":
-			i = 1
-		default:
-			return &PathError{Path: string(key), Err: fmt.Errorf(`%w: unexpected key next to "schema" and "payload"`, ErrEnvelope)}
-		}
-		if seen[i] {
-			return &PathError{Path: string(key), Err: fmt.Errorf("%w: duplicate key", ErrEnvelope)}
-		}
-		seen[i] = true
-		if err := member(string(key)); err != nil {
-			return at(err, string(key))
-		}
+	return nil
+}
+
+// member reads the next key of an envelope and leaves the scanner at its
+// value, which the caller must consume. It returns memberEnd after the closing
+// brace, when nothing but white space may follow. Any key other than
+// "schema" and "payload", or either one twice, is an error.
+func (sc *scanner) member(seen *[3]bool) (int, error) {
+	var more bool
+	var err error
+	if seen[memberSchema] || seen[memberPayload] {
+		more, err = sc.objectNext()
+	} else {
+		more, err = sc.objectStart()
 	}
-	return sc.end()
+	if err != nil {
+		return 0, err
+	}
+	if !more {
+		return memberEnd, sc.end()
+	}
+	key, err := sc.keyRaw()
+	if err != nil {
+		return 0, err
+	}
+	var m int
+	switch string(key) {
+	case "schema":
+		m = memberSchema
+	case "payload":
+		m = memberPayload
+	default:
+		return 0, &PathError{Path: string(key), Err: fmt.Errorf(`%w: unexpected key next to "schema" and "payload"`, ErrEnvelope)}
+	}
+	if seen[m] {
+		return 0, &PathError{Path: memberNames[m], Err: fmt.Errorf("%w: duplicate key", ErrEnvelope)}
+	}
+	seen[m] = true
+	return m, nil
 }
 
 // value decodes one payload value of schema s in the generic mapping.
