@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/ordersync/ordersync/local/stack"
 )
@@ -72,12 +73,23 @@ func runStack(args []string) error {
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
 	go func() {
-		// A second Ctrl-C stops at once.
-		<-ctx.Done()
-		stop()
+		first := <-sigs
+		cancel()
+		at := time.Now()
+		// A second Ctrl-C stops at once; one sent to the process and its group at the same
+		// moment (as timeout(1) does) counts once.
+		for s := range sigs {
+			if time.Since(at) > time.Second {
+				fmt.Fprintf(os.Stderr, "ordersync local: second %v after %v: stopping without draining\n", s, first)
+				os.Exit(130)
+			}
+		}
 	}()
 	return stack.Run(ctx, stack.Config{
 		Dir:         dir,

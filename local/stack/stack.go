@@ -163,6 +163,7 @@ func Run(ctx context.Context, cfg Config) error {
 		kcfg.Brokers = brk.Addrs()
 		kafkaWhere = strings.Join(kcfg.Brokers, ",") + " (embedded, data in " + filepath.Join(cfg.Data, "kafka") + ")"
 	}
+	stackf("kafka ready: %s", kafkaWhere)
 	newClient := func(opts ...kgo.Opt) (*kgo.Client, error) { return kafka.NewClient(ctx, kcfg, opts...) }
 
 	// The template, resolved for this machine.
@@ -223,6 +224,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("kafka at %s: %w", kafkaWhere, err)
 	}
+	stackf("topics ready: %s", strings.Join(topics, ", "))
 
 	// The database, migrated, so that an empty one works with no other step.
 	db, err := sink.Open(ctx, getenv("DATABASE_URL"), dataDir)
@@ -233,6 +235,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := migrate.Apply(ctx, db.SQL, db.Dialect); err != nil {
 		return fmt.Errorf("migrate %s: %w", db.Where, err)
 	}
+	stackf("database ready (migrated): %s %s", db.Dialect, db.Where)
 
 	// Function binaries for this machine (SAM builds linux/arm64 ones for AWS).
 	if err := build(ctx, cfg.Dir, fns, logf("build")); err != nil {
