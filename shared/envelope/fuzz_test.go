@@ -7,7 +7,8 @@ import (
 	"github.com/ordersync/ordersync/shared/envelope"
 )
 
-// FuzzDecode feeds arbitrary bytes to Decode and Codec.Decode. Neither may
+// FuzzDecode feeds arbitrary bytes to Decode and to Codec.Decode of two
+// struct types. Neither may
 // panic, every error must be a *PathError, and whatever decodes must encode
 // again and decode to the same bytes (Encode∘Decode is stable after one step).
 func FuzzDecode(f *testing.F) {
@@ -15,7 +16,12 @@ func FuzzDecode(f *testing.F) {
 	for _, tc := range typeCases {
 		f.Add([]byte(tc.want))
 	}
+	f.Add([]byte(everythingJSON))
 	c := orderCodec()
+	ce, err := envelope.NewCodec[everything]("com.example.Everything")
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		schema, value, err := envelope.Decode(data)
 		if err != nil {
@@ -37,6 +43,25 @@ func FuzzDecode(f *testing.F) {
 			}
 			if !bytes.Equal(once, twice) {
 				t.Fatalf("not stable:\n%s\n%s", once, twice)
+			}
+		}
+
+		var e everything
+		if err := ce.Decode(data, &e); err != nil {
+			if _, ok := err.(*envelope.PathError); !ok {
+				t.Fatalf("codec error %v is a %T, not a *PathError", err, err)
+			}
+		} else {
+			once, err := ce.Encode(&e)
+			if err != nil {
+				t.Fatalf("codec Encode of a decoded value: %v", err)
+			}
+			var back everything
+			if err := ce.Decode(once, &back); err != nil {
+				t.Fatalf("codec Decode of %s: %v", once, err)
+			}
+			if twice, err := ce.Encode(&back); err != nil || !bytes.Equal(once, twice) {
+				t.Fatalf("codec not stable (%v):\n%s\n%s", err, once, twice)
 			}
 		}
 
