@@ -494,6 +494,7 @@ func TestRefused(t *testing.T) {
 		{"422 every field", post("bad user", `{"productId": "", "qty": 0, "unitPrice": 1000000001}`), 422,
 			fe("userId", nameChars, "productId", "is required", "qty", qtyRange, "unitPrice", priceRange)},
 		{"422 missing fields", post("user-1", `{}`), 422, fe("productId", "is required", "qty", "is required", "unitPrice", "is required")},
+		{"422 JWT sub breaks the userId rule", withSub(post("auth0|5f1c", designBody), "auth0|5f1c"), 422, fe("userId", nameChars)},
 		{"422 long user", post(strings.Repeat("u", 65), designBody), 422, fe("userId", "must be at most 64 characters")},
 		{"422 long product", post("user-1", `{"productId": "`+strings.Repeat("p", 65)+`", "qty": 1, "unitPrice": 1}`), 422,
 			fe("productId", "must be at most 64 characters")},
