@@ -73,9 +73,11 @@ type FieldError struct {
 // Error returns "field: message".
 func (e FieldError) Error() string { return e.Field + ": " + e.Message }
 
-// Errors returned by Total.
+// Errors of this package.
 var (
-	ErrOverflow = errors.New("total price overflows int64")
+	ErrOverflow  = errors.New("total price overflows int64") // Total
+	ErrSyntax    = errors.New("body is not valid JSON")      // Request.UnmarshalJSON
+	ErrNotObject = errors.New("body is not a JSON object")   // Request.UnmarshalJSON
 )
 
 // Messages of the rules, shared by Order.Check and Request.Order.

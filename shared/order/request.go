@@ -2,17 +2,10 @@ package order
 
 import (
 	"encoding/json"
-	"errors"
 	"math"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
-)
-
-// Errors returned by Request.UnmarshalJSON.
-var (
-	ErrSyntax    = errors.New("body is not valid JSON")
-	ErrNotObject = errors.New("body is not a JSON object")
 )
 
 // field states of a Request, set while decoding.
