@@ -302,3 +302,29 @@ func TestCodecConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// The schema is marshalled once per codec: appending a record to a buffer
+// with room allocates nothing, and decoding allocates only the strings it
+// returns (order_id, user_id, product_id, status) and its scanner.
+func TestCodecAllocs(t *testing.T) {
+	c := orderCodec()
+	o := sampleOrder()
+	buf := make([]byte, 0, 2048)
+	if n := testing.AllocsPerRun(100, func() {
+		var err error
+		if buf, err = c.Append(buf[:0], &o); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("Append allocates %v times per record, want 0", n)
+	}
+	data := []byte(orderJSON)
+	var back order
+	if n := testing.AllocsPerRun(100, func() {
+		if err := c.Decode(data, &back); err != nil {
+			t.Fatal(err)
+		}
+	}); n > 5 {
+		t.Errorf("Decode allocates %v times per record, want at most 5", n)
+	}
+}
