@@ -1,6 +1,7 @@
 package envelope_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math/big"
@@ -31,6 +32,28 @@ func ExampleCodec() {
 	fmt.Println(string(b))
 	// Output:
 	// {"schema":{"type":"struct","fields":[{"type":"string","optional":false,"field":"id"},{"type":"int64","optional":false,"field":"amount"},{"type":"int64","optional":false,"name":"org.apache.kafka.connect.data.Timestamp","version":1,"field":"paid_at"},{"type":"string","optional":true,"field":"note"}],"optional":false,"name":"payments"},"payload":{"id":"p-1","amount":1250,"paid_at":1731622400000,"note":null}}
+}
+
+// Append writes into a buffer the caller reuses, for example one taken from a
+// sync.Pool and put back once the record is acknowledged.
+func ExampleCodec_Append() {
+	codec, err := envelope.NewCodec[Payment]("payments")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	buf := make([]byte, 0, 1024)
+	for i, amount := range []int64{100, 250} {
+		p := Payment{ID: fmt.Sprintf("p-%d", i), Amount: amount, PaidAt: time.UnixMilli(0)}
+		if buf, err = codec.Append(buf[:0], &p); err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Println(string(buf[bytes.Index(buf, []byte(`"payload":`)):]))
+	}
+	// Output:
+	// "payload":{"id":"p-0","amount":100,"paid_at":0,"note":null}}
+	// "payload":{"id":"p-1","amount":250,"paid_at":0,"note":null}}
 }
 
 func ExampleCodec_Decode() {
