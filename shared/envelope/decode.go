@@ -421,7 +421,12 @@ var schemaCache = struct {
 	m map[string]*Schema
 }{m: map[string]*Schema{}}
 
-const schemaCacheSize = 1000
+// The cache holds at most schemaCacheSize schemas of at most
+// schemaCacheMaxBytes each, so it stays under 16 MiB whatever the input.
+const (
+	schemaCacheSize     = 1000
+	schemaCacheMaxBytes = 16 << 10
+)
 
 // cachedSchema reads the schema at the current position, parsing it only when
 // its bytes have not been seen before.
@@ -440,7 +445,7 @@ func (sc *scanner) cachedSchema() (*Schema, error) {
 	}
 	psc := scanner{data: sc.data[:sc.pos], pos: start}
 	s, err := psc.schema(1)
-	if err != nil || s == nil {
+	if err != nil || s == nil || len(raw) > schemaCacheMaxBytes {
 		return s, err
 	}
 	schemaCache.Lock()
