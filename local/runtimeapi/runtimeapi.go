@@ -73,10 +73,10 @@ type Config struct {
 
 // Function runs one function's processes.
 type Function struct {
-	cfg   Config
-	arn   string
-	sem   chan struct{} // one token per busy instance
-	wg    sync.WaitGroup // in-flight invocations
+	cfg Config
+	arn string
+	sem chan struct{}  // one token per busy instance
+	wg  sync.WaitGroup // in-flight invocations
 
 	mu     sync.Mutex
 	closed bool
@@ -149,9 +149,9 @@ func New(cfg Config) (*Function, error) {
 		cfg.Output = func(int) io.Writer { return io.Discard }
 	}
 	f := &Function{
-		cfg:   cfg,
-		arn:   fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", cfg.Region, cfg.AccountID, cfg.Name),
-		sem:   make(chan struct{}, cfg.Concurrency),
+		cfg: cfg,
+		arn: fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", cfg.Region, cfg.AccountID, cfg.Name),
+		sem: make(chan struct{}, cfg.Concurrency),
 	}
 	for i := cfg.Concurrency - 1; i >= 0; i-- {
 		in := &instance{f: f, n: i + 1}

@@ -33,7 +33,7 @@ import (
 const mariaDSN = "root@tcp(127.0.0.1:3306)/"
 
 // eventually is a liveness bound for asynchronous work, not a speed assertion.
-const eventually = 3 * time.Minute
+const eventually = 2 * time.Minute
 
 func TestEndToEnd(t *testing.T) {
 	if testing.Short() {
