@@ -11,7 +11,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -21,10 +23,11 @@ import (
 	"github.com/ordersync/ordersync/shared/order"
 )
 
-// Producer is the part of *kgo.Client the handler needs: one pipelined produce of a whole
-// batch that returns when every record is acknowledged or has failed.
+// Producer is the part of *kgo.Client the handler needs: asynchronous produce with a
+// promise per record, so that a batch's records are produced while the rest is still
+// being validated, and acknowledged together.
 type Producer interface {
-	ProduceSync(ctx context.Context, rs ...*kgo.Record) kgo.ProduceResults
+	Produce(ctx context.Context, r *kgo.Record, promise func(*kgo.Record, error))
 }
 
 // DefaultProduceWait bounds the produce of a batch when the invocation has no deadline.
@@ -83,9 +86,32 @@ func (h *Handler) Handle(ctx context.Context, ev events.KafkaEvent) (Result, err
 
 	in := batch(ev)
 	res := Result{Records: len(in)}
-	out := make([]*kgo.Record, 0, len(in))
+	pctx, cancel := h.produceContext(ctx)
+	defer cancel()
+
+	// Every output record is handed to the producer as soon as it is built; the client
+	// batches them per partition and pipelines the requests. The promises count failures,
+	// and the invocation waits for all of them before it answers.
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		failed int
+		first  error
+	)
+	promise := func(r *kgo.Record, err error) {
+		if err != nil {
+			mu.Lock()
+			if failed == 0 {
+				first = fmt.Errorf("%s: %w", r.Topic, err)
+			}
+			failed++
+			mu.Unlock()
+		}
+		wg.Done()
+	}
+	a := newArena(in)
 	for i := range in {
-		rec, o := h.route(&in[i], log)
+		rec, o := h.route(&in[i], a, log)
 		switch o {
 		case accepted:
 			res.Accepted++
@@ -94,25 +120,14 @@ func (h *Handler) Handle(ctx context.Context, ev events.KafkaEvent) (Result, err
 		case deadLettered:
 			res.DeadLettered++
 		}
-		out = append(out, rec)
+		wg.Add(1)
+		h.Producer.Produce(pctx, rec, promise)
 	}
-
-	pctx, cancel := h.produceContext(ctx)
-	defer cancel()
-	var failed int
-	var first error
-	for _, pr := range h.Producer.ProduceSync(pctx, out...) {
-		if pr.Err != nil {
-			if failed == 0 {
-				first = fmt.Errorf("%s: %w", pr.Record.Topic, pr.Err)
-			}
-			failed++
-		}
-	}
+	wg.Wait()
 	if failed > 0 {
 		log.Error("batch not acknowledged; it will be delivered again",
 			slog.Int("records", len(in)), slog.Int("failed", failed), slog.Any("error", first))
-		return res, fmt.Errorf("produce %d of %d records: %w", failed, len(out), first)
+		return res, fmt.Errorf("produce %d of %d records: %w", failed, len(in), first)
 	}
 	log.Info("batch published", slog.String("event_source", ev.EventSource),
 		slog.Int("records", res.Records), slog.Int("accepted", res.Accepted),
@@ -147,10 +162,10 @@ func (h *Handler) produceContext(ctx context.Context) (context.Context, context.
 // route builds the output record of one input record. A record that cannot be handled
 // at all, even one that makes the code panic, goes to the dead-letter topic: one poison
 // record never blocks its batch.
-func (h *Handler) route(r *events.KafkaRecord, log *slog.Logger) (rec *kgo.Record, o outcome) {
+func (h *Handler) route(r *events.KafkaRecord, a *arena, log *slog.Logger) (rec *kgo.Record, o outcome) {
 	headers := recordHeaders(r.Headers)
-	key, keyErr := decodeBase64(r.Key)
-	value, valueErr := decodeBase64(r.Value)
+	key, keyErr := a.decodeBase64(r.Key)
+	value, valueErr := a.decodeBase64(r.Value)
 	defer func() {
 		if p := recover(); p != nil {
 			rec, o = h.deadLetter(r, key, value, headers, fmt.Errorf("%w: %v", ErrPanic, p), log), deadLettered
@@ -176,7 +191,7 @@ func (h *Handler) route(r *events.KafkaRecord, log *slog.Logger) (rec *kgo.Recor
 	} else {
 		ord.Status, ord.Reason = order.Accepted, ""
 	}
-	out, err := order.Codec.Encode(&ord)
+	out, err := a.encode(&ord)
 	if err != nil {
 		return h.deadLetter(r, key, value, headers, fmt.Errorf("encode %s order: %w", ord.Status, err), log), deadLettered
 	}
@@ -251,24 +266,63 @@ func (h *Handler) deadLetter(r *events.KafkaRecord, key, value []byte, headers [
 	return &kgo.Record{Topic: h.Topics.DLQ, Key: key, Value: value, Headers: hs, Timestamp: r.Timestamp.Time}
 }
 
+// arena holds the bytes of one batch: decoded keys and values and encoded outputs are
+// carved out of a few large buffers instead of one allocation each. A slice handed out is
+// capped at its own length, so later carving never writes into it; the buffers live until
+// the records are produced.
+type arena struct {
+	in  []byte // decoded keys and values
+	out []byte // encoded order envelopes
+}
+
+func newArena(rs []events.KafkaRecord) *arena {
+	var n int
+	for i := range rs {
+		n += base64.StdEncoding.DecodedLen(len(rs[i].Key)) + base64.StdEncoding.DecodedLen(len(rs[i].Value))
+	}
+	return &arena{in: make([]byte, 0, n), out: make([]byte, 0, n+n/8)}
+}
+
 // decodeBase64 decodes a key or value as the trigger delivers it; "" (no key) is nil.
-func decodeBase64(s string) ([]byte, error) {
+func (a *arena) decodeBase64(s string) ([]byte, error) {
 	if s == "" {
 		return nil, nil
 	}
-	b, err := base64.StdEncoding.DecodeString(s)
+	start := len(a.in)
+	a.in = slices.Grow(a.in, base64.StdEncoding.DecodedLen(len(s)))
+	// The string's bytes are only read: no copy of the base64 text.
+	n, err := base64.StdEncoding.AppendDecode(a.in, unsafe.Slice(unsafe.StringData(s), len(s)))
 	if err != nil {
+		a.in = a.in[:start]
 		return nil, fmt.Errorf("%w: %v", ErrBase64, err)
 	}
-	return b, nil
+	a.in = n
+	return a.in[start:len(a.in):len(a.in)], nil
+}
+
+// encode appends o's envelope.
+func (a *arena) encode(o *order.Order) ([]byte, error) {
+	start := len(a.out)
+	out, err := order.Codec.Append(a.out, o)
+	if err != nil {
+		return nil, err
+	}
+	a.out = out
+	return a.out[start:len(a.out):len(a.out)], nil
 }
 
 // recordHeaders turns the trigger's headers (a list of one-entry maps of name → bytes)
 // into Kafka headers, keeping their order; the names of a map with several entries are
 // taken in sorted order.
 func recordHeaders(in []map[string]events.JSONNumberBytes) []kgo.RecordHeader {
-	var hs []kgo.RecordHeader
+	hs := make([]kgo.RecordHeader, 0, len(in)+1)
 	for _, m := range in {
+		if len(m) == 1 {
+			for k, v := range m {
+				hs = append(hs, kgo.RecordHeader{Key: k, Value: []byte(v)})
+			}
+			continue
+		}
 		for _, k := range slices.Sorted(maps.Keys(m)) {
 			hs = append(hs, kgo.RecordHeader{Key: k, Value: []byte(m[k])})
 		}
