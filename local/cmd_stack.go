@@ -57,6 +57,8 @@ func runStack(args []string) error {
 	partitions := fs.Int("partitions", stack.DefaultPartitions, "partitions of each topic the stack creates")
 	concurrency := fs.Int("concurrency", stack.DefaultConcurrency, "most processes (concurrent invocations) per function")
 	template := fs.String("template", stack.DefaultTemplate, "the SAM template to run")
+	var params listFlag
+	fs.Var(&params, "param", "template parameter Name=Value, as sam deploy --parameter-overrides (repeatable),\ne.g. --param KafkaSource=SelfManagedKafka")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return nil
@@ -68,6 +70,14 @@ func runStack(args []string) error {
 	}
 	if *partitions < 1 || *concurrency < 1 {
 		return fmt.Errorf("--partitions and --concurrency must be at least 1")
+	}
+	overrides := map[string]string{}
+	for _, p := range params {
+		k, v, ok := strings.Cut(p, "=")
+		if !ok || k == "" {
+			return fmt.Errorf("--param %q: want Name=Value", p)
+		}
+		overrides[k] = v
 	}
 	dir, err := os.Getwd()
 	if err != nil {
@@ -94,6 +104,7 @@ func runStack(args []string) error {
 	return stack.Run(ctx, stack.Config{
 		Dir:         dir,
 		Template:    *template,
+		Parameters:  overrides,
 		HTTP:        *httpAddr,
 		Kafka:       *kafkaAddr,
 		Data:        *data,

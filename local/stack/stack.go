@@ -49,8 +49,9 @@ var DefaultSinkConfigs = []string{"connect/orders-sink.json", "connect/order-rej
 
 // Config is what `go run ./local` was asked to run.
 type Config struct {
-	Dir         string // project root: template.yaml, Makefile, connect/ and functions/ live here
-	Template    string // relative to Dir
+	Dir         string            // project root: template.yaml, Makefile, connect/ and functions/ live here
+	Template    string            // relative to Dir
+	Parameters  map[string]string // template parameter overrides
 	HTTP        string
 	Kafka       string // embedded broker address; unused when KAFKA_BROKERS is set
 	Data        string
@@ -161,17 +162,20 @@ func Run(ctx context.Context, cfg Config) error {
 			stackf("broker stopped; its data is kept in %s", filepath.Join(cfg.Data, "kafka"))
 		}()
 		kcfg.Brokers = brk.Addrs()
-		kafkaWhere = strings.Join(kcfg.Brokers, ",") + " (embedded, data in " + filepath.Join(cfg.Data, "kafka") + ")"
+		kafkaWhere = strings.Join(kcfg.Brokers, ",") + "  (embedded, stands for MSK; data in " + filepath.Join(cfg.Data, "kafka") + ")"
 	}
 	stackf("kafka ready: %s", kafkaWhere)
 	newClient := func(opts ...kgo.Opt) (*kgo.Client, error) { return kafka.NewClient(ctx, kcfg, opts...) }
 
 	// The template, resolved for this machine.
-	params := map[string]string{
-		"KafkaBootstrapServers": strings.Join(kcfg.Brokers, ","),
-		"KafkaAuth":             kcfg.Auth,
-		"KafkaTLS":              strconv.FormatBool(kcfg.TLS),
+	params := map[string]string{}
+	for k, v := range cfg.Parameters {
+		params[k] = v
 	}
+	// The Kafka connection is the stack's, whatever the parameters say.
+	params["KafkaBootstrapServers"] = strings.Join(kcfg.Brokers, ",")
+	params["KafkaAuth"] = kcfg.Auth
+	params["KafkaTLS"] = strconv.FormatBool(kcfg.TLS)
 	tmpl, err := samtemplate.Load(abs(cfg.Template), samtemplate.WithParameters(params),
 		samtemplate.WithPseudo(map[string]string{"AWS::Region": region(getenv)}))
 	if err != nil {
@@ -355,7 +359,7 @@ func Run(ctx context.Context, cfg Config) error {
 				closeFunctions()
 				return err
 			}
-			triggerLines = append(triggerLines, fmt.Sprintf("%s trigger on %s → %s (group %s, batch %d, window %s)",
+			triggerLines = append(triggerLines, fmt.Sprintf("%s event %s → %s  (group %s, batch %d, window %s)",
 				t.Kind, strings.Join(t.Topics, ","), fn.name, tc.Group, tc.BatchSize, tc.Window))
 			runWG.Add(1)
 			go func() {
@@ -551,36 +555,38 @@ type bannerInfo struct {
 
 func banner(w io.Writer, b bannerInfo) {
 	var sb strings.Builder
-	line := func(format string, args ...any) { fmt.Fprintf(&sb, format+"\n", args...) }
-	line("")
-	line("ordersync local stack — the AWS pipeline on this machine")
-	line("")
-	line("  gateway    http://%s   (API Gateway HTTP API, payload 2.0)", b.http)
+	line := func(what, format string, args ...any) {
+		fmt.Fprintf(&sb, "  %-13s %s\n", what, fmt.Sprintf(format, args...))
+	}
+	width := 0
+	for _, fn := range b.fns {
+		width = max(width, len(fn.name))
+	}
+	sb.WriteString("\nordersync local stack — the AWS pipeline on this machine\n\n")
+	line("API Gateway", "http://%s", b.http)
 	for _, r := range b.routes {
-		line("               %s", r)
+		line("", "%s", r)
 	}
 	for _, fn := range b.fns {
-		line("  %-10s %s   (Lambda, up to %d processes, timeout %s, %d MB)", fn.name, relBin(b.data, fn), b.concurrency, fn.tf.Timeout, fn.tf.MemorySize)
+		line("Lambda", "%-*s  %s  (%s; up to %d processes, timeout %s, %d MB)",
+			width, fn.name, relBin(b.data, fn), fn.tf.LogicalID, b.concurrency, fn.tf.Timeout, fn.tf.MemorySize)
 	}
 	for _, t := range b.triggers {
-		line("  trigger    %s", t)
+		line("trigger", "%s", t)
 	}
-	line("  kafka      %s   (MSK)", b.kafka)
-	line("               topics %s", strings.Join(b.topics, ", "))
+	line("Kafka", "%s", b.kafka)
+	line("", "topics %s", strings.Join(b.topics, ", "))
 	for _, s := range b.sinks {
 		tables := make([]string, 0, len(s.Topics))
 		for _, t := range s.Topics {
-			tables = append(tables, t+" → "+s.Table(t))
+			tables = append(tables, t+" → table "+s.Table(t))
 		}
-		line("  sink       %s: %s   (JDBC sink connector)", s.Name, strings.Join(tables, ", "))
+		line("JDBC sink", "%s  (%s)", strings.Join(tables, ", "), s.Name)
 	}
-	line("  database   %s", b.db)
-	line("")
-	line("Try it:")
-	line("  curl -i -X POST http://%s/order-service/u-1/orders -H 'Content-Type: application/json' -d '{\"productId\":\"CATALOG-0001\",\"qty\":5,\"unitPrice\":1200}'", b.http)
-	line("")
-	line("Ctrl-C stops it; in-flight work is finished first and nothing is lost.")
-	line("")
+	line("database", "%s", b.db)
+	sb.WriteString("\nTry it:\n\n")
+	fmt.Fprintf(&sb, "  curl -i -X POST http://%s/order-service/u-1/orders -H 'Content-Type: application/json' -d '{\"productId\":\"CATALOG-0001\",\"qty\":5,\"unitPrice\":1200}'\n", b.http)
+	sb.WriteString("\nCtrl-C stops it; in-flight work is finished first and nothing is lost.\n\n")
 	io.WriteString(w, sb.String())
 }
 
