@@ -31,9 +31,11 @@ const MaxBody = 64 << 10
 // RetryAfter is the Retry-After of a 503, in seconds.
 const RetryAfter = "1"
 
-// producer is what the handler needs of a Kafka client (*kgo.Client has it).
+// producer is what the handler needs of a Kafka client (*kgo.Client has it): an
+// asynchronous produce whose promise is called once the record is acknowledged or has
+// failed.
 type producer interface {
-	ProduceSync(ctx context.Context, rs ...*kgo.Record) kgo.ProduceResults
+	Produce(ctx context.Context, r *kgo.Record, promise func(*kgo.Record, error))
 }
 
 // Handler takes orders over HTTP (API Gateway HTTP API, payload format 2.0) and
@@ -57,8 +59,8 @@ func NewHandler(p producer, topic string, log *slog.Logger) *Handler {
 var eventSubmitted = []kgo.RecordHeader{{Key: order.HeaderEvent, Value: []byte(order.EventSubmitted)}}
 
 // buffers holds request-sized scratch space: a decoded base64 body, the record value,
-// the response body. A buffer goes back only once ProduceSync has returned, when kgo
-// has let go of the record.
+// the response body. A buffer goes back only once the record's promise has been called,
+// when kgo has let go of the record.
 var buffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // Handle serves POST /order-service/{userId}/orders.
@@ -171,25 +173,42 @@ func (h *Handler) handle(ctx context.Context, requestID string, req *events.APIG
 	return created(&o), nil
 }
 
-// errAbandoned is returned by produce when the deadline passed before ProduceSync did.
+// errAbandoned is returned by produce when the deadline passed before the record's
+// promise was called.
 var errAbandoned = fmt.Errorf("record not acknowledged before the deadline: %w", context.DeadlineExceeded)
 
-// produce produces r with ProduceSync and returns its error, or errAbandoned as soon as
-// the produce deadline (kafka.ProduceContext) passes. ProduceSync gets the same deadline
-// but may notice it late (kgo checks it between requests and backoffs); the answer must
-// not wait for that. An abandoned record stays with kgo, which fails or stores it
-// shortly; its buffers are then no longer the handler's to reuse.
+// An ack waits for the promise of one record. Its promise is bound once, so a pooled
+// ack costs no allocation per request; an abandoned ack is never pooled again, because
+// its promise may still be called.
+type ack struct {
+	done    chan error // buffered: the promise never blocks kgo
+	promise func(*kgo.Record, error)
+}
+
+var acks = sync.Pool{New: func() any {
+	a := &ack{done: make(chan error, 1)}
+	a.promise = func(_ *kgo.Record, err error) { a.done <- err }
+	return a
+}}
+
+// produce hands r to the client and returns the error of its promise, or errAbandoned
+// as soon as the produce deadline (kafka.ProduceContext) passes. kgo gets the same
+// deadline but may notice it late (it checks it between requests and backoffs); the
+// answer must not wait for that. An abandoned record stays with kgo, which fails or
+// stores it shortly; its buffers are then no longer the handler's to reuse.
 func (h *Handler) produce(ctx context.Context, r *kgo.Record) error {
 	pctx, cancel := kafka.ProduceContext(ctx)
 	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- h.producer.ProduceSync(pctx, r).FirstErr() }()
+	a := acks.Get().(*ack)
+	h.producer.Produce(pctx, r, a.promise)
 	select {
-	case err := <-done:
+	case err := <-a.done:
+		acks.Put(a)
 		return err
 	case <-pctx.Done():
 		select {
-		case err := <-done: // finished at the same moment: take its answer
+		case err := <-a.done: // finished at the same moment: take its answer
+			acks.Put(a)
 			return err
 		default:
 			return errAbandoned
