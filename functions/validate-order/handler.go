@@ -111,7 +111,8 @@ func (h *Handler) Handle(ctx context.Context, ev events.KafkaEvent) (Result, err
 	}
 	a := newArena(in)
 	for i := range in {
-		rec, o := h.route(&in[i], a, log)
+		rec := &a.records[i]
+		o := h.route(ctx, &in[i], rec, a, log)
 		switch o {
 		case accepted:
 			res.Accepted++
@@ -159,54 +160,59 @@ func (h *Handler) produceContext(ctx context.Context) (context.Context, context.
 	return context.WithTimeout(ctx, cmp.Or(h.MaxProduceWait, DefaultProduceWait))
 }
 
-// route builds the output record of one input record. A record that cannot be handled
-// at all, even one that makes the code panic, goes to the dead-letter topic: one poison
-// record never blocks its batch.
-func (h *Handler) route(r *events.KafkaRecord, a *arena, log *slog.Logger) (rec *kgo.Record, o outcome) {
-	headers := recordHeaders(r.Headers)
+// route builds into rec the output record of one input record. A record that cannot be
+// handled at all, even one that makes the code panic, goes to the dead-letter topic: one
+// poison record never blocks its batch.
+func (h *Handler) route(ctx context.Context, r *events.KafkaRecord, rec *kgo.Record, a *arena, log *slog.Logger) (o outcome) {
+	headers := a.recordHeaders(r.Headers)
 	key, keyErr := a.decodeBase64(r.Key)
 	value, valueErr := a.decodeBase64(r.Value)
+	deadLetter := func(cause error) outcome {
+		h.deadLetter(ctx, r, rec, key, value, headers, cause, log)
+		return deadLettered
+	}
 	defer func() {
 		if p := recover(); p != nil {
-			rec, o = h.deadLetter(r, key, value, headers, fmt.Errorf("%w: %v", ErrPanic, p), log), deadLettered
+			o = deadLetter(fmt.Errorf("%w: %v", ErrPanic, p))
 		}
 	}()
 	switch {
 	case keyErr != nil:
-		return h.deadLetter(r, key, value, headers, fmt.Errorf("key: %w", keyErr), log), deadLettered
+		return deadLetter(fmt.Errorf("key: %w", keyErr))
 	case valueErr != nil:
-		return h.deadLetter(r, key, value, headers, fmt.Errorf("value: %w", valueErr), log), deadLettered
+		return deadLetter(fmt.Errorf("value: %w", valueErr))
 	case len(value) == 0:
-		return h.deadLetter(r, key, value, headers, fmt.Errorf("value: %w", ErrEmpty), log), deadLettered
+		return deadLetter(fmt.Errorf("value: %w", ErrEmpty))
 	}
-	var ord order.Order
-	if err := order.Codec.Decode(value, &ord); err != nil {
-		return h.deadLetter(r, key, value, headers, fmt.Errorf("value: %w", err), log), deadLettered
+	ord := a.order()
+	if err := order.Codec.Decode(value, ord); err != nil {
+		return deadLetter(fmt.Errorf("value: %w", err))
 	}
 
-	topic, event, o := h.Topics.Orders, order.EventAccepted, accepted
-	if errs := h.check(&ord, key); len(errs) > 0 {
-		topic, event, o = h.Topics.Rejected, order.EventRejected, rejected
+	topic, event, o := h.Topics.Orders, eventAccepted, accepted
+	if errs := h.check(ord, key); len(errs) > 0 {
+		topic, event, o = h.Topics.Rejected, eventRejected, rejected
 		ord.Status, ord.Reason = order.Rejected, reason(errs)
 	} else {
 		ord.Status, ord.Reason = order.Accepted, ""
 	}
-	out, err := a.encode(&ord)
+	out, err := a.encode(ord)
 	if err != nil {
-		return h.deadLetter(r, key, value, headers, fmt.Errorf("encode %s order: %w", ord.Status, err), log), deadLettered
+		return deadLetter(fmt.Errorf("encode %s order: %w", ord.Status, err))
 	}
 	if o == rejected {
-		log.Info("order rejected", slog.String("order_id", ord.OrderID), slog.String("reason", ord.Reason))
-	} else {
-		log.Debug("order accepted", slog.String("order_id", ord.OrderID))
+		log.LogAttrs(ctx, slog.LevelInfo, "order rejected", slog.String("order_id", ord.OrderID), slog.String("reason", ord.Reason))
+	} else if log.Enabled(ctx, slog.LevelDebug) {
+		log.LogAttrs(ctx, slog.LevelDebug, "order accepted", slog.String("order_id", ord.OrderID))
 	}
-	return &kgo.Record{
+	*rec = kgo.Record{
 		Topic:     topic,
 		Key:       key,
 		Value:     out,
 		Headers:   setHeader(headers, order.HeaderEvent, event),
 		Timestamp: r.Timestamp.Time,
-	}, o
+	}
+	return o
 }
 
 // check returns the rules the submitted order breaks: DESIGN.md's (order.Check), a
@@ -247,14 +253,14 @@ func reason(errs []order.FieldError) string {
 // deadLetter builds the dead-letter record of r: its original key, value and headers, plus
 // the error and where the record came from. Where the trigger's base64 could not be
 // decoded, the text as delivered stands in for the bytes.
-func (h *Handler) deadLetter(r *events.KafkaRecord, key, value []byte, headers []kgo.RecordHeader, cause error, log *slog.Logger) *kgo.Record {
+func (h *Handler) deadLetter(ctx context.Context, r *events.KafkaRecord, rec *kgo.Record, key, value []byte, headers []kgo.RecordHeader, cause error, log *slog.Logger) {
 	if key == nil && r.Key != "" {
 		key = []byte(r.Key)
 	}
 	if value == nil && r.Value != "" {
 		value = []byte(r.Value)
 	}
-	log.Warn("record dead-lettered", slog.String("topic", r.Topic), slog.Int64("partition", r.Partition),
+	log.LogAttrs(ctx, slog.LevelWarn, "record dead-lettered", slog.String("topic", r.Topic), slog.Int64("partition", r.Partition),
 		slog.Int64("offset", r.Offset), slog.String("error", cause.Error()))
 	hs := slices.Clip(headers)
 	hs = append(hs,
@@ -263,24 +269,64 @@ func (h *Handler) deadLetter(r *events.KafkaRecord, key, value []byte, headers [
 		kgo.RecordHeader{Key: order.HeaderSourcePartition, Value: strconv.AppendInt(nil, r.Partition, 10)},
 		kgo.RecordHeader{Key: order.HeaderSourceOffset, Value: strconv.AppendInt(nil, r.Offset, 10)},
 	)
-	return &kgo.Record{Topic: h.Topics.DLQ, Key: key, Value: value, Headers: hs, Timestamp: r.Timestamp.Time}
+	*rec = kgo.Record{Topic: h.Topics.DLQ, Key: key, Value: value, Headers: hs, Timestamp: r.Timestamp.Time}
 }
 
-// arena holds the bytes of one batch: decoded keys and values and encoded outputs are
-// carved out of a few large buffers instead of one allocation each. A slice handed out is
-// capped at its own length, so later carving never writes into it; the buffers live until
-// the records are produced.
+// arena holds what one batch needs, carved out of a few large allocations instead of
+// several per record: decoded keys and values, encoded outputs, orders, output records
+// and their headers. A slice handed out is capped at its own length, so later carving
+// never writes into it; everything lives until the records are produced.
 type arena struct {
-	in  []byte // decoded keys and values
-	out []byte // encoded order envelopes
+	in      []byte             // decoded keys and values
+	out     []byte             // encoded order envelopes
+	orders  []order.Order      // decoded orders, one per record at most
+	records []kgo.Record       // output records, one per input record
+	headers []kgo.RecordHeader // output headers
 }
 
 func newArena(rs []events.KafkaRecord) *arena {
-	var n int
+	var n, hs int
 	for i := range rs {
 		n += base64.StdEncoding.DecodedLen(len(rs[i].Key)) + base64.StdEncoding.DecodedLen(len(rs[i].Value))
+		hs++ // room for ordersync-event
+		for _, m := range rs[i].Headers {
+			hs += len(m)
+		}
 	}
-	return &arena{in: make([]byte, 0, n), out: make([]byte, 0, n+n/8)}
+	return &arena{
+		in:      make([]byte, 0, n),
+		out:     make([]byte, 0, n+n/8),
+		orders:  make([]order.Order, 0, len(rs)),
+		records: make([]kgo.Record, len(rs)),
+		headers: make([]kgo.RecordHeader, 0, hs),
+	}
+}
+
+// order returns a zero order of the arena's.
+func (a *arena) order() *order.Order {
+	a.orders = append(a.orders, order.Order{})
+	return &a.orders[len(a.orders)-1]
+}
+
+// recordHeaders turns the trigger's headers (a list of one-entry maps of name → bytes)
+// into Kafka headers, keeping their order; the names of a map with several entries are
+// taken in sorted order. The result has room for one more header.
+func (a *arena) recordHeaders(in []map[string]events.JSONNumberBytes) []kgo.RecordHeader {
+	start := len(a.headers)
+	for _, m := range in {
+		if len(m) == 1 {
+			for k, v := range m {
+				a.headers = append(a.headers, kgo.RecordHeader{Key: k, Value: []byte(v)})
+			}
+			continue
+		}
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			a.headers = append(a.headers, kgo.RecordHeader{Key: k, Value: []byte(m[k])})
+		}
+	}
+	end := len(a.headers)
+	a.headers = append(a.headers, kgo.RecordHeader{}) // the room for one more
+	return a.headers[start:end:min(end+1, cap(a.headers))]
 }
 
 // decodeBase64 decodes a key or value as the trigger delivers it; "" (no key) is nil.
@@ -311,32 +357,19 @@ func (a *arena) encode(o *order.Order) ([]byte, error) {
 	return a.out[start:len(a.out):len(a.out)], nil
 }
 
-// recordHeaders turns the trigger's headers (a list of one-entry maps of name → bytes)
-// into Kafka headers, keeping their order; the names of a map with several entries are
-// taken in sorted order.
-func recordHeaders(in []map[string]events.JSONNumberBytes) []kgo.RecordHeader {
-	hs := make([]kgo.RecordHeader, 0, len(in)+1)
-	for _, m := range in {
-		if len(m) == 1 {
-			for k, v := range m {
-				hs = append(hs, kgo.RecordHeader{Key: k, Value: []byte(v)})
-			}
-			continue
-		}
-		for _, k := range slices.Sorted(maps.Keys(m)) {
-			hs = append(hs, kgo.RecordHeader{Key: k, Value: []byte(m[k])})
-		}
-	}
-	return hs
-}
-
-// setHeader returns headers without any header named key, followed by key = value.
-func setHeader(headers []kgo.RecordHeader, key, value string) []kgo.RecordHeader {
-	out := make([]kgo.RecordHeader, 0, len(headers)+1)
+// setHeader removes any header named key from headers, in place, and appends key = value.
+func setHeader(headers []kgo.RecordHeader, key string, value []byte) []kgo.RecordHeader {
+	out := headers[:0]
 	for _, h := range headers {
 		if h.Key != key {
 			out = append(out, h)
 		}
 	}
-	return append(out, kgo.RecordHeader{Key: key, Value: []byte(value)})
+	return append(out, kgo.RecordHeader{Key: key, Value: value})
 }
+
+// Values of the ordersync-event header, shared by every record (never written to).
+var (
+	eventAccepted = []byte(order.EventAccepted)
+	eventRejected = []byte(order.EventRejected)
+)

@@ -598,7 +598,11 @@ func BenchmarkBatch(b *testing.B) {
 		h := &Handler{Topics: testTopics}
 		for b.Loop() {
 			rs := batch(ev)
-			a := newArena(rs)
+			var size int
+			for _, r := range rs {
+				size += base64.StdEncoding.DecodedLen(len(r.Key)) + base64.StdEncoding.DecodedLen(len(r.Value))
+			}
+			a := &arena{in: make([]byte, 0, size)}
 			for _, r := range rs {
 				key, err := a.decodeBase64(r.Key)
 				if err != nil {
