@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -79,7 +80,7 @@ func runStack(args []string) error {
 		}
 		overrides[k] = v
 	}
-	dir, err := os.Getwd()
+	dir, err := projectRoot(*template)
 	if err != nil {
 		return err
 	}
@@ -128,4 +129,29 @@ func (l *listFlag) Set(s string) error {
 		}
 	}
 	return nil
+}
+
+// projectRoot is the working directory, or, when the template is not there, the nearest
+// parent that holds it next to a go.mod, so that the command also works from a subfolder.
+func projectRoot(template string) (string, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	if filepath.IsAbs(template) {
+		return wd, nil
+	}
+	for dir := wd; ; dir = filepath.Dir(dir) {
+		if fileExists(filepath.Join(dir, template)) && fileExists(filepath.Join(dir, "go.mod")) {
+			return dir, nil
+		}
+		if filepath.Dir(dir) == dir {
+			return wd, nil
+		}
+	}
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
