@@ -79,13 +79,12 @@ type Sink struct {
 	// Progress is how often Run logs records/s and lag (0: every 5s, <0: never).
 	Progress time.Duration
 
-	layouts   map[string]*layout
-	texts     map[textKey]string
-	tables    map[tableID]map[string]string // table → lower-case column name → name
-	stmts     map[string]*sql.Stmt
-	stmtOrder []string
-	args      []any
-	dlqReady  bool
+	layouts  map[string]*layout
+	texts    map[textKey]string
+	tables   map[tableID]map[string]string // table → lower-case column name → name
+	stmts    map[string]*sql.Stmt          // prepared in the current transaction
+	args     []any
+	dlqReady bool
 
 	stats      struct{ records, rows, dead, batches, retries atomic.Int64 }
 	lag        atomic.Int64
@@ -228,12 +227,9 @@ func (s *Sink) topicsString() string {
 	return strings.Join(s.cfg.Topics, ",")
 }
 
+// close leaves the group; a rebalance blocked by the poll would hold Close up.
 func (s *Sink) close() {
-	for _, st := range s.stmts {
-		st.Close()
-	}
-	s.stmts = map[string]*sql.Stmt{}
-	s.stmtOrder = nil
+	s.cl.AllowRebalance()
 	s.cl.Close()
 }
 
@@ -547,15 +543,10 @@ func nullSchema(value []byte) bool {
 	return json.Unmarshal(value, &env) == nil && string(env.Schema) == "null"
 }
 
-// reset forgets cached metadata and statements, as the connector re-creates its writer
+// reset forgets cached table metadata, as the connector re-creates its writer
 // after a failed put.
 func (s *Sink) reset() {
 	clear(s.tables)
-	for _, st := range s.stmts {
-		st.Close()
-	}
-	clear(s.stmts)
-	s.stmtOrder = s.stmtOrder[:0]
 }
 
 // A run is consecutive records for one table with one layout, as BufferedRecords
@@ -613,6 +604,7 @@ func (s *Sink) write(ctx context.Context, recs []*record) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("%w: begin: %w", ErrDatabase, err)
 	}
+	defer clear(s.stmts) // closed with the transaction
 	var rows int64
 	for _, rn := range runs {
 		n, err := s.execRun(ctx, tx, rn)
@@ -803,24 +795,18 @@ func (s *Sink) create(ctx context.Context, l *layout) error {
 	return nil
 }
 
-// stmt returns a prepared statement for q, prepared once per database and cached.
+// stmt returns q prepared in tx, once per transaction (the update and delete loops
+// run one statement per record). The texts themselves are cached per layout and rows.
 func (s *Sink) stmt(ctx context.Context, tx *sql.Tx, q string) (*sql.Stmt, error) {
-	st, ok := s.stmts[q]
-	if !ok {
-		var err error
-		if st, err = s.db.SQL.PrepareContext(ctx, q); err != nil {
-			return nil, err
-		}
-		if len(s.stmtOrder) >= 32 {
-			old := s.stmtOrder[0]
-			s.stmts[old].Close()
-			delete(s.stmts, old)
-			s.stmtOrder = s.stmtOrder[1:]
-		}
-		s.stmts[q] = st
-		s.stmtOrder = append(s.stmtOrder, q)
+	if st, ok := s.stmts[q]; ok {
+		return st, nil
 	}
-	return tx.StmtContext(ctx, st), nil
+	st, err := tx.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	s.stmts[q] = st
+	return st, nil
 }
 
 // statement texts are cached per (layout, kind, rows).

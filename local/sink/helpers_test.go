@@ -1,0 +1,242 @@
+package sink
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ordersync/ordersync/db"
+	"github.com/ordersync/ordersync/local/migrate"
+	"github.com/ordersync/ordersync/shared/order"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+const mariaURL = "mysql://root@127.0.0.1:3306/test"
+
+// A target is a database the sink writes to; every behaviour test runs on both.
+type target struct {
+	name string
+	open func(t testing.TB) *DB
+}
+
+var targets = []target{
+	{MySQL, openMariaDB},
+	{SQLite, openSQLite},
+}
+
+func openMariaDB(t testing.TB) *DB {
+	t.Helper()
+	url := os.Getenv("SINK_TEST_DATABASE_URL")
+	if url == "" {
+		url = mariaURL
+	}
+	d, err := Open(context.Background(), url, "")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("MariaDB is required in CI: %v", err)
+		}
+		t.Skipf("MariaDB not reachable (%v); start it on 127.0.0.1:3306 to run this test", err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+func openSQLite(t testing.TB) *DB {
+	t.Helper()
+	d, err := Open(context.Background(), "", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+// unique returns prefix_<random> for table and topic names no other test uses.
+func unique(prefix string) string {
+	b := make([]byte, 5)
+	rand.Read(b)
+	return prefix + "_" + hex.EncodeToString(b)
+}
+
+// dropLater drops table when the test ends.
+func dropLater(t testing.TB, d *DB, table string) {
+	t.Cleanup(func() { d.SQL.Exec("DROP TABLE IF EXISTS `" + table + "`") })
+}
+
+// createOrdersTable creates table with db/migrations/0001_orders.sql, renamed.
+func createOrdersTable(t testing.TB, d *DB, table string) {
+	t.Helper()
+	text, err := db.Migrations.ReadFile("migrations/0001_orders.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := regexp.MustCompile(`\borders\b`).ReplaceAllString(string(text), table)
+	script = strings.ReplaceAll(script, "orders_user_created", table+"_user_created")
+	dropLater(t, d, table)
+	for _, stmt := range migrate.Split(script) {
+		if _, err := d.SQL.Exec(stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+}
+
+// newCluster starts an in-process Kafka cluster with the given topics.
+func newCluster(t testing.TB, partitions int32, topics ...string) []string {
+	t.Helper()
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, topics...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c.ListenAddrs()
+}
+
+func produce(t testing.TB, brokers []string, recs ...*kgo.Record) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ProducerBatchMaxBytes(16<<20), kgo.MaxBufferedRecords(len(recs)+1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if err := cl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// testConfig parses a connector config from key/value pairs on top of the JSON
+// converter settings every test needs.
+func testConfig(t testing.TB, name string, kv ...string) Config {
+	t.Helper()
+	raw := map[string]string{
+		"connector.class":                ConnectorClass,
+		"key.converter":                  StringConverter,
+		"value.converter":                JSONConverter,
+		"value.converter.schemas.enable": "true",
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		raw[kv[i]] = kv[i+1]
+	}
+	cfg, err := newConfig(name, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// A running sink in a test.
+type running struct {
+	*Sink
+	done   chan error // Run's result
+	cancel context.CancelFunc
+}
+
+// start runs a sink for cfg until the test ends or stop is called.
+func start(t testing.TB, cfg Config, d *DB, brokers []string, hook func() error) *running {
+	t.Helper()
+	s, err := New(cfg, d, kgo.SeedBrokers(brokers...), kgo.FetchMaxWait(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Progress = -1
+	s.afterDBCommit = hook
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{Sink: s, done: make(chan error, 1), cancel: cancel}
+	go func() { r.done <- s.Run(ctx) }()
+	t.Cleanup(func() { r.stop(t) })
+	return r
+}
+
+// stop cancels Run and returns its error.
+func (r *running) stop(t testing.TB) error {
+	r.cancel()
+	return r.wait(t)
+}
+
+// wait waits for Run to return and returns its error (again on later calls).
+func (r *running) wait(t testing.TB) error {
+	select {
+	case err := <-r.done:
+		r.done <- err
+		return err
+	case <-time.After(2 * time.Minute):
+		t.Fatal("sink did not stop")
+		return nil
+	}
+}
+
+// waitRecords waits until the sink has handled n records; Run ending first fails the
+// test. The deadline only guards against a hang.
+func (r *running) waitRecords(t testing.TB, n int64) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for r.Stats().Records < n {
+		select {
+		case err := <-r.done:
+			r.done <- err
+			t.Fatalf("sink stopped after %d of %d records: %v", r.Stats().Records, n, err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sink handled %d of %d records before the deadline", r.Stats().Records, n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func testOrder(i int) order.Order {
+	qty := int32(i%9 + 1)
+	return order.Order{
+		OrderID:    fmt.Sprintf("00000000-0000-7000-8000-%012d", i),
+		UserID:     fmt.Sprintf("user-%d", i%50),
+		ProductID:  "CATALOG-0001",
+		Qty:        qty,
+		UnitPrice:  1200,
+		TotalPrice: int64(qty) * 1200,
+		Status:     order.Accepted,
+		CreatedAt:  time.UnixMilli(1_700_000_000_000 + int64(i)).UTC(),
+	}
+}
+
+func orderRecord(t testing.TB, topic string, o order.Order) *kgo.Record {
+	t.Helper()
+	v, err := order.Codec.Encode(&o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &kgo.Record{Topic: topic, Key: []byte(o.OrderID), Value: v}
+}
+
+func count(t testing.TB, d *DB, table string) int {
+	t.Helper()
+	var n int
+	if err := d.SQL.QueryRow("SELECT COUNT(*) FROM `" + table + "`").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// dbTime scans a DATETIME column: a time.Time from MySQL, text from SQLite.
+type dbTime struct{ time.Time }
+
+func (d *dbTime) Scan(v any) error {
+	switch x := v.(type) {
+	case time.Time:
+		d.Time = x
+		return nil
+	case string:
+		for _, layout := range []string{"2006-01-02 15:04:05.999999999-07:00", "2006-01-02 15:04:05.999999999", "2006-01-02"} {
+			if t, err := time.Parse(layout, x); err == nil {
+				d.Time = t
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("cannot scan %T %v as a time", v, v)
+}
