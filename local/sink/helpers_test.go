@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"os"
 	"regexp"
 	"strings"
@@ -145,6 +146,7 @@ func start(t testing.TB, cfg Config, d *DB, brokers []string, hook func() error)
 		t.Fatal(err)
 	}
 	s.Progress = -1
+	s.Logger = slog.New(slog.NewTextHandler(t.Output(), nil)) // shown with -v or on failure
 	s.afterDBCommit = hook
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{Sink: s, done: make(chan error, 1), cancel: cancel}
