@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,6 +29,25 @@ func TestEndToEndSQLite(t *testing.T) {
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build ./local: %v\n%s", err, out)
+	}
+	// --help lists every flag and variable of DESIGN.md's local command.
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--help"}, []string{"-http", "-kafka", "-data", "-sink-config", "-partitions", "-concurrency", "-template", "-param",
+			"KAFKA_BROKERS", "DATABASE_URL", "LOG_LEVEL", "broker", "sink"}},
+		{[]string{"broker", "--help"}, []string{"-advertise", "-kafka", "-data", "-partitions"}},
+	} {
+		out, err := exec.Command(bin, tc.args...).CombinedOutput()
+		if err != nil {
+			t.Errorf("%v: %v\n%s", tc.args, err, out)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(string(out), w) {
+				t.Errorf("%v does not mention %s:\n%s", tc.args, w, out)
+			}
+		}
 	}
 	st := &stackProc{
 		t: t, bin: bin, dir: root, log: filepath.Join(work, "stack.log"),

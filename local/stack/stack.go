@@ -169,7 +169,11 @@ func Run(ctx context.Context, cfg Config) error {
 		kcfg.Brokers = brk.Addrs()
 		kafkaWhere = strings.Join(kcfg.Brokers, ",") + "  (embedded, stands for MSK; data in " + filepath.Join(cfg.Data, "kafka") + ")"
 	}
-	stackf("kafka ready: %s", kafkaWhere)
+	if external {
+		stackf("kafka: %s", kafkaWhere)
+	} else {
+		logf("broker")("listening on %s", kafkaWhere)
+	}
 	newClient := func(opts ...kgo.Opt) (*kgo.Client, error) { return kafka.NewClient(ctx, kcfg, opts...) }
 
 	// The template, resolved for this machine.
