@@ -1,0 +1,179 @@
+package migrate
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/go-sql-driver/mysql"
+	_ "modernc.org/sqlite"
+)
+
+// freshMariaDB creates a database of its own on the test server, dropped afterwards.
+func freshMariaDB(t *testing.T) *sql.DB {
+	t.Helper()
+	cfg := mysql.NewConfig()
+	cfg.User, cfg.Net, cfg.Addr, cfg.DBName, cfg.ParseTime = "root", "tcp", "127.0.0.1:3306", "test", true
+	admin, err := sql.Open("mysql", cfg.FormatDSN())
+	if err == nil {
+		err = admin.Ping()
+	}
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("MariaDB is required in CI: %v", err)
+		}
+		t.Skipf("MariaDB not reachable on 127.0.0.1:3306 (%v)", err)
+	}
+	b := make([]byte, 5)
+	rand.Read(b)
+	name := "ordersync_migrate_" + hex.EncodeToString(b)
+	if _, err := admin.Exec("CREATE DATABASE `" + name + "`"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Exec("DROP DATABASE `" + name + "`"); admin.Close() })
+	cfg.DBName = name
+	db, err := sql.Open("mysql", cfg.FormatDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func freshSQLite(t *testing.T) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "m.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+var wantColumns = map[string][]string{
+	MySQL: {"order_id char(36) NO PRI", "user_id varchar(64) NO MUL", "product_id varchar(64) NO ", "qty int(11) NO ",
+		"unit_price bigint(20) NO ", "total_price bigint(20) NO ", "status varchar(16) NO ", "created_at datetime(3) NO ", "reason text YES "},
+	SQLite: {"order_id CHAR(36) NO PRI", "user_id VARCHAR(64) NO ", "product_id VARCHAR(64) NO ", "qty INT NO ",
+		"unit_price BIGINT NO ", "total_price BIGINT NO ", "status VARCHAR(16) NO ", "created_at DATETIME(3) NO ", "reason TEXT YES "},
+}
+
+func columns(t *testing.T, db *sql.DB, dialect, table string) []string {
+	t.Helper()
+	q := "SELECT COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_KEY FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION"
+	if dialect == SQLite {
+		q = `SELECT name, type, CASE WHEN "notnull" = 1 THEN 'NO' ELSE 'YES' END, CASE WHEN pk > 0 THEN 'PRI' ELSE '' END FROM pragma_table_info(?)`
+	}
+	rows, err := db.Query(q, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var a, b, c, d string
+		if err := rows.Scan(&a, &b, &c, &d); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, a+" "+b+" "+c+" "+d)
+	}
+	return out
+}
+
+func TestApplyTwiceOnBothDialects(t *testing.T) {
+	for _, tt := range []struct {
+		dialect string
+		open    func(*testing.T) *sql.DB
+	}{{MySQL, freshMariaDB}, {SQLite, freshSQLite}} {
+		t.Run(tt.dialect, func(t *testing.T) {
+			db := tt.open(t)
+			ctx := context.Background()
+			if err := Apply(ctx, db, tt.dialect); err != nil {
+				t.Fatal(err)
+			}
+			if err := Apply(ctx, db, tt.dialect); err != nil {
+				t.Fatalf("second apply: %v", err)
+			}
+			var versions []string
+			rows, err := db.Query("SELECT version FROM schema_migrations ORDER BY version")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for rows.Next() {
+				var v string
+				rows.Scan(&v)
+				versions = append(versions, v)
+			}
+			rows.Close()
+			if !slices.Equal(versions, []string{"0001_orders.sql", "0002_order_rejections.sql"}) {
+				t.Fatalf("schema_migrations = %v", versions)
+			}
+			for _, table := range []string{"orders", "order_rejections"} {
+				if got := columns(t, db, tt.dialect, table); strings.Join(got, "|") != strings.Join(wantColumns[tt.dialect], "|") {
+					t.Fatalf("%s columns\n%s\nwant\n%s", table, strings.Join(got, "\n"), strings.Join(wantColumns[tt.dialect], "\n"))
+				}
+			}
+			// The user index exists on both.
+			var n int
+			q := "SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'orders' AND INDEX_NAME = 'orders_user_created'"
+			if tt.dialect == SQLite {
+				q = "SELECT COUNT(*) FROM pragma_index_info('orders_user_created')"
+			}
+			if err := db.QueryRow(q).Scan(&n); err != nil || n != 2 {
+				t.Fatalf("orders_user_created index columns = %d, %v; want 2", n, err)
+			}
+			if tt.dialect == MySQL {
+				var engine, collation string
+				if err := db.QueryRow("SELECT ENGINE, TABLE_COLLATION FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'orders'").Scan(&engine, &collation); err != nil {
+					t.Fatal(err)
+				}
+				if engine != "InnoDB" || collation != "utf8mb4_bin" {
+					t.Fatalf("engine %s collation %s, want InnoDB utf8mb4_bin", engine, collation)
+				}
+			}
+		})
+	}
+}
+
+// A run that created an index but stopped before recording its file is finished by
+// the next run.
+func TestApplyAfterInterruptedRun(t *testing.T) {
+	db := freshSQLite(t)
+	ctx := context.Background()
+	fsys := fstest.MapFS{"m/0001_t.sql": {Data: []byte("CREATE TABLE IF NOT EXISTS t (a INT NOT NULL, PRIMARY KEY (a));\nCREATE INDEX t_a ON t (a);")}}
+	if _, err := db.Exec("CREATE TABLE t (a INT NOT NULL, PRIMARY KEY (a))"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("CREATE INDEX t_a ON t (a)"); err != nil {
+		t.Fatal(err)
+	}
+	done, err := ApplyFS(ctx, db, SQLite, fsys, "m")
+	if err != nil || !slices.Equal(done, []string{"0001_t.sql"}) {
+		t.Fatalf("ApplyFS = %v, %v", done, err)
+	}
+	if done, err := ApplyFS(ctx, db, SQLite, fsys, "m"); err != nil || len(done) != 0 {
+		t.Fatalf("second ApplyFS = %v, %v; want nothing to do", done, err)
+	}
+}
+
+func TestApplyUnknownDialect(t *testing.T) {
+	if err := Apply(context.Background(), freshSQLite(t), "postgres"); !errors.Is(err, ErrDialect) {
+		t.Fatalf("Apply = %v, want ErrDialect", err)
+	}
+}
+
+func TestSplit(t *testing.T) {
+	got := Split("-- a; comment\nCREATE TABLE a (x TEXT DEFAULT ';') /*! ENGINE=InnoDB */;\n\nINSERT INTO a VALUES ('it''s; fine');\n-- trailing")
+	want := []string{"CREATE TABLE a (x TEXT DEFAULT ';') /*! ENGINE=InnoDB */", "INSERT INTO a VALUES ('it''s; fine')"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("Split = %q, want %q", got, want)
+	}
+}
