@@ -373,7 +373,8 @@ func (in *instance) kill() {
 	if in.proc == nil {
 		return
 	}
-	in.proc.cmd.Process.Kill()
+	// An error means the process is already gone, which is what is wanted.
+	_ = in.proc.cmd.Process.Kill()
 	<-in.proc.exited
 	in.proc.cleanup()
 	in.proc = nil
@@ -384,11 +385,12 @@ func (in *instance) stop(grace time.Duration) {
 	if p == nil {
 		return
 	}
-	p.cmd.Process.Signal(syscall.SIGTERM)
+	// Errors mean the process has exited already; p.exited says so just as well.
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-p.exited:
 	case <-time.After(grace):
-		p.cmd.Process.Kill()
+		_ = p.cmd.Process.Kill()
 		<-p.exited
 	}
 	p.cleanup()
@@ -615,9 +617,10 @@ func runtimeError(w http.ResponseWriter, status int, typ, msg string) {
 	json.NewEncoder(w).Encode(map[string]string{"errorType": typ, "errorMessage": msg}) //nolint:errcheck
 }
 
+// crypto/rand.Read never fails (it crashes the program instead).
 func newRequestID() string {
 	b := make([]byte, 16)
-	rand.Read(b)
+	_, _ = rand.Read(b)
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	h := hex.EncodeToString(b)
@@ -630,7 +633,7 @@ func newTraceID() string {
 
 func randomHex(n int) string {
 	b := make([]byte, n)
-	rand.Read(b)
+	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
 

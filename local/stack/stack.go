@@ -281,7 +281,9 @@ func Run(ctx context.Context, cfg Config) error {
 				defer wg.Done()
 				cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 				defer cancel()
-				fn.rt.Close(cctx)
+				if err := fn.rt.Close(cctx); err != nil {
+					stackf("%s: stopped before its invocations finished: %v", fn.name, err)
+				}
 			}()
 		}
 		wg.Wait()
