@@ -17,7 +17,7 @@ LAMBDA_BUILD = GOOS=$(GOOS_LAMBDA) GOARCH=$(GOARCH_LAMBDA) CGO_ENABLED=0 \
 	$(GO) build -tags lambda.norpc -trimpath -ldflags="-s -w"
 
 .PHONY: build run test test-fuzz bench lint migrate \
-	build-CreateOrderFunction build-ValidateOrderFunction
+	build-CreateOrderFunction build-ValidateOrderFunction build-ValidateOrderSelfManagedFunction
 
 # SAM's makefile builder calls `make build-<LogicalId> ARTIFACTS_DIR=<dir>`;
 # both functions share one recipe and leave <dir>/bootstrap.
@@ -25,6 +25,11 @@ build-CreateOrderFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/create-order
 
 build-ValidateOrderFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/validate-order
+
+# The same binary, deployed instead of ValidateOrderFunction when the trigger is a
+# self-managed Kafka cluster (template.yaml: condition UseSelfManagedKafka).
+build-ValidateOrderSelfManagedFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/validate-order
 
 build:
