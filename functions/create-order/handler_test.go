@@ -711,18 +711,6 @@ func TestAppendString(t *testing.T) {
 	}
 }
 
-func TestLogLevel(t *testing.T) {
-	for v, want := range map[string]slog.Level{"": slog.LevelInfo, "info": slog.LevelInfo, "DEBUG": slog.LevelDebug,
-		"warn": slog.LevelWarn, "Error": slog.LevelError} {
-		if got, err := logLevel(v); err != nil || got != want {
-			t.Errorf("logLevel(%q) = %v, %v; want %v", v, got, err, want)
-		}
-	}
-	if _, err := logLevel("verbose"); err == nil || err.Error() != `LOG_LEVEL: unknown level "verbose" (want debug, info, warn, error)` {
-		t.Errorf("logLevel(verbose) = %v", err)
-	}
-}
-
 // TestRunConfigError: a bad setting stops start-up with one line naming the variable.
 func TestRunConfigError(t *testing.T) {
 	t.Setenv("KAFKA_AUTH", "foo")

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/ordersync/ordersync/shared/kafka"
+	"github.com/ordersync/ordersync/shared/logging"
 )
 
 func main() {
@@ -22,11 +23,10 @@ func main() {
 }
 
 func run() error {
-	level, err := logLevel(os.Getenv("LOG_LEVEL"))
+	log, err := logging.New(os.Stderr, os.Getenv)
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	slog.SetDefault(log)
 
 	cfg, err := kafka.ConfigFromEnv(os.Getenv)

@@ -8,11 +8,12 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/ordersync/ordersync/shared/kafka"
+	"github.com/ordersync/ordersync/shared/logging"
 )
 
 func main() {
@@ -23,11 +24,10 @@ func main() {
 }
 
 func run() error {
-	level, err := logLevel(os.Getenv("LOG_LEVEL"))
+	log, err := logging.New(os.Stderr, os.Getenv)
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	slog.SetDefault(log)
 
 	cfg, err := kafka.ConfigFromEnv(os.Getenv)
@@ -51,22 +51,14 @@ func run() error {
 	lambda.StartWithOptions(h.Handle,
 		lambda.WithContext(ctx),
 		lambda.WithEnableSIGTERM(func() {
-			if err := cl.Flush(ctx); err != nil {
+			// Lambda allows about 500 ms after SIGTERM; an invocation returns only after
+			// its outputs are acknowledged, so this only tidies up.
+			fctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+			defer cancel()
+			if err := cl.Flush(fctx); err != nil {
 				log.Warn("flush on shutdown", slog.Any("error", err))
 			}
 			cl.Close()
 		}))
 	return nil
-}
-
-// logLevel parses LOG_LEVEL: debug, info (the default), warn or error.
-func logLevel(s string) (slog.Level, error) {
-	var l slog.Level
-	if s == "" {
-		return slog.LevelInfo, nil
-	}
-	if err := l.UnmarshalText([]byte(strings.ToUpper(s))); err != nil {
-		return 0, fmt.Errorf("LOG_LEVEL: unknown level %q (want debug, info, warn or error)", s)
-	}
-	return l, nil
 }

@@ -1,0 +1,38 @@
+// Package logging provides the JSON slog logger every ordersync process writes with,
+// configured from LOG_LEVEL.
+package logging
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+)
+
+// Level parses LOG_LEVEL: debug, info (also the empty string), warn (or warning) or
+// error, in any case.
+func Level(s string) (slog.Level, error) {
+	s = strings.TrimSpace(s)
+	switch strings.ToLower(s) {
+	case "":
+		return slog.LevelInfo, nil
+	case "warning":
+		return slog.LevelWarn, nil
+	case "debug", "info", "warn", "error":
+		var l slog.Level
+		if err := l.UnmarshalText([]byte(s)); err == nil {
+			return l, nil
+		}
+	}
+	return 0, fmt.Errorf("LOG_LEVEL: unknown level %q (want debug, info, warn, error)", s)
+}
+
+// New returns a JSON logger on w at the level LOG_LEVEL names (getenv is os.Getenv
+// outside tests), or the error that names the variable.
+func New(w io.Writer, getenv func(string) string) (*slog.Logger, error) {
+	level, err := Level(getenv("LOG_LEVEL"))
+	if err != nil {
+		return nil, err
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})), nil
+}
