@@ -101,7 +101,7 @@ func newCluster(t testing.TB, partitions int32, topics ...string) []string {
 
 func produce(t testing.TB, brokers []string, recs ...*kgo.Record) {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ProducerBatchMaxBytes(16<<20), kgo.MaxBufferedRecords(len(recs)+1))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.MaxBufferedRecords(len(recs)+1))
 	if err != nil {
 		t.Fatal(err)
 	}

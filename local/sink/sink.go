@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -306,8 +307,9 @@ func (s *Sink) put(work, stop context.Context, krs []*kgo.Record) error {
 		recs    = make([]*record, 0, len(krs))
 		reports []failure
 	)
-	for _, kr := range krs {
-		r, f, err := s.convert(kr)
+	converted := s.convertAll(krs)
+	for i := range krs {
+		r, f, err := converted[i].r, converted[i].f, converted[i].err
 		if err != nil {
 			return err
 		}
@@ -480,6 +482,39 @@ func (s *Sink) ensureDLQ(ctx context.Context) error {
 	}
 	s.dlqReady = true
 	return nil
+}
+
+type converted struct {
+	r   *record
+	f   *failure
+	err error
+}
+
+// convertAll converts a batch, spread over the CPUs for large batches; results stay in
+// record order.
+func (s *Sink) convertAll(krs []*kgo.Record) []converted {
+	out := make([]converted, len(krs))
+	workers := min(runtime.GOMAXPROCS(0), len(krs)/256)
+	if workers < 2 {
+		for i, kr := range krs {
+			out[i].r, out[i].f, out[i].err = s.convert(kr)
+		}
+		return out
+	}
+	var wg sync.WaitGroup
+	per := (len(krs) + workers - 1) / workers
+	for start := 0; start < len(krs); start += per {
+		end := min(start+per, len(krs))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := start; i < end; i++ {
+				out[i].r, out[i].f, out[i].err = s.convert(krs[i])
+			}
+		}()
+	}
+	wg.Wait()
+	return out
 }
 
 // convert runs the key and value converters and the connector's record checks. A
