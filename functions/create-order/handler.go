@@ -150,27 +150,41 @@ func (h *Handler) handle(ctx context.Context, requestID string, req *events.APIG
 	}
 	*bp = value[:0]
 
+	// The 201 is built while the record is in flight, off the critical path; it is
+	// answered only after the ack.
+	var answer events.APIGatewayV2HTTPResponse
 	err = h.produce(ctx, &kgo.Record{
 		Topic:   h.topic,
 		Key:     []byte(o.OrderID),
 		Value:   value,
 		Headers: eventSubmitted,
-	})
+	}, func() { answer = created(&o) })
 	if !errors.Is(err, errAbandoned) {
 		buffers.Put(bp) // kgo is done with the record
 	}
 	if err != nil {
 		if unavailable(err) {
-			h.log.LogAttrs(ctx, slog.LevelWarn, "order not acknowledged in time",
+			h.logAttrs(ctx, slog.LevelWarn, "order not acknowledged in time",
 				slog.String("request_id", requestID), slog.String("order_id", o.OrderID), slog.Any("error", err))
 			return problemResponse(pUnavailable, "the order could not be stored in time; retry with the same Idempotency-Key", nil), nil
 		}
 		return h.internal(ctx, requestID, o.OrderID, "produce", err)
 	}
 
-	h.log.LogAttrs(ctx, slog.LevelInfo, "order submitted",
+	h.logAttrs(ctx, slog.LevelInfo, "order submitted",
 		slog.String("request_id", requestID), slog.String("order_id", o.OrderID))
-	return created(&o), nil
+	return answer, nil
+}
+
+// logAttrs is h.log.LogAttrs without the caller's program counter, which slog takes
+// with a stack walk on every call; the handler's logs carry no source location.
+func (h *Handler) logAttrs(ctx context.Context, level slog.Level, msg string, attrs ...slog.Attr) {
+	if !h.log.Enabled(ctx, level) {
+		return
+	}
+	r := slog.NewRecord(time.Now(), level, msg, 0)
+	r.AddAttrs(attrs...)
+	h.log.Handler().Handle(ctx, r) // like slog.Logger, which drops a handler's error
 }
 
 // errAbandoned is returned by produce when the deadline passed before the record's
@@ -191,16 +205,18 @@ var acks = sync.Pool{New: func() any {
 	return a
 }}
 
-// produce hands r to the client and returns the error of its promise, or errAbandoned
-// as soon as the produce deadline (kafka.ProduceContext) passes. kgo gets the same
+// produce hands r to the client, runs meanwhile while the record is in flight, and
+// returns the error of its promise, or errAbandoned as soon as the produce deadline
+// (kafka.ProduceContext) passes. kgo gets the same
 // deadline but may notice it late (it checks it between requests and backoffs); the
 // answer must not wait for that. An abandoned record stays with kgo, which fails or
 // stores it shortly; its buffers are then no longer the handler's to reuse.
-func (h *Handler) produce(ctx context.Context, r *kgo.Record) error {
+func (h *Handler) produce(ctx context.Context, r *kgo.Record, meanwhile func()) error {
 	pctx, cancel := kafka.ProduceContext(ctx)
 	defer cancel()
 	a := acks.Get().(*ack)
 	h.producer.Produce(pctx, r, a.promise)
+	meanwhile()
 	select {
 	case err := <-a.done:
 		acks.Put(a)

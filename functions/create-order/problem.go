@@ -68,7 +68,7 @@ func problemResponse(p problemType, detail string, errs []order.FieldError) even
 
 // problem answers a client error (4xx) and logs it at info level.
 func (h *Handler) problem(ctx context.Context, requestID string, p problemType, detail string) (events.APIGatewayV2HTTPResponse, error) {
-	h.log.LogAttrs(ctx, slog.LevelInfo, "request refused",
+	h.logAttrs(ctx, slog.LevelInfo, "request refused",
 		slog.String("request_id", requestID), slog.Int("status", p.status), slog.String("detail", detail))
 	return problemResponse(p, detail, nil), nil
 }
@@ -79,14 +79,14 @@ func (h *Handler) invalid(ctx context.Context, requestID string, errs []order.Fi
 	if len(errs) == 1 {
 		detail = "the order breaks 1 rule"
 	}
-	h.log.LogAttrs(ctx, slog.LevelInfo, "request refused",
+	h.logAttrs(ctx, slog.LevelInfo, "request refused",
 		slog.String("request_id", requestID), slog.Int("status", 422), slog.String("detail", detail))
 	return problemResponse(pInvalid, detail, errs), nil
 }
 
 // internal answers 500 without saying why; the log says why.
 func (h *Handler) internal(ctx context.Context, requestID, orderID, what string, err error) (events.APIGatewayV2HTTPResponse, error) {
-	h.log.LogAttrs(ctx, slog.LevelError, what+" failed",
+	h.logAttrs(ctx, slog.LevelError, what+" failed",
 		slog.String("request_id", requestID), slog.String("order_id", orderID), slog.Any("error", err))
 	return problemResponse(pInternal, "the order could not be taken; nothing was stored", nil), nil
 }
