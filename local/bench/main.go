@@ -2,7 +2,7 @@
 // BENCHMARKS.md. Every figure is an absolute value next to a ratio against its baseline,
 // because a shared machine drifts between runs; rows that miss their target are marked.
 //
-//	go run ./local/bench [--out BENCHMARKS.md] [--count 5] [--stack=false]
+//	go run ./local/bench [--out BENCHMARKS.md] [--count 5] [--starts 20] [--stack=false] [--only go,cold,size,stack]
 package main
 
 import (
@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -43,6 +44,7 @@ func run() error {
 	count := flag.Int("count", 5, "runs of each Go benchmark (the median is reported)")
 	starts := flag.Int("starts", 20, "process starts per cold-start measurement (the median is reported)")
 	stack := flag.Bool("stack", true, "include the end-to-end local stack load (needs DATABASE_URL or MariaDB on 127.0.0.1:3306)")
+	only := flag.String("only", "", "comma-separated steps to run (go, cold, size, stack); empty: all")
 	orders := flag.Int("orders", 20000, "orders sent by the end-to-end load generator")
 	clients := flag.Int("clients", 16, "concurrent clients of the end-to-end load generator")
 	flag.Parse()
@@ -66,16 +68,19 @@ func run() error {
 		name string
 		fn   func() ([]row, error)
 	}{
-		{"go benchmarks", func() ([]row, error) { return goBenchRows(ctx, root, *count) }},
-		{"cold start", func() ([]row, error) { return coldStartRows(ctx, root, work, *starts) }},
-		{"binary size", func() ([]row, error) { return sizeRows(ctx, root, work) }},
-		{"local stack load", func() ([]row, error) {
+		{"go", func() ([]row, error) { return goBenchRows(ctx, root, *count) }},
+		{"cold", func() ([]row, error) { return coldStartRows(ctx, root, work, *starts) }},
+		{"size", func() ([]row, error) { return sizeRows(ctx, root, work) }},
+		{"stack", func() ([]row, error) {
 			if !*stack {
 				return nil, nil
 			}
 			return stackRows(ctx, root, work, *orders, *clients)
 		}},
 	} {
+		if *only != "" && !slices.Contains(strings.Split(*only, ","), step.name) {
+			continue
+		}
 		progress("%s…", step.name)
 		r, err := step.fn()
 		if err != nil {
@@ -86,7 +91,11 @@ func run() error {
 
 	report := render(rows, machine(ctx), time.Since(began))
 	fmt.Print(report)
-	if err := os.WriteFile(filepath.Join(root, *out), []byte(report), 0o644); err != nil {
+	path := *out
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(root, path)
+	}
+	if err := os.WriteFile(path, []byte(report), 0o644); err != nil {
 		return err
 	}
 	progress("wrote %s in %s", *out, time.Since(began).Round(time.Second))
