@@ -125,7 +125,7 @@ func Run(ctx context.Context, cfg Config) error {
 	// The HTTP port is taken first, so that a second stack fails at once and clearly.
 	ln, err := net.Listen("tcp", cfg.HTTP)
 	if err != nil {
-		return fmt.Errorf("--http %s: %w", cfg.HTTP, err)
+		return fmt.Errorf("--http %s: %w (another stack running? pick another address with --http)", cfg.HTTP, err)
 	}
 	defer ln.Close()
 
@@ -160,7 +160,7 @@ func Run(ctx context.Context, cfg Config) error {
 			Logf:       logf("broker"),
 		})
 		if err != nil {
-			return fmt.Errorf("--kafka: %w", err)
+			return fmt.Errorf("--kafka: %w (a Kafka already there? use it with KAFKA_BROKERS=%s, or pick another --kafka)", err, cfg.Kafka)
 		}
 		defer func() {
 			brk.Close()
