@@ -188,8 +188,15 @@ func TestEndToEnd(t *testing.T) {
 		}()
 	}
 	<-killed
+	mu.Lock()
+	answered := len(created)
+	mu.Unlock()
+	var rowsAtKill int
+	if err := db.QueryRow("SELECT COUNT(*) FROM orders WHERE user_id LIKE 'u-k%'").Scan(&rowsAtKill); err != nil {
+		t.Fatal(err)
+	}
 	st.sigkill()
-	t.Logf("stack killed (SIGKILL) after %d of %d orders were sent", total/3, total)
+	t.Logf("stack killed (SIGKILL) mid-stream: %d orders answered 201, %d of them rows yet, %d requests in flight", answered, rowsAtKill, workers-1)
 	restart := time.Now()
 	st.start()
 	t.Logf("stack restarted in %s", time.Since(restart).Round(time.Millisecond))
