@@ -40,6 +40,7 @@ func runBroker(args []string) error {
 	advertise := fs.String("advertise", "", "HOST:PORT to advertise in metadata (e.g. host.docker.internal:9092)")
 	data := fs.String("data", stack.DefaultData, "directory for the broker's data (in <data>/kafka)")
 	partitions := fs.Int("partitions", stack.DefaultPartitions, "partitions of each created topic")
+	fsync := fs.Bool("fsync", false, "fsync every write (survives a machine crash, not only a crash of the broker; slower)")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return nil
@@ -64,6 +65,7 @@ func runBroker(args []string) error {
 		DataDir:    dir,
 		Partitions: *partitions,
 		Topics:     broker.Topics,
+		SyncWrites: *fsync,
 		Logf:       func(format string, args ...any) { out.Logf("broker", format, args...) },
 	})
 	if err != nil {

@@ -58,6 +58,7 @@ func runStack(args []string) error {
 	partitions := fs.Int("partitions", stack.DefaultPartitions, "partitions of each topic the stack creates")
 	concurrency := fs.Int("concurrency", stack.DefaultConcurrency, "most processes (concurrent invocations) per function")
 	template := fs.String("template", stack.DefaultTemplate, "the SAM template to run")
+	fsync := fs.Bool("fsync", false, "fsync every broker write (survives a machine crash, not only a crash of the stack; slower)")
 	var params listFlag
 	fs.Var(&params, "param", "template parameter Name=Value, as sam deploy --parameter-overrides (repeatable),\ne.g. --param KafkaSource=SelfManagedKafka")
 	if err := fs.Parse(args); err != nil {
@@ -112,6 +113,7 @@ func runStack(args []string) error {
 		SinkConfigs: sinkConfigs,
 		Partitions:  *partitions,
 		Concurrency: *concurrency,
+		Fsync:       *fsync,
 		LookupEnv:   os.LookupEnv,
 		Out:         os.Stderr,
 	})

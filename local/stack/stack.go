@@ -60,6 +60,9 @@ type Config struct {
 	SinkConfigs []string
 	Partitions  int
 	Concurrency int
+	// Fsync makes the embedded broker fsync every write: acknowledged records then survive
+	// a machine crash too, not only a crash of the stack.
+	Fsync bool
 	// LookupEnv reads the environment (os.LookupEnv): KAFKA_BROKERS and the other
 	// KAFKA_* variables, DATABASE_URL, and overrides of the template's variables.
 	LookupEnv func(string) (string, bool)
@@ -157,6 +160,7 @@ func Run(ctx context.Context, cfg Config) error {
 			Addr:       cfg.Kafka,
 			DataDir:    filepath.Join(dataDir, "kafka"),
 			Partitions: cfg.Partitions,
+			SyncWrites: cfg.Fsync,
 			Logf:       logf("broker"),
 		})
 		if err != nil {
