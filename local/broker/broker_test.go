@@ -2,12 +2,14 @@ package broker_test
 
 import (
 	"context"
+	"net"
 	"path/filepath"
 	"slices"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/ordersync/ordersync/local/broker"
 )
@@ -66,12 +68,33 @@ func TestRestartKeepsRecordsAndOffsets(t *testing.T) {
 
 func TestAdvertise(t *testing.T) {
 	ctx := context.Background()
-	b, err := broker.Start(ctx, broker.Config{Addr: "127.0.0.1:0", Advertise: "host.docker.internal:19092", Partitions: 1, Topics: []string{"t"}})
+	// Find a free port, then let the broker listen on it on all interfaces.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	ln.Close()
+	b, err := broker.Start(ctx, broker.Config{Addr: "127.0.0.1:" + port, Advertise: "host.docker.internal:19092", Partitions: 1, Topics: []string{"t"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.Close()
 	if got := b.Addrs(); !slices.Equal(got, []string{"host.docker.internal:19092"}) {
 		t.Errorf("advertised %v", got)
+	}
+	// What a client in a container would see: metadata naming the advertised address.
+	cl, err := kgo.NewClient(kgo.SeedBrokers("127.0.0.1:" + port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	req := kmsg.NewPtrMetadataRequest()
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Brokers) != 1 || resp.Brokers[0].Host != "host.docker.internal" || resp.Brokers[0].Port != 19092 {
+		t.Errorf("metadata brokers %+v", resp.Brokers)
 	}
 }
