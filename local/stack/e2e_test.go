@@ -66,12 +66,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	work := t.TempDir()
-	bin := filepath.Join(work, "local")
-	build := exec.Command("go", "build", "-o", bin, "./local")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./local: %v\n%s", err, out)
-	}
+	bin := buildLocal(t, root)
 	catalog := filepath.Join(work, "catalog.json")
 	if err := os.WriteFile(catalog, []byte(`{"CATALOG-0001": {"unitPrice": 1200, "maxQty": 100}}`), 0o644); err != nil {
 		t.Fatal(err)
@@ -221,6 +216,42 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("stack exited %d after SIGINT, want 0\n%s", code, st.tail())
 	}
 	t.Logf("end-to-end test took %s", time.Since(start).Round(time.Millisecond))
+}
+
+var (
+	buildOnce sync.Once
+	builtBin  string
+	buildErr  error
+)
+
+// buildLocal builds ./local once per test binary.
+func buildLocal(t *testing.T, root string) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "ordersync-local-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		builtBin = filepath.Join(dir, "local")
+		build := exec.Command("go", "build", "-o", builtBin, "./local")
+		build.Dir = root
+		if out, err := build.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build ./local: %w\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return builtBin
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if builtBin != "" {
+		os.RemoveAll(filepath.Dir(builtBin))
+	}
+	os.Exit(code)
 }
 
 // waitRows waits until table holds exactly the rows of ids, one each, and nothing else.

@@ -24,12 +24,7 @@ func TestEndToEndSQLite(t *testing.T) {
 		t.Fatal(err)
 	}
 	work := t.TempDir()
-	bin := filepath.Join(work, "local")
-	build := exec.Command("go", "build", "-o", bin, "./local")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./local: %v\n%s", err, out)
-	}
+	bin := buildLocal(t, root)
 	// --help lists every flag and variable of DESIGN.md's local command.
 	for _, tc := range []struct {
 		args []string
