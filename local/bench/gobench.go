@@ -14,10 +14,33 @@ func goHostOS() string   { return runtime.GOOS }
 func goHostArch() string { return runtime.GOARCH }
 
 // A result is one benchmark's medians over its runs: ns/op, allocs/op and any custom
-// metric it reports (records/s, rows/s).
+// metric it reports (records/s, rows/s); runs keeps every run's value of each unit, in
+// the order the runs happened.
 type result struct {
 	nsPerOp, allocs float64
 	metrics         map[string]float64
+	runs            map[string][]float64
+}
+
+// pairedRatio is the median over runs of value/baseline, each run of the benchmark
+// paired with the run of its baseline next to it (go test -count runs
+// the whole benchmark function, sub-benchmarks included, once per count). On a shared
+// machine whose load drifts over minutes this is steadier than a ratio of medians,
+// which can pair a quiet minute with a busy one. ok is false when the runs do not pair.
+func pairedRatio(v, b result, unit string) (ratio float64, ok bool) {
+	vs, bs := v.runs[unit], b.runs[unit]
+	if len(vs) == 0 || len(vs) != len(bs) {
+		return 0, false
+	}
+	rs := make([]float64, len(vs))
+	for i := range vs {
+		if bs[i] == 0 {
+			return 0, false
+		}
+		rs[i] = vs[i] / bs[i]
+	}
+	slices.Sort(rs)
+	return rs[len(rs)/2], true
 }
 
 // goBench is one row measured with testing.B: a benchmark and its baseline in the same
@@ -109,6 +132,9 @@ func (g goBench) row(results map[string]result) row {
 			r.Baseline = fmt.Sprintf("%.0f %s", base, g.metric)
 		}
 		ratio := value / base
+		if p, ok := pairedRatio(v, b, g.metric); ok {
+			ratio = p
+		}
 		r.Ratio = fmt.Sprintf("%.2f×", ratio)
 		if g.maxRatio > 0 && ratio > g.maxRatio {
 			r.Met = false
@@ -155,8 +181,9 @@ func parseBench(out string) map[string]result {
 	}
 	res := map[string]result{}
 	for name, m := range samples {
-		r := result{metrics: map[string]float64{}}
+		r := result{metrics: map[string]float64{}, runs: map[string][]float64{}}
 		for unit, vs := range m {
+			r.runs[unit] = slices.Clone(vs)
 			slices.Sort(vs)
 			med := vs[len(vs)/2]
 			switch unit {

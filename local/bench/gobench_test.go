@@ -1,0 +1,66 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// out is go test -bench output of three runs on a machine that got twice as slow for
+// the last one.
+const out = `goos: linux
+BenchmarkEncode/codec-2         	 1000000	      1000 ns/op	     704 B/op	       1 allocs/op
+BenchmarkEncode/json.Marshal-2  	 1000000	      1000 ns/op	     288 B/op	       2 allocs/op
+BenchmarkBatch/handler-2        	       3	 40000000 ns/op	    250000 records/s
+BenchmarkBatch/decode-only-2    	       3	 20000000 ns/op	    500000 records/s
+BenchmarkEncode/codec-2         	 1000000	      1100 ns/op	     704 B/op	       1 allocs/op
+BenchmarkEncode/json.Marshal-2  	 1000000	      1000 ns/op	     288 B/op	       2 allocs/op
+BenchmarkBatch/handler-2        	       3	 40000000 ns/op	    250000 records/s
+BenchmarkBatch/decode-only-2    	       3	 20000000 ns/op	    500000 records/s
+BenchmarkEncode/codec-2         	 1000000	      2000 ns/op	     704 B/op	       1 allocs/op
+BenchmarkEncode/json.Marshal-2  	 1000000	      2000 ns/op	     288 B/op	       2 allocs/op
+BenchmarkBatch/handler-2        	       3	 40000000 ns/op	    300000 records/s
+BenchmarkBatch/decode-only-2    	       3	 20000000 ns/op	    500000 records/s
+PASS
+`
+
+func TestGoBenchRows(t *testing.T) {
+	results := map[string]result{}
+	for name, r := range parseBench(out) {
+		results["./p "+name] = r
+	}
+	tests := []struct {
+		name      string
+		g         goBench
+		value     string
+		ratio     string
+		met       bool
+		noteMatch string
+	}{
+		{"paired ratio, not a ratio of medians (1100/1000)",
+			goBench{pkg: "./p", bench: "BenchmarkEncode/codec", base: "BenchmarkEncode/json.Marshal", metric: "ns/op", maxRatio: 1.2},
+			"1.10 µs, 1 allocs", "1.00×", true, ""},
+		{"ratio over the limit",
+			goBench{pkg: "./p", bench: "BenchmarkEncode/codec", base: "BenchmarkEncode/json.Marshal", metric: "ns/op", maxRatio: 0.9},
+			"1.10 µs, 1 allocs", "1.00×", false, ""},
+		{"throughput",
+			goBench{pkg: "./p", bench: "BenchmarkBatch/handler", base: "BenchmarkBatch/decode-only", metric: "records/s", minRatio: 0.5},
+			"250000 records/s", "0.50×", true, ""},
+		{"absolute limits",
+			goBench{pkg: "./p", bench: "BenchmarkEncode/codec", metric: "ns/op", maxNs: 1050, maxAll: 40},
+			"1.10 µs, 1 allocs", "—", false, ""},
+		{"missing benchmark",
+			goBench{pkg: "./p", bench: "BenchmarkNope", metric: "ns/op"},
+			"not measured", "—", false, "has no BenchmarkNope"},
+		{"missing baseline",
+			goBench{pkg: "./p", bench: "BenchmarkEncode/codec", base: "BenchmarkNope", metric: "ns/op", maxRatio: 2},
+			"1.10 µs, 1 allocs", "—", false, "has no baseline"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := tt.g.row(results)
+			if r.Value != tt.value || r.Ratio != tt.ratio || r.Met != tt.met || !strings.Contains(r.Note, tt.noteMatch) {
+				t.Errorf("row = %+v; want value %q, ratio %q, met %v, note with %q", r, tt.value, tt.ratio, tt.met, tt.noteMatch)
+			}
+		})
+	}
+}
