@@ -1,10 +1,12 @@
 package sink
 
 import (
+	"bytes"
 	"context"
 	"errors"
-	"strconv"
+	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -288,4 +290,103 @@ func headers(r *kgo.Record) map[string]string {
 	return h
 }
 
-var _ = strconv.Itoa
+func TestProgressLine(t *testing.T) {
+	d := openSQLite(t)
+	topic, table := unique("orders"), unique("orders")
+	createOrdersTable(t, d, table)
+	brokers := newCluster(t, 1, topic)
+	recs := make([]*kgo.Record, 2000)
+	for i := range recs {
+		recs[i] = orderRecord(t, topic, testOrder(i))
+	}
+	produce(t, brokers, recs...)
+	var out lockedBuffer
+	s, err := New(ordersConfig(t, topic, table, "batch.size", "100"), d, kgo.SeedBrokers(brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Logger = slog.New(slog.NewTextHandler(&out, nil))
+	s.Progress = 10 * time.Millisecond
+	batches := 0
+	s.afterDBCommit = func() error {
+		// Hold the batches after the first until a progress line has been written.
+		for batches++; batches > 1 && !strings.Contains(out.String(), "sink progress"); {
+			time.Sleep(5 * time.Millisecond)
+		}
+		return nil
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	for s.Stats().Records < 2000 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	line := out.String()
+	for _, want := range []string{"msg=\"sink progress\"", "records_per_s=", "lag=", "connector=" + s.Config().Name} {
+		if !strings.Contains(line, want) {
+			t.Fatalf("log %q lacks %q", line, want)
+		}
+	}
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// Cancelling Run mid-batch still writes and commits that batch: a restart goes on from
+// the next record.
+func TestShutdownFinishesTheBatchInFlight(t *testing.T) {
+	d := openSQLite(t)
+	topic, table := unique("orders"), unique("orders")
+	createOrdersTable(t, d, table)
+	brokers := newCluster(t, 1, topic)
+	recs := make([]*kgo.Record, 500)
+	for i := range recs {
+		recs[i] = orderRecord(t, topic, testOrder(i))
+	}
+	produce(t, brokers, recs...)
+	cfg := ordersConfig(t, topic, table, "batch.size", "200")
+	var r *running
+	ready := make(chan struct{})
+	r = start(t, cfg, d, brokers, func() error {
+		<-ready
+		r.cancel() // shut down while the batch is in flight
+		return nil
+	})
+	close(ready)
+	if err := r.wait(t); err != nil {
+		t.Fatalf("Run after cancel = %v, want nil", err)
+	}
+	first := r.Stats()
+	if first.Batches != 1 || first.Records == 0 {
+		t.Fatalf("first run %+v, want exactly the batch in flight committed", first)
+	}
+	again := start(t, cfg, d, brokers, nil)
+	again.waitRecords(t, 500-first.Records)
+	if err := again.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	if got := again.Stats().Records; got != 500-first.Records {
+		t.Fatalf("restart handled %d records, want %d (nothing replayed)", got, 500-first.Records)
+	}
+	if n := count(t, d, table); n != 500 {
+		t.Fatalf("%d rows, want 500", n)
+	}
+}

@@ -1,0 +1,716 @@
+package sink_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/ordersync/ordersync/db"
+	"github.com/ordersync/ordersync/local/migrate"
+	"github.com/ordersync/ordersync/local/sink"
+	"github.com/ordersync/ordersync/shared/order"
+)
+
+// Database faults under the sink: a TCP proxy between the sink and MariaDB cuts
+// connections mid-batch, loses the answer of a COMMIT the server carried out, stalls a
+// COMMIT, and plays a MariaDB restart (every connection dropped, new ones refused); a
+// second connection holds a row lock past the sink's innodb_lock_wait_timeout, and makes
+// the sink the victim of a deadlock. After each: the batch was retried with backoff, no
+// offset was committed before its rows were (committed offsets never exceed the rows
+// in the table), and every order has exactly one row.
+
+const faultsMariaURL = "mysql://root@127.0.0.1:3306/test"
+
+var faultsMariaAddr = "127.0.0.1:3306"
+
+// mariaAdmin is a direct connection for setup and checks; the test skips (or fails
+// under CI) when MariaDB is not reachable.
+func mariaAdmin(t *testing.T) *sql.DB {
+	t.Helper()
+	d, err := sink.Open(context.Background(), faultsMariaURL, "")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("MariaDB is required in CI: %v", err)
+		}
+		t.Skipf("MariaDB not reachable on %s (%v); start it to run the database fault tests", faultsMariaAddr, err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d.SQL
+}
+
+func faultName(prefix string) string {
+	b := make([]byte, 5)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return prefix + "_" + hex.EncodeToString(b)
+}
+
+// ordersTable creates a table like db/migrations' orders under another name.
+func ordersTable(t *testing.T, admin *sql.DB) string {
+	t.Helper()
+	table := faultName("orders_faults")
+	text, err := db.Migrations.ReadFile("migrations/0001_orders.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := regexp.MustCompile(`\borders_user_created\b`).ReplaceAllString(string(text), table+"_uc")
+	script = regexp.MustCompile(`\borders\b`).ReplaceAllString(script, table)
+	t.Cleanup(func() { admin.Exec("DROP TABLE IF EXISTS `" + table + "`") })
+	for _, stmt := range migrate.Split(script) {
+		if _, err := admin.Exec(stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	return table
+}
+
+// faultOrder is order i, accepted.
+func faultOrder(i int) order.Order {
+	qty := int32(i%9 + 1)
+	return order.Order{
+		OrderID:    fmt.Sprintf("0190a3c4-0000-7000-8000-%012d", i),
+		UserID:     fmt.Sprintf("user-%d", i%13),
+		ProductID:  "CATALOG-0001",
+		Qty:        qty,
+		UnitPrice:  1200,
+		TotalPrice: int64(qty) * 1200,
+		Status:     order.Accepted,
+		CreatedAt:  time.UnixMilli(1_795_000_000_000 + int64(i)).UTC(),
+	}
+}
+
+// sinkRig is a kfake cluster holding n orders on a topic, a table, and
+// the connector config of a sink between them.
+type sinkRig struct {
+	admin   *sql.DB
+	table   string
+	topic   string
+	n       int
+	brokers []string
+	cfg     sink.Config
+	adm     *kadm.Client
+}
+
+func newSinkRig(t *testing.T, n int, partitions int32, extra ...string) *sinkRig {
+	t.Helper()
+	admin := mariaAdmin(t)
+	r := &sinkRig{admin: admin, table: ordersTable(t, admin), topic: faultName("orders"), n: n}
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, r.topic))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	r.brokers = c.ListenAddrs()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(r.brokers...), kgo.MaxBufferedRecords(n+1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	r.adm = kadm.NewClient(cl)
+	recs := make([]*kgo.Record, n)
+	for i := range recs {
+		o := faultOrder(i)
+		v, err := order.Codec.Encode(&o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs[i] = &kgo.Record{Topic: r.topic, Key: []byte(o.OrderID), Value: v}
+	}
+	if err := cl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	kv := map[string]string{
+		"connector.class":                    sink.ConnectorClass,
+		"topics":                             r.topic,
+		"key.converter":                      sink.StringConverter,
+		"value.converter":                    sink.JSONConverter,
+		"value.converter.schemas.enable":     "true",
+		"insert.mode":                        "upsert",
+		"pk.mode":                            "record_value",
+		"pk.fields":                          "order_id",
+		"table.name.format":                  r.table,
+		"auto.create":                        "false",
+		"auto.evolve":                        "false",
+		"batch.size":                         "100",
+		"max.retries":                        "30",
+		"retry.backoff.ms":                   "50",
+		"errors.tolerance":                   "all",
+		"errors.log.enable":                  "true",
+		"errors.deadletterqueue.topic.name":  r.topic + ".dlq",
+		"consumer.override.max.poll.records": "100",
+	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		kv[extra[i]] = extra[i+1]
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, `{"name": %q, "config": {`, faultName("faults-sink"))
+	first := true
+	for k, v := range kv {
+		if !first {
+			b.WriteString(",")
+		}
+		first = false
+		fmt.Fprintf(&b, "%q: %q", k, v)
+	}
+	b.WriteString("}}")
+	if r.cfg, err = sink.ParseConfig([]byte(b.String())); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// runningSink is a sink's Run in the background.
+type runningSink struct {
+	s      *sink.Sink
+	done   chan error
+	cancel context.CancelFunc
+}
+
+// start runs a sink writing through databaseURL (the proxy, or MariaDB itself).
+func (r *sinkRig) start(t *testing.T, databaseURL string) *runningSink {
+	t.Helper()
+	d, err := sink.Open(context.Background(), databaseURL, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	s, err := sink.New(r.cfg, d, kgo.SeedBrokers(r.brokers...), kgo.FetchMaxWait(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Progress = -1
+	s.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	if testing.Verbose() {
+		s.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	rs := &runningSink{s: s, done: make(chan error, 1), cancel: cancel}
+	go func() { rs.done <- s.Run(ctx) }()
+	t.Cleanup(func() { rs.stop(t) })
+	return rs
+}
+
+func (rs *runningSink) stop(t *testing.T) error {
+	rs.cancel()
+	select {
+	case err := <-rs.done:
+		rs.done <- err
+		return err
+	case <-time.After(2 * time.Minute):
+		t.Fatal("sink did not stop")
+		return nil
+	}
+}
+
+// until waits for cond, failing if the sink stops first. The deadline is a liveness
+// bound against a hang, not a speed assertion.
+func (rs *runningSink) until(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for !cond() {
+		select {
+		case err := <-rs.done:
+			rs.done <- err
+			t.Fatalf("sink stopped before %s: %v (stats %+v)", what, err, rs.s.Stats())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s within the liveness bound (stats %+v)", what, rs.s.Stats())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// rows returns the table's row count and distinct order ids.
+func (r *sinkRig) rows(t *testing.T) (rows, distinct int) {
+	t.Helper()
+	if err := r.admin.QueryRow("SELECT COUNT(*), COUNT(DISTINCT order_id) FROM `"+r.table+"`").Scan(&rows, &distinct); err != nil {
+		t.Fatal(err)
+	}
+	return rows, distinct
+}
+
+// committed is the sum of the group's committed offsets on the topic.
+func (r *sinkRig) committed(t *testing.T) int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	offs, err := r.adm.FetchOffsets(ctx, r.cfg.Group)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum int64
+	offs.Each(func(o kadm.OffsetResponse) {
+		if o.Topic == r.topic && o.Err == nil && o.At > 0 {
+			sum += o.At
+		}
+	})
+	return sum
+}
+
+// checkNoCommitAhead: no offset is committed for a record whose row is not committed.
+// Every record is a distinct order, so committed offsets can never exceed the rows.
+func (r *sinkRig) checkNoCommitAhead(t *testing.T, when string) {
+	t.Helper()
+	c := r.committed(t)
+	rows, _ := r.rows(t)
+	if c > int64(rows) {
+		t.Errorf("%s: offsets committed for %d records, but only %d rows are in the table", when, c, rows)
+	}
+	t.Logf("%s: %d offsets committed, %d rows", when, c, rows)
+}
+
+// checkExact: every order has exactly one row, and every offset is committed.
+func (r *sinkRig) checkExact(t *testing.T) {
+	t.Helper()
+	rows, distinct := r.rows(t)
+	if rows != r.n || distinct != r.n {
+		t.Errorf("%d rows, %d distinct orders; want %d of each (lost %d, doubled %d)", rows, distinct, r.n, r.n-distinct, rows-distinct)
+	}
+	if c := r.committed(t); c != int64(r.n) {
+		t.Errorf("%d offsets committed, want %d", c, r.n)
+	}
+}
+
+// dbProxy forwards TCP connections to MariaDB and injects faults by rule.
+type dbProxy struct {
+	ln     net.Listener
+	target string
+
+	mu       sync.Mutex
+	refusing bool
+	pairs    map[*proxyPair]bool
+	rules    []*proxyRule
+	accepted atomic.Int64
+}
+
+type proxyPair struct {
+	client, server net.Conn
+	dropAnswers    atomic.Bool // the server's next answer is lost and the connection cut
+}
+
+func (p *proxyPair) close() { p.client.Close(); p.server.Close() }
+
+type ruleAction int
+
+const (
+	cutBefore ruleAction = iota // the command never reaches the server
+	cutAfter                    // the server gets the command; its answer is lost
+	stall                       // the command waits until the rule is released
+)
+
+type proxyRule struct {
+	match   func([]byte) bool
+	action  ruleAction
+	left    int // hits still to act on; -1: every hit
+	hits    chan struct{}
+	release chan struct{}
+}
+
+// MySQL client commands (the first byte after the 4-byte packet header).
+const (
+	comQuery       = 0x03
+	comStmtPrepare = 0x16
+	comStmtExecute = 0x17
+)
+
+// command matches a client packet of command cmd whose text starts with prefix.
+func command(cmd byte, prefix string) func([]byte) bool {
+	return func(b []byte) bool {
+		return len(b) > 4 && b[4] == cmd && bytes.HasPrefix(bytes.ToUpper(b[5:]), []byte(prefix))
+	}
+}
+
+func newDBProxy(t *testing.T) *dbProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &dbProxy{ln: ln, target: faultsMariaAddr, pairs: map[*proxyPair]bool{}}
+	go p.accept()
+	t.Cleanup(func() {
+		ln.Close()
+		p.mu.Lock()
+		for pp := range p.pairs {
+			pp.close()
+		}
+		for _, r := range p.rules {
+			r.free()
+		}
+		p.mu.Unlock()
+	})
+	return p
+}
+
+// url is the DATABASE_URL of the proxy; params are added as driver parameters.
+func (p *dbProxy) url(params string) string {
+	u := "mysql://root@" + p.ln.Addr().String() + "/test"
+	if params != "" {
+		u += "?" + params
+	}
+	return u
+}
+
+func (r *proxyRule) free() {
+	select {
+	case <-r.release:
+	default:
+		close(r.release)
+	}
+}
+
+// add installs a rule acting on the first times matching packets (-1: all).
+func (p *dbProxy) add(match func([]byte) bool, action ruleAction, times int) *proxyRule {
+	r := &proxyRule{match: match, action: action, left: times, hits: make(chan struct{}, 1024), release: make(chan struct{})}
+	p.mu.Lock()
+	p.rules = append(p.rules, r)
+	p.mu.Unlock()
+	return r
+}
+
+// restart plays a MariaDB restart: every connection is dropped, and new ones are
+// refused until up is called.
+func (p *dbProxy) restart() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.refusing = true
+	for pp := range p.pairs {
+		pp.close()
+	}
+}
+
+func (p *dbProxy) up() {
+	p.mu.Lock()
+	p.refusing = false
+	p.mu.Unlock()
+}
+
+func (p *dbProxy) accept() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		refusing := p.refusing
+		p.mu.Unlock()
+		if refusing {
+			c.Close()
+			continue
+		}
+		s, err := net.Dial("tcp", p.target)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		p.accepted.Add(1)
+		pp := &proxyPair{client: c, server: s}
+		p.mu.Lock()
+		p.pairs[pp] = true
+		p.mu.Unlock()
+		go p.toServer(pp)
+		go p.toClient(pp)
+	}
+}
+
+func (p *dbProxy) forget(pp *proxyPair) {
+	pp.close()
+	p.mu.Lock()
+	delete(p.pairs, pp)
+	p.mu.Unlock()
+}
+
+func (p *dbProxy) toServer(pp *proxyPair) {
+	defer p.forget(pp)
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := pp.client.Read(buf)
+		if err != nil {
+			return
+		}
+		chunk := buf[:n]
+		var hit *proxyRule
+		p.mu.Lock()
+		for _, r := range p.rules {
+			if r.left != 0 && r.match(chunk) {
+				if r.left > 0 {
+					r.left--
+				}
+				hit = r
+				break
+			}
+		}
+		p.mu.Unlock()
+		if hit != nil {
+			hit.hits <- struct{}{}
+			switch hit.action {
+			case cutBefore:
+				return
+			case cutAfter:
+				pp.dropAnswers.Store(true)
+			case stall:
+				<-hit.release
+			}
+		}
+		if _, err := pp.server.Write(chunk); err != nil {
+			return
+		}
+	}
+}
+
+func (p *dbProxy) toClient(pp *proxyPair) {
+	defer p.forget(pp)
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := pp.server.Read(buf)
+		if err != nil {
+			return
+		}
+		if pp.dropAnswers.Load() {
+			return // the server did the work; the client never hears of it
+		}
+		if _, err := pp.client.Write(buf[:n]); err != nil {
+			return
+		}
+	}
+}
+
+// waitHit waits for the rule's next hit, failing if the sink stops first.
+func waitHit(t *testing.T, rs *runningSink, r *proxyRule, what string) {
+	t.Helper()
+	select {
+	case <-r.hits:
+	case err := <-rs.done:
+		rs.done <- err
+		t.Fatalf("sink stopped before %s: %v", what, err)
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("no %s within the liveness bound", what)
+	}
+}
+
+// TestSinkConnectionCuts: the connection is cut as the batch's INSERT is prepared, as it
+// executes, and just before its COMMIT; the answer of a COMMIT the server carried out is
+// lost. Each time the batch is retried whole after the backoff and every order ends
+// with exactly one row.
+func TestSinkConnectionCuts(t *testing.T) {
+	tests := []struct {
+		name   string
+		match  func([]byte) bool
+		action ruleAction
+	}{
+		{"cut at prepare", command(comStmtPrepare, "INSERT"), cutBefore},
+		{"cut at an execute", command(comStmtExecute, ""), cutBefore},
+		{"cut before commit", command(comQuery, "COMMIT"), cutBefore},
+		{"commit answer lost", command(comQuery, "COMMIT"), cutAfter},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newSinkRig(t, 500, 2)
+			p := newDBProxy(t)
+			rule := p.add(tt.match, tt.action, 3) // three attempts in a row
+			rs := r.start(t, p.url(""))
+			rs.until(t, "every record", func() bool { return rs.s.Stats().Records == int64(r.n) })
+			if len(rule.hits) != 3 {
+				t.Errorf("fault hit %d times, want 3", len(rule.hits))
+			}
+			st := rs.s.Stats()
+			if st.Retries < 3 || st.DeadLettered != 0 {
+				t.Errorf("stats %+v: want at least 3 retries and nothing dead-lettered", st)
+			}
+			t.Logf("stats %+v, %d connections through the proxy", st, p.accepted.Load())
+			r.checkExact(t)
+		})
+	}
+}
+
+// TestSinkCommitStalled: while the database holds a batch's COMMIT, nothing of that
+// batch is visible and no offset of it is committed; once the COMMIT goes through, both
+// are.
+func TestSinkCommitStalled(t *testing.T) {
+	r := newSinkRig(t, 300, 2)
+	p := newDBProxy(t)
+	rule := p.add(command(comQuery, "COMMIT"), stall, 1)
+	rs := r.start(t, p.url(""))
+	for i := range 3 {
+		waitHit(t, rs, rule, "a COMMIT")
+		r.checkNoCommitAhead(t, fmt.Sprintf("COMMIT %d stalled", i+1))
+		rows, _ := r.rows(t)
+		if c := r.committed(t); c != int64(rows) {
+			t.Errorf("with COMMIT %d stalled: %d offsets committed, %d rows; want them equal", i+1, c, rows)
+		}
+		held := rule
+		if i < 2 {
+			rule = p.add(command(comQuery, "COMMIT"), stall, 1) // the next COMMIT stalls in turn
+		}
+		held.free()
+	}
+	rs.until(t, "every record", func() bool { return rs.s.Stats().Records == int64(r.n) })
+	r.checkExact(t)
+}
+
+// TestSinkDatabaseRestart: mid-batch, MariaDB "restarts": every connection drops and new
+// ones are refused. The sink retries with backoff without committing offsets; when the
+// database is back it carries on, and every order has one row.
+func TestSinkDatabaseRestart(t *testing.T) {
+	r := newSinkRig(t, 500, 2)
+	p := newDBProxy(t)
+	rule := p.add(command(comStmtExecute, ""), stall, 1)
+	rs := r.start(t, p.url(""))
+	waitHit(t, rs, rule, "an INSERT")
+	p.restart()
+	rule.free()
+	before := rs.s.Stats().Retries
+	rs.until(t, "two retries while the database is down", func() bool { return rs.s.Stats().Retries >= before+2 })
+	r.checkNoCommitAhead(t, "database down")
+	p.up()
+	rs.until(t, "every record", func() bool { return rs.s.Stats().Records == int64(r.n) })
+	t.Logf("stats %+v", rs.s.Stats())
+	r.checkExact(t)
+}
+
+// TestSinkDatabaseDownTooLong: the database stays away longer than max.retries allow.
+// The sink stops with ErrDatabase (a failed task), having committed no offset ahead of
+// the rows; a new sink started once the database is back resumes from the committed
+// offsets, and every order has one row.
+func TestSinkDatabaseDownTooLong(t *testing.T) {
+	r := newSinkRig(t, 500, 2, "max.retries", "2", "retry.backoff.ms", "20")
+	p := newDBProxy(t)
+	rule := p.add(command(comStmtExecute, ""), stall, 1)
+	rs := r.start(t, p.url(""))
+	waitHit(t, rs, rule, "an INSERT")
+	p.restart()
+	rule.free()
+	var err error
+	select {
+	case err = <-rs.done:
+		rs.done <- err
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the sink kept going with the database down")
+	}
+	if !errors.Is(err, sink.ErrDatabase) && !errors.Is(err, sink.ErrTolerance) {
+		t.Errorf("Run = %v, want a database failure", err)
+	}
+	if st := rs.s.Stats(); st.DeadLettered != 0 {
+		t.Errorf("records dead-lettered while the database was down: %+v", st)
+	}
+	t.Logf("first sink stopped: %v", err)
+	r.checkNoCommitAhead(t, "after the failed task")
+	p.up()
+	again := r.start(t, p.url(""))
+	again.until(t, "the rest of the records", func() bool { return r.committed(t) == int64(r.n) })
+	r.checkExact(t)
+}
+
+// TestSinkLockWaitTimeout: another transaction holds a row lock on an order of the batch
+// longer than the sink's innodb_lock_wait_timeout (1 s, set per session through the
+// DATABASE_URL). The sink's batch fails with a lock wait timeout, is retried with
+// backoff, and goes through once the lock is released.
+func TestSinkLockWaitTimeout(t *testing.T) {
+	r := newSinkRig(t, 300, 2)
+	ctx := context.Background()
+	conn, err := r.admin.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	locked := faultOrder(150)
+	if _, err := tx.Exec("INSERT INTO `"+r.table+"` (order_id, user_id, product_id, qty, unit_price, total_price, status, created_at) VALUES (?, 'holder', 'LOCK', 1, 1, 1, 'ACCEPTED', NOW())", locked.OrderID); err != nil {
+		t.Fatal(err)
+	}
+	rs := r.start(t, strings.Replace(faultsMariaURL, "/test", "/test?innodb_lock_wait_timeout=1", 1))
+	rs.until(t, "a retry after the lock wait timeout", func() bool { return rs.s.Stats().Retries >= 1 })
+	r.checkNoCommitAhead(t, "lock held")
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	rs.until(t, "every record", func() bool { return rs.s.Stats().Records == int64(r.n) })
+	var user string
+	if err := r.admin.QueryRow("SELECT user_id FROM `"+r.table+"` WHERE order_id = ?", locked.OrderID).Scan(&user); err != nil || user != locked.UserID {
+		t.Errorf("locked order's row: user %q, %v; want the sink's row", user, err)
+	}
+	t.Logf("stats %+v", rs.s.Stats())
+	r.checkExact(t)
+}
+
+// TestSinkDeadlockVictim: another transaction, heavier than the sink's, waits for a row
+// the sink has just written while the sink waits for a row it holds: InnoDB breaks the
+// deadlock by rolling back the sink's transaction (error 1213). The batch is retried and
+// every order has one row.
+func TestSinkDeadlockVictim(t *testing.T) {
+	// One partition and one batch: the sink writes the orders in offset order, so when it
+	// waits for order 200 it already holds order 10.
+	r := newSinkRig(t, 300, 1, "batch.size", "300", "consumer.override.max.poll.records", "300")
+	ctx := context.Background()
+	conn, err := r.admin.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	// Weight: many rows written by the other transaction make the sink's the cheaper victim.
+	for i := range 20 {
+		var vals []string
+		for j := range 100 {
+			vals = append(vals, fmt.Sprintf("('%s', 'holder', 'W', 1, 1, 1, 'ACCEPTED', NOW())", fmt.Sprintf("ffffffff-0000-7000-8000-%012d", i*100+j)))
+		}
+		if _, err := tx.Exec("INSERT INTO `" + r.table + "` (order_id, user_id, product_id, qty, unit_price, total_price, status, created_at) VALUES " + strings.Join(vals, ",")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	blocker := faultOrder(200)
+	if _, err := tx.Exec("INSERT INTO `"+r.table+"` (order_id, user_id, product_id, qty, unit_price, total_price, status, created_at) VALUES (?, 'holder', 'LOCK', 1, 1, 1, 'ACCEPTED', NOW())", blocker.OrderID); err != nil {
+		t.Fatal(err)
+	}
+	rs := r.start(t, faultsMariaURL)
+	// Wait until the sink's transaction waits for the blocker's lock.
+	rs.until(t, "the sink waiting for the lock", func() bool {
+		var n int
+		if err := r.admin.QueryRow("SELECT COUNT(*) FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n > 0
+	})
+	// Now ask for a row the sink already wrote in its open transaction: a deadlock.
+	early := faultOrder(10)
+	_, err = tx.Exec("INSERT INTO `"+r.table+"` (order_id, user_id, product_id, qty, unit_price, total_price, status, created_at) VALUES (?, 'holder', 'LOCK', 1, 1, 1, 'ACCEPTED', NOW())", early.OrderID)
+	t.Logf("the other transaction's insert of a row the sink holds: %v", err)
+	if err := tx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
+		t.Fatal(err)
+	}
+	rs.until(t, "every record", func() bool { return rs.s.Stats().Records == int64(r.n) })
+	st := rs.s.Stats()
+	t.Logf("stats %+v", st)
+	if err == nil && st.Retries == 0 {
+		t.Error("no deadlock: the other transaction got the row and the sink was not retried")
+	}
+	r.checkExact(t)
+}
