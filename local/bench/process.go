@@ -193,6 +193,9 @@ func coldStartRows(ctx context.Context, root, work string, n int) ([]row, error)
 			Target:   fmt.Sprintf("≤ %.1f×", s.limit),
 			Met:      ratio <= s.limit,
 		})
+		if ratio > s.limit {
+			rows[len(rows)-1].Note = boundColdStart
+		}
 	}
 	return rows, nil
 }
