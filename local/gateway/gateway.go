@@ -228,16 +228,17 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := g.now()
 	id := g.newID()
 	w.Header().Set("Apigw-Requestid", id)
-	status := g.serve(w, r, id, start)
-	g.logf("%s %s %d %s", r.Method, r.URL.RequestURI(), status, time.Since(start).Round(time.Microsecond))
+	rt, key, params, ok := g.Match(r.Method, r.URL.EscapedPath())
+	if !ok {
+		status := message(w, http.StatusNotFound, "Not Found")
+		g.logf("%s %s %d (no route) %s", r.Method, r.URL.RequestURI(), status, time.Since(start).Round(time.Microsecond))
+		return
+	}
+	status := g.serve(w, r, rt, key, params, id, start)
+	g.logf("%s %s → %s %d %s", r.Method, r.URL.RequestURI(), rt.Name, status, time.Since(start).Round(time.Microsecond))
 }
 
-func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, id string, start time.Time) int {
-	rawPath := r.URL.EscapedPath()
-	rt, key, params, ok := g.Match(r.Method, rawPath)
-	if !ok {
-		return message(w, http.StatusNotFound, "Not Found")
-	}
+func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, rt Route, key string, params map[string]string, id string, start time.Time) int {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.maxBody))
 	if err != nil {
 		var mbe *http.MaxBytesError
