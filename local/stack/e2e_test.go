@@ -43,7 +43,7 @@ func TestEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer admin.Close()
+	t.Cleanup(func() { admin.Close() })
 	if err := admin.Ping(); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("MariaDB on 127.0.0.1:3306 is required under CI: %v", err)
@@ -54,7 +54,11 @@ func TestEndToEnd(t *testing.T) {
 	if _, err := admin.Exec("CREATE DATABASE `" + dbName + "`"); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { admin.Exec("DROP DATABASE `" + dbName + "`") })
+	t.Cleanup(func() {
+		if _, err := admin.Exec("DROP DATABASE `" + dbName + "`"); err != nil {
+			t.Errorf("drop test database: %v", err)
+		}
+	})
 	db, err := sql.Open("mysql", mariaDSN+dbName)
 	if err != nil {
 		t.Fatal(err)
