@@ -4,7 +4,7 @@
 #   make test    every test (needs MariaDB on 127.0.0.1:3306 for the database tests)
 #   make bench   benchmarks; rewrites BENCHMARKS.md
 #   make lint    gofmt + go vet
-#   make build   Lambda bootstraps for every function under .aws-sam-free bin/
+#   make build   Lambda bootstraps (linux/arm64) for every function under bin/
 
 GO           ?= go
 GOOS_LAMBDA  ?= linux
@@ -36,8 +36,12 @@ build:
 	$(MAKE) build-CreateOrderFunction ARTIFACTS_DIR=bin/create-order
 	$(MAKE) build-ValidateOrderFunction ARTIFACTS_DIR=bin/validate-order
 
+# Built, then run, rather than `go run`: go run exits 1 on Ctrl-C whatever the stack
+# returns, and the stack drains and exits 0. ARGS passes flags: make run ARGS=--help
 run:
-	$(GO) run ./local
+	@mkdir -p .local/bin
+	@$(GO) build -o .local/bin/ordersync-local ./local
+	@exec .local/bin/ordersync-local $(ARGS)
 
 test:
 	$(GO) test -count=1 ./...
