@@ -14,7 +14,7 @@ import (
 
 	"github.com/ordersync/ordersync/local/migrate"
 	"github.com/ordersync/ordersync/local/sink"
-	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/ordersync/ordersync/shared/kafka"
 )
 
 // sinkConfigFlag collects a repeatable, comma-separated flag.
@@ -39,7 +39,8 @@ func runSink(args []string) error {
 		fmt.Fprintln(fs.Output(), `usage: go run ./local sink [flags]
 
 Applies Kafka Connect JdbcSinkConnector configs (connect/*.json) locally: consumes
-their topics from KAFKA_BROKERS (default 127.0.0.1:9092) in group connect-<name> and
+their topics from KAFKA_BROKERS (default 127.0.0.1:9092; KAFKA_AUTH, KAFKA_TLS,
+KAFKA_USERNAME and KAFKA_PASSWORD as for the functions) in group connect-<name> and
 writes to DATABASE_URL (mysql://user:pass@host:port/db), or, when it is unset, to the
 embedded SQLite file <data>/ordersync.db. Stop with Ctrl-C: the batch in flight is
 written and committed first.`)
@@ -71,9 +72,9 @@ written and committed first.`)
 		}
 		cfgs = append(cfgs, cfg)
 	}
-	brokers := strings.Split(os.Getenv("KAFKA_BROKERS"), ",")
-	if os.Getenv("KAFKA_BROKERS") == "" {
-		brokers = []string{"127.0.0.1:9092"}
+	kcfg, err := kafka.ConfigFromEnv(os.Getenv) // KAFKA_BROKERS, KAFKA_AUTH, KAFKA_TLS, ...
+	if err != nil {
+		return fmt.Errorf("sink: %w", err)
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -91,8 +92,13 @@ written and committed first.`)
 
 	sinks := make([]*sink.Sink, 0, len(cfgs))
 	for _, cfg := range cfgs {
-		s, err := sink.New(cfg, db, kgo.SeedBrokers(brokers...))
+		cl, err := kafka.NewClient(ctx, kcfg, sink.ClientOpts(cfg)...)
 		if err != nil {
+			return fmt.Errorf("sink %s: %w", cfg.Name, err)
+		}
+		s, err := sink.NewWithClient(cfg, db, cl)
+		if err != nil {
+			cl.Close()
 			return err
 		}
 		s.Logger = log

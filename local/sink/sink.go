@@ -110,9 +110,23 @@ var maxParams = map[string]int{MySQL: 65535, SQLite: 32766}
 // must include kgo.SeedBrokers. The client consumes in group connect-<name> with manual
 // commits and also produces to the dead letter queue.
 func New(cfg Config, db *DB, kgoOpts ...kgo.Opt) (*Sink, error) {
-	if db == nil || db.SQL == nil {
-		return nil, errors.New("sink: no database")
+	cl, err := kgo.NewClient(append(ClientOpts(cfg), kgoOpts...)...)
+	if err != nil {
+		return nil, fmt.Errorf("sink %s: kafka client: %w", cfg.Name, err)
 	}
+	s, err := NewWithClient(cfg, db, cl)
+	if err != nil {
+		cl.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// ClientOpts are the consumer options a sink's Kafka client needs: group
+// connect-<name>, the configured topics from the earliest offset, manual commits, no
+// rebalance while a batch is in flight. Use them with NewWithClient when the client is
+// built elsewhere (SASL, TLS).
+func ClientOpts(cfg Config) []kgo.Opt {
 	opts := []kgo.Opt{
 		kgo.ConsumerGroup(cfg.Group),
 		kgo.DisableAutoCommit(),
@@ -122,13 +136,16 @@ func New(cfg Config, db *DB, kgoOpts ...kgo.Opt) (*Sink, error) {
 		kgo.ClientID("connector-consumer-" + cfg.Name + "-0"),
 	}
 	if cfg.TopicsRegex != "" {
-		opts = append(opts, kgo.ConsumeRegex(), kgo.ConsumeTopics(cfg.TopicsRegex))
-	} else {
-		opts = append(opts, kgo.ConsumeTopics(cfg.Topics...))
+		return append(opts, kgo.ConsumeRegex(), kgo.ConsumeTopics(cfg.TopicsRegex))
 	}
-	cl, err := kgo.NewClient(append(opts, kgoOpts...)...)
-	if err != nil {
-		return nil, fmt.Errorf("sink %s: kafka client: %w", cfg.Name, err)
+	return append(opts, kgo.ConsumeTopics(cfg.Topics...))
+}
+
+// NewWithClient creates a sink on a client made with ClientOpts(cfg). The sink owns the
+// client and closes it when Run returns.
+func NewWithClient(cfg Config, db *DB, cl *kgo.Client) (*Sink, error) {
+	if db == nil || db.SQL == nil {
+		return nil, fmt.Errorf("sink %s: no database", cfg.Name)
 	}
 	return &Sink{
 		cfg:        cfg,
