@@ -691,10 +691,13 @@ func TestSinkDeadlockVictim(t *testing.T) {
 		t.Fatal(err)
 	}
 	rs := r.start(t, faultsMariaURL)
-	// Wait until the sink's transaction waits for the blocker's lock.
+	// Wait until the sink's transaction waits for the blocker's lock: InnoDB lists it as
+	// LOCK WAIT, or the process list shows its INSERT still running after half a second
+	// (a 300-row insert takes milliseconds unless it waits).
 	rs.until(t, "the sink waiting for the lock", func() bool {
 		var n int
-		if err := r.admin.QueryRow("SELECT COUNT(*) FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'").Scan(&n); err != nil {
+		if err := r.admin.QueryRow("SELECT (SELECT COUNT(*) FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT') + "+
+			"(SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE CONCAT('INSERT INTO%', ?, '%') AND TIME_MS > 500)", r.table).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		return n > 0
