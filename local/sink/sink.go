@@ -202,38 +202,84 @@ func (s *Sink) Run(ctx context.Context) error {
 			poll = n
 		}
 	}
-	for {
-		fetches := s.cl.PollRecords(ctx, poll)
-		var fatal error
-		fetches.EachError(func(topic string, p int32, err error) {
-			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, kgo.ErrClientClosed) {
-				return
-			}
-			if fatal == nil {
-				fatal = fmt.Errorf("sink %s: fetch %s[%d]: %w", s.cfg.Name, topic, p, err)
-			}
-		})
-		recs := fetches.Records()
-		fetches.EachPartition(func(p kgo.FetchTopicPartition) {
-			if p.HighWatermark >= 0 {
-				s.watermarks[topicPartition{p.Topic, p.Partition}] = p.HighWatermark
-			}
-		})
-		if len(recs) > 0 {
+	// The next batch is polled and decoded while the current one is written: the
+	// database works while this process decodes. Offsets are still committed batch by
+	// batch, each after its own database commit.
+	pollCtx, stopPolling := context.WithCancel(ctx)
+	batches := make(chan polled, 1)
+	go s.poll(pollCtx, poll, batches)
+	defer func() {
+		stopPolling()
+		for range batches { // a batch polled but not written is simply not committed
+		}
+	}()
+	for b := range batches {
+		for tp, hw := range b.watermarks {
+			s.watermarks[tp] = hw
+		}
+		if len(b.krs) > 0 {
 			// The batch in flight finishes even when ctx is cancelled meanwhile.
-			if err := s.put(context.WithoutCancel(ctx), ctx, recs); err != nil {
+			if err := s.put(context.WithoutCancel(ctx), ctx, b.krs, b.converted); err != nil {
 				log.Error("sink stopped", slog.String("error", err.Error()))
 				return err
 			}
 		}
 		s.updateLag()
 		s.cl.AllowRebalance()
-		if fatal != nil {
-			return fatal
+		if b.err != nil {
+			log.Error("sink stopped", slog.String("error", b.err.Error()))
+			return b.err
 		}
 		if ctx.Err() != nil {
-			log.Info("sink stopped", slog.Int64("records", s.stats.records.Load()))
-			return nil
+			break
+		}
+	}
+	log.Info("sink stopped", slog.Int64("records", s.stats.records.Load()))
+	return nil
+}
+
+// A polled batch: records, their conversions, the partitions' high watermarks, and a
+// fetch error that ends the sink.
+type polled struct {
+	krs        []*kgo.Record
+	converted  []converted
+	watermarks map[topicPartition]int64
+	err        error
+}
+
+// poll fetches and converts batches until ctx ends or a fetch fails, and closes out.
+func (s *Sink) poll(ctx context.Context, max int, out chan<- polled) {
+	defer close(out)
+	for {
+		fetches := s.cl.PollRecords(ctx, max)
+		var b polled
+		fetches.EachError(func(topic string, p int32, err error) {
+			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, kgo.ErrClientClosed) {
+				return
+			}
+			if b.err == nil {
+				b.err = fmt.Errorf("sink %s: fetch %s[%d]: %w", s.cfg.Name, topic, p, err)
+			}
+		})
+		b.krs = fetches.Records()
+		b.watermarks = map[topicPartition]int64{}
+		fetches.EachPartition(func(p kgo.FetchTopicPartition) {
+			if p.HighWatermark >= 0 {
+				b.watermarks[topicPartition{p.Topic, p.Partition}] = p.HighWatermark
+			}
+		})
+		if len(b.krs) > 0 {
+			b.converted = s.convertAll(b.krs)
+		}
+		if len(b.krs) > 0 || b.err != nil {
+			select {
+			case out <- b:
+			case <-ctx.Done():
+				return
+			}
+		}
+		if b.err != nil || ctx.Err() != nil {
+			return
 		}
 	}
 }
@@ -314,17 +360,16 @@ type failure struct {
 	err       error
 }
 
-// put is WorkerSinkTask.deliverMessages + JdbcSinkTask.put for one batch: convert,
-// write in one transaction with whole-batch retries, unroll to the DLQ when allowed,
+// put is WorkerSinkTask.deliverMessages + JdbcSinkTask.put for one converted batch:
+// report converter failures, write in one transaction with whole-batch retries, unroll to the DLQ when allowed,
 // produce the DLQ records, then commit offsets. work never ends early; stop is the
 // caller's context, checked only between retries.
-func (s *Sink) put(work, stop context.Context, krs []*kgo.Record) error {
+func (s *Sink) put(work, stop context.Context, krs []*kgo.Record, converted []converted) error {
 	log := s.log().With(slog.String("connector", s.cfg.Name))
 	var (
 		recs    = make([]*record, 0, len(krs))
 		reports []failure
 	)
-	converted := s.convertAll(krs)
 	for i := range krs {
 		r, f, err := converted[i].r, converted[i].f, converted[i].err
 		if err != nil {
