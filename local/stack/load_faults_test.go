@@ -1,0 +1,256 @@
+package stack_test
+
+import (
+	"database/sql"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestLoadThroughCrashes is a bounded load test of the whole local stack as separate
+// processes: clients post orders over HTTP, some repeating an earlier Idempotency-Key,
+// while the function processes are killed with SIGKILL mid-invocation (twice, at a
+// quarter and three quarters of the orders) and, half-way, the stack itself — its sink
+// consuming and writing batches as the orders stream in — is killed with SIGKILL and
+// restarted. Clients retry every answer that is not a 201 with the same key, as a client
+// of API Gateway would. It ends with an exact reconciliation: the set of order ids
+// answered 201 equals the set of rows in the orders table.
+//
+// ORDERSYNC_LOAD_ORDERS and ORDERSYNC_LOAD_CLIENTS set the size (default 5,000 orders
+// from 32 clients, to fit the test suite's time on a small machine; the full run is
+// ORDERSYNC_LOAD_ORDERS=50000).
+func TestLoadThroughCrashes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("load test skipped in -short mode")
+	}
+	total := envInt(t, "ORDERSYNC_LOAD_ORDERS", 5000)
+	clients := envInt(t, "ORDERSYNC_LOAD_CLIENTS", 32)
+
+	admin, err := sql.Open("mysql", mariaDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if err := admin.Ping(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("MariaDB on 127.0.0.1:3306 is required under CI: %v", err)
+		}
+		t.Skipf("MariaDB on 127.0.0.1:3306 not reachable (%v); the load test needs it", err)
+	}
+	dbName := "ordersync_load_" + randomHex(6)
+	if _, err := admin.Exec("CREATE DATABASE `" + dbName + "`"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Exec("DROP DATABASE `" + dbName + "`") })
+	db, err := sql.Open("mysql", mariaDSN+dbName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	work := t.TempDir()
+	bin := filepath.Join(work, "local")
+	build := exec.Command("go", "build", "-o", bin, "./local")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./local: %v\n%s", err, out)
+	}
+	catalog := filepath.Join(work, "catalog.json")
+	if err := os.WriteFile(catalog, []byte(`{"CATALOG-0001": {"unitPrice": 1200, "maxQty": 100}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	st := &stackProc{
+		t: t, bin: bin, dir: root, log: filepath.Join(work, "stack.log"),
+		http: freeAddr(t), kafka: freeAddr(t), data: filepath.Join(work, "data"),
+		env: []string{"DATABASE_URL=mysql://root@127.0.0.1:3306/" + dbName, "CATALOG_FILE=" + catalog, "LOG_LEVEL=error"},
+	}
+	st.start()
+	t.Cleanup(st.kill)
+	c := &client{base: "http://" + st.http, http: &http.Client{Timeout: 30 * time.Second}}
+
+	run := randomHex(4)
+	var (
+		next      atomic.Int64
+		done      atomic.Int64
+		sent      atomic.Int64 // HTTP requests, retries and repeats included
+		repeats   atomic.Int64
+		mu        sync.Mutex
+		created   = map[string]string{} // key → order id
+		statuses  = map[string]int{}
+		milestone = make(chan int64, 8)
+		wg        sync.WaitGroup
+	)
+	marks := []int64{int64(total) / 4, int64(total) / 2, 3 * int64(total) / 4}
+	send := func(user, key, body string) {
+		for attempt := 0; ; attempt++ {
+			sent.Add(1)
+			r, err := c.try(user, key, body)
+			mu.Lock()
+			if err != nil {
+				statuses["transport error"]++
+			} else {
+				statuses[strconv.Itoa(r.status)]++
+			}
+			mu.Unlock()
+			if err == nil && r.status == http.StatusCreated {
+				mu.Lock()
+				if prev, ok := created[key]; ok && prev != r.order.OrderID {
+					t.Errorf("key %s answered %s, then %s", key, prev, r.order.OrderID)
+				}
+				created[key] = r.order.OrderID
+				mu.Unlock()
+				return
+			}
+			if err == nil && r.status < 500 {
+				t.Errorf("order %s: %d %s", key, r.status, r.body)
+				return
+			}
+			if attempt > 3000 {
+				t.Errorf("order %s: no 201 after %d attempts (%v)", key, attempt, err)
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	start := time.Now()
+	for w := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), uint64(time.Now().UnixNano())))
+			user := fmt.Sprintf("load-%d", w)
+			var mine []string
+			for {
+				// One request in ten repeats one of this client's earlier keys.
+				if len(mine) > 0 && rng.IntN(10) == 0 {
+					repeats.Add(1)
+					key := mine[rng.IntN(len(mine))]
+					send(user, key, loadBody(key))
+					continue
+				}
+				i := next.Add(1)
+				if i > int64(total) {
+					return
+				}
+				key := fmt.Sprintf("load-%s-%d", run, i)
+				mine = append(mine, key)
+				send(user, key, loadBody(key))
+				n := done.Add(1)
+				if slices.Contains(marks, n) {
+					milestone <- n
+				}
+			}
+		}()
+	}
+
+	var killed []string
+	for range marks {
+		n := <-milestone
+		switch n {
+		case marks[1]:
+			st.sigkill()
+			killed = append(killed, fmt.Sprintf("the stack with its sink after %d orders", n))
+			st.start()
+		default:
+			pids := childPIDs(t, st.pid())
+			for _, pid := range pids {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+			killed = append(killed, fmt.Sprintf("%d function processes after %d orders", len(pids), n))
+		}
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	elapsed := time.Since(start)
+	ids := make([]string, 0, len(created))
+	for _, id := range created {
+		ids = append(ids, id)
+	}
+	if len(ids) != total {
+		t.Fatalf("%d distinct orders answered 201, want %d", len(ids), total)
+	}
+	waitRows(t, db, "orders", ids)
+	var rows, distinct int
+	if err := db.QueryRow("SELECT COUNT(*), COUNT(DISTINCT order_id) FROM orders").Scan(&rows, &distinct); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("killed: %s", strings.Join(killed, "; "))
+	t.Logf("%d orders from %d clients, %d requests (%d repeated keys, retries included), answers %v", total, clients, sent.Load(), repeats.Load(), statuses)
+	t.Logf("reconciled: %d ids answered 201, %d rows, %d distinct: lost %d, doubled %d; %s to the last row (%.0f orders/s through the kills)",
+		len(ids), rows, distinct, len(ids)-distinct, rows-distinct, time.Since(start).Round(time.Millisecond), float64(total)/elapsed.Seconds())
+	if code := st.interrupt(); code != 0 {
+		t.Errorf("stack exited %d after SIGINT, want 0\n%s", code, st.tail())
+	}
+}
+
+// loadBody is the order body of a key: a repeated key sends the same body.
+func loadBody(key string) string {
+	var h uint32
+	for i := 0; i < len(key); i++ {
+		h = h*31 + uint32(key[i])
+	}
+	return fmt.Sprintf(`{"productId":"CATALOG-0001","qty":%d,"unitPrice":1200}`, 1+h%20)
+}
+
+func envInt(t *testing.T, name string, def int) int {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		t.Fatalf("%s=%q: want a positive integer", name, v)
+	}
+	return n
+}
+
+func (s *stackProc) pid() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cmd.Process.Pid
+}
+
+// childPIDs lists the processes whose parent is pid: the stack's function processes.
+func childPIDs(t *testing.T, pid int) []int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Skipf("no /proc to find the function processes: %v", err)
+	}
+	var out []int
+	for _, e := range entries {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces, so read after the last ')'.
+		s := string(b)
+		fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		if len(fields) > 1 && fields[1] == strconv.Itoa(pid) {
+			out = append(out, child)
+		}
+	}
+	return out
+}
