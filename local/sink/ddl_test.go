@@ -339,3 +339,63 @@ func TestDeleteEnabledWithTombstones(t *testing.T) {
 		})
 	}
 }
+
+// pk.mode=kafka keys rows by topic, partition and offset, which come first in the table.
+func TestKafkaCoordinatesKey(t *testing.T) {
+	for _, tg := range targets {
+		t.Run(tg.name, func(t *testing.T) {
+			d := tg.open(t)
+			topic, table := unique("items"), unique("items")
+			dropLater(t, d, table)
+			if _, err := d.SQL.Exec("CREATE TABLE `" + table + "` (`__connect_topic` VARCHAR(255) NOT NULL, `__connect_partition` INT NOT NULL, " +
+				"`__connect_offset` BIGINT NOT NULL, `name` TEXT NULL, PRIMARY KEY (`__connect_topic`, `__connect_partition`, `__connect_offset`))"); err != nil {
+				t.Fatal(err)
+			}
+			brokers := newCluster(t, 1, topic)
+			schema := `{"type":"struct","fields":[{"field":"name","type":"string","optional":true}]}`
+			produce(t, brokers,
+				&kgo.Record{Topic: topic, Value: envelopeOf(schema, `{"name":"a"}`)},
+				&kgo.Record{Topic: topic, Value: envelopeOf(schema, `{"name":"a"}`)},
+				&kgo.Record{Topic: topic, Value: envelopeOf(schema, `{"name":null}`)})
+			cfg := testConfig(t, "kafka-"+topic, "topics", topic, "table.name.format", table, "insert.mode", "insert", "pk.mode", "kafka")
+			r := start(t, cfg, d, brokers, nil)
+			r.waitRecords(t, 3)
+			if err := r.stop(t); err != nil {
+				t.Fatal(err)
+			}
+			rows, err := d.SQL.Query("SELECT `__connect_topic`, `__connect_partition`, `__connect_offset`, COALESCE(name, 'NULL') FROM `" + table + "` ORDER BY `__connect_offset`")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			var got []string
+			for rows.Next() {
+				var tp, name string
+				var p, o int
+				if err := rows.Scan(&tp, &p, &o, &name); err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, fmt.Sprintf("%s/%d/%d/%s", tp, p, o, name))
+			}
+			want := []string{topic + "/0/0/a", topic + "/0/1/a", topic + "/0/2/NULL"}
+			if strings.Join(got, " ") != strings.Join(want, " ") {
+				t.Fatalf("rows %v, want %v", got, want)
+			}
+		})
+	}
+	// And the CREATE order the connector uses: coordinates first.
+	cfg := testConfig(t, "kafka", "topics", "t", "pk.mode", "kafka")
+	l, err := newLayout(&cfg, sqlWriter{}, tableID{name: "t"}, nil, mustSchema(t, `{"type":"struct","fields":[{"field":"name","type":"string","optional":true}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := sqlWriter{dialect: MySQL, quote: true}.create(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "CREATE TABLE `t` (\n`__connect_topic` TEXT NOT NULL,\n`__connect_partition` INT NOT NULL,\n`__connect_offset` BIGINT NOT NULL,\n`name` TEXT NULL,\n" +
+		"PRIMARY KEY(`__connect_topic`,`__connect_partition`,`__connect_offset`))"
+	if q != want {
+		t.Fatalf("CREATE =\n%s\nwant\n%s", q, want)
+	}
+}
