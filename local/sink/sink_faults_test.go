@@ -108,17 +108,25 @@ type sinkRig struct {
 	brokers []string
 	cfg     sink.Config
 	adm     *kadm.Client
+	cluster *kfake.Cluster
 }
 
 func newSinkRig(t *testing.T, n int, partitions int32, extra ...string) *sinkRig {
 	t.Helper()
+	return newSinkRigWith(t, n, partitions, []kfake.Opt{kfake.NumBrokers(1)}, extra...)
+}
+
+// newSinkRigWith is newSinkRig on a cluster built with opts.
+func newSinkRigWith(t *testing.T, n int, partitions int32, opts []kfake.Opt, extra ...string) *sinkRig {
+	t.Helper()
 	admin := mariaAdmin(t)
 	r := &sinkRig{admin: admin, table: ordersTable(t, admin), topic: faultName("orders"), n: n}
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, r.topic))
+	c, err := kfake.NewCluster(append([]kfake.Opt{kfake.SeedTopics(partitions, r.topic)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
+	r.cluster = c
 	r.brokers = c.ListenAddrs()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(r.brokers...), kgo.MaxBufferedRecords(n+1))
 	if err != nil {
@@ -716,4 +724,104 @@ func TestSinkDeadlockVictim(t *testing.T) {
 		t.Error("no deadlock: the other transaction got the row and the sink was not retried")
 	}
 	r.checkExact(t)
+}
+
+// TestSinkBrokerRestart: the broker stops while a batch's COMMIT is in the database and
+// starts again on the same port from its data directory (kfake.DataDir). The rows of the
+// batch are committed; its offsets are committed late or, if the sink gives up first,
+// not at all, and a new sink resumes from the committed offsets — not from the start —
+// replaying at most what was not committed. Every order has one row.
+func TestSinkBrokerRestart(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	opts := []kfake.Opt{kfake.NumBrokers(1), kfake.Ports(port), kfake.DataDir(t.TempDir()), kfake.SyncWrites()}
+	r := newSinkRigWith(t, 1000, 2, opts)
+	p := newDBProxy(t)
+	nthCommit := func(n int64) func([]byte) bool {
+		var seen atomic.Int64
+		return func(b []byte) bool { return command(comQuery, "COMMIT")(b) && seen.Add(1) == n }
+	}
+
+	// 1. A clean stop after the second COMMIT, the broker restarted with no sink running:
+	// the next sink handles exactly the records whose offsets were not committed.
+	rule := p.add(nthCommit(2), stall, 1)
+	rs := r.start(t, p.url(""))
+	waitHit(t, rs, rule, "the second COMMIT")
+	rs.cancel()
+	rule.free()
+	if err := rs.stop(t); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	stopped := r.committed(t)
+	r.checkNoCommitAhead(t, "sink stopped")
+	r.cluster.Close()
+	if r.cluster, err = kfake.NewCluster(opts...); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.cluster.Close)
+	r.adm = kadm.NewClient(mustClient(t, r.brokers))
+	if got := r.committed(t); got != stopped {
+		t.Fatalf("%d offsets committed after the broker restart, %d before", got, stopped)
+	}
+
+	// 2. The broker stops while a batch's COMMIT is in the database.
+	rule = p.add(nthCommit(2), stall, 1)
+	rs = r.start(t, p.url(""))
+	waitHit(t, rs, rule, "a COMMIT")
+	if got := rs.s.Stats().Records; got < 1 || got > 100 {
+		t.Errorf("the resumed sink had handled %d records at its second COMMIT, want one batch of at most 100 (resumed at the committed offsets)", got)
+	}
+	before := r.committed(t)
+	r.checkNoCommitAhead(t, "COMMIT stalled, broker about to stop")
+	r.cluster.Close()
+	rule.free()
+	if r.cluster, err = kfake.NewCluster(opts...); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.cluster.Close)
+	r.adm = kadm.NewClient(mustClient(t, r.brokers))
+
+	// The first sink either carries on once the broker is back or stops; a new one then
+	// takes over from the committed offsets.
+	var second *runningSink
+	deadline := time.Now().Add(2 * time.Minute)
+	for r.committed(t) != int64(r.n) {
+		select {
+		case err := <-rs.done:
+			rs.done <- err
+			if second == nil {
+				t.Logf("first sink stopped: %v; %d offsets committed", err, r.committed(t))
+				r.checkNoCommitAhead(t, "after the first sink stopped")
+				second = r.start(t, p.url(""))
+			}
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("offsets not all committed within the liveness bound (first sink %+v)", rs.s.Stats())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if second != nil {
+		if got, most := second.s.Stats().Records, int64(r.n)-before; got > most {
+			t.Errorf("the new sink handled %d records; resuming from the committed offsets it handles at most %d", got, most)
+		}
+		t.Logf("first sink %+v, second %+v", rs.s.Stats(), second.s.Stats())
+	} else {
+		t.Logf("the sink carried on through the restart: %+v", rs.s.Stats())
+	}
+	r.checkExact(t)
+}
+
+func mustClient(t *testing.T, brokers []string) *kgo.Client {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	return cl
 }
