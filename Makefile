@@ -10,13 +10,13 @@ GO           ?= go
 GOOS_LAMBDA  ?= linux
 GOARCH_LAMBDA?= arm64
 ARTIFACTS_DIR?= bin
-DATABASE_URL ?= mysql://root@127.0.0.1:3306/test
+CONNECT_URL  ?= http://localhost:8083
 FUZZTIME     ?= 10s
 
 LAMBDA_BUILD = GOOS=$(GOOS_LAMBDA) GOARCH=$(GOARCH_LAMBDA) CGO_ENABLED=0 \
 	$(GO) build -tags lambda.norpc -trimpath -ldflags="-s -w"
 
-.PHONY: build run test test-fuzz bench lint migrate \
+.PHONY: build run test test-fuzz bench lint migrate connect-register \
 	build-CreateOrderFunction build-ValidateOrderFunction build-ValidateOrderSelfManagedFunction
 
 # SAM's makefile builder calls `make build-<LogicalId> ARTIFACTS_DIR=<dir>`;
@@ -57,5 +57,11 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "not gofmt-ed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
+# Applies db/migrations to $$DATABASE_URL (mysql://user:pass@host:port/db), or to the
+# local stack's SQLite file when it is unset. Safe to run again.
 migrate:
 	$(GO) run ./local migrate
+
+# Registers or updates both sink connectors on a self-hosted Kafka Connect (idempotent PUT).
+connect-register:
+	CONNECT_URL=$(CONNECT_URL) ./connect/register.sh
