@@ -344,6 +344,13 @@ func configFile(path string) bool {
 	return filepath.Base(path) == ".env"
 }
 
+// fixtures are reviewed test values that look like credentials but guard nothing:
+// path → the values allowed there. A new credential-looking literal fails the test until
+// it is reviewed and listed here.
+var fixtures = map[string][]string{
+	"local/sink/config_test.go": {"s%40cret"}, // a DATABASE_URL parsing case
+}
+
 func secretHits(path string, data []byte) []string {
 	var hits []string
 	for _, r := range secretRules {
@@ -355,7 +362,7 @@ func secretHits(path string, data []byte) []string {
 			if n := len(m); n >= 4 && m[n-2] >= 0 { // the last group is the value
 				value = string(data[m[n-2]:m[n-1]])
 			}
-			if r.allowed != nil && r.allowed(value) {
+			if r.allowed != nil && r.allowed(value) || slices.Contains(fixtures[filepath.ToSlash(path)], value) {
 				continue
 			}
 			line := 1 + bytes.Count(data[:m[0]], []byte("\n"))
