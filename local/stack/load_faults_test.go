@@ -168,6 +168,9 @@ func TestLoadThroughCrashes(t *testing.T) {
 			st.start()
 		default:
 			pids := childPIDs(t, st.pid())
+			if len(pids) == 0 {
+				t.Errorf("no function processes to kill after %d orders", n)
+			}
 			for _, pid := range pids {
 				syscall.Kill(pid, syscall.SIGKILL)
 			}
