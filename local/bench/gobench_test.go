@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // out is go test -bench output of three runs on a machine that got twice as slow for
@@ -74,5 +75,21 @@ func TestBenchPattern(t *testing.T) {
 		if got := benchPattern(pkg); got != want {
 			t.Errorf("benchPattern(%s) = %s, want %s", pkg, got, want)
 		}
+	}
+}
+
+func TestRowLatencies(t *testing.T) {
+	t0 := time.Unix(1_800_000_000, 0)
+	ms := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
+	// Four 201s at 0, 10, 20 and 30 ms; rows appear two at a time at 50 and 100 ms.
+	acked := []time.Time{ms(30), ms(0), ms(20), ms(10)}
+	counts := []rowCount{{ms(0), 0}, {ms(50), 2}, {ms(100), 4}}
+	p50, p99 := rowLatencies(acked, counts)
+	// Latencies 50, 40, 80 and 70 ms: sorted 40, 50, 70, 80.
+	if p50 != 70*time.Millisecond || p99 != 80*time.Millisecond {
+		t.Errorf("p50, p99 = %v, %v; want 70ms, 80ms", p50, p99)
+	}
+	if p50, p99 := rowLatencies(acked, counts[:2]); p50 != 50*time.Millisecond || p99 != 50*time.Millisecond {
+		t.Errorf("with two rows stored: p50, p99 = %v, %v; want 50ms, 50ms (unstored orders left out)", p50, p99)
 	}
 }
