@@ -78,6 +78,7 @@ var goBenches = []goBench{
 
 func goBenchRows(ctx context.Context, root string, count int) ([]row, error) {
 	results := map[string]result{}
+	failed := map[string]string{}
 	var pkgs []string
 	for _, g := range goBenches {
 		if !slices.Contains(pkgs, g.pkg) {
@@ -90,7 +91,13 @@ func goBenchRows(ctx context.Context, root string, count int) ([]row, error) {
 		out, err := command(ctx, root, nil, "go", "test", "-run", "^$", "-bench", pattern, "-benchmem",
 			"-count", strconv.Itoa(count), "-timeout", "20m", pkg)
 		if err != nil {
-			return nil, err
+			if ctx.Err() != nil {
+				return nil, err
+			}
+			// One package that does not build or whose benchmark fails leaves its rows
+			// unmeasured; the rest of the report still gets written.
+			progress("  %s: %v", pkg, err)
+			failed[pkg] = firstLine(err.Error())
 		}
 		for name, r := range parseBench(out) {
 			results[pkg+" "+name] = r
@@ -98,7 +105,11 @@ func goBenchRows(ctx context.Context, root string, count int) ([]row, error) {
 	}
 	var rows []row
 	for _, g := range goBenches {
-		rows = append(rows, g.row(results))
+		r := g.row(results)
+		if f, ok := failed[g.pkg]; ok && r.Value == "not measured" {
+			r.Note = "go test failed: " + f
+		}
+		rows = append(rows, r)
 	}
 	return rows, nil
 }
@@ -220,6 +231,21 @@ func parseBench(out string) map[string]result {
 		res[name] = r
 	}
 	return res
+}
+
+// firstLine is the gist of a command's error: its exit status and the first line it
+// wrote on stderr.
+func firstLine(s string) string {
+	status, rest, _ := strings.Cut(s, "\n")
+	if i := strings.LastIndex(status, ": "); i >= 0 {
+		status = status[i+2:]
+	}
+	for _, line := range strings.Split(rest, "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			return status + ": " + line
+		}
+	}
+	return status
 }
 
 func fmtNs(ns float64) string {

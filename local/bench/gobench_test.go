@@ -93,3 +93,10 @@ func TestRowLatencies(t *testing.T) {
 		t.Errorf("with two rows stored: p50, p99 = %v, %v; want 50ms, 50ms (unstored orders left out)", p50, p99)
 	}
 }
+
+func TestFirstLine(t *testing.T) {
+	err := "go [test -run ^$ ./p]: exit status 1\n\n# ./p\np/x_test.go:3:1: undefined: y\n"
+	if got, want := firstLine(err), "exit status 1: # ./p"; got != want {
+		t.Errorf("firstLine = %q, want %q", got, want)
+	}
+}
