@@ -234,14 +234,14 @@ func parseBench(out string) map[string]result {
 }
 
 // firstLine is the gist of a command's error: its exit status and the first line it
-// wrote on stderr.
+// wrote on stderr that is not a "# package" header.
 func firstLine(s string) string {
 	status, rest, _ := strings.Cut(s, "\n")
 	if i := strings.LastIndex(status, ": "); i >= 0 {
 		status = status[i+2:]
 	}
 	for _, line := range strings.Split(rest, "\n") {
-		if line = strings.TrimSpace(line); line != "" {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "# ") {
 			return status + ": " + line
 		}
 	}

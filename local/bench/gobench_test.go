@@ -96,7 +96,7 @@ func TestRowLatencies(t *testing.T) {
 
 func TestFirstLine(t *testing.T) {
 	err := "go [test -run ^$ ./p]: exit status 1\n\n# ./p\np/x_test.go:3:1: undefined: y\n"
-	if got, want := firstLine(err), "exit status 1: # ./p"; got != want {
+	if got, want := firstLine(err), "exit status 1: p/x_test.go:3:1: undefined: y"; got != want {
 		t.Errorf("firstLine = %q, want %q", got, want)
 	}
 }
