@@ -236,7 +236,10 @@ func parseBench(out string) map[string]result {
 // firstLine is the gist of a command's error: its exit status and the first line it
 // wrote on stderr that is not a "# package" header.
 func firstLine(s string) string {
-	status, rest, _ := strings.Cut(s, "\n")
+	status, rest, ok := strings.Cut(s, "\n")
+	if !ok {
+		return s
+	}
 	if i := strings.LastIndex(status, ": "); i >= 0 {
 		status = status[i+2:]
 	}

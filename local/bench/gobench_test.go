@@ -99,4 +99,7 @@ func TestFirstLine(t *testing.T) {
 	if got, want := firstLine(err), "exit status 1: p/x_test.go:3:1: undefined: y"; got != want {
 		t.Errorf("firstLine = %q, want %q", got, want)
 	}
+	if got, want := firstLine("MariaDB at 127.0.0.1:1: connection refused"), "MariaDB at 127.0.0.1:1: connection refused"; got != want {
+		t.Errorf("firstLine = %q, want %q", got, want)
+	}
 }

@@ -64,14 +64,15 @@ func run() error {
 
 	began := time.Now()
 	var rows []row
+	var failures []string
 	for _, step := range []struct {
-		name string
-		fn   func() ([]row, error)
+		name, what string
+		fn         func() ([]row, error)
 	}{
-		{"go", func() ([]row, error) { return goBenchRows(ctx, root, *count) }},
-		{"cold", func() ([]row, error) { return coldStartRows(ctx, root, work, *starts) }},
-		{"size", func() ([]row, error) { return sizeRows(ctx, root, work) }},
-		{"stack", func() ([]row, error) {
+		{"go", "Go benchmarks", func() ([]row, error) { return goBenchRows(ctx, root, *count) }},
+		{"cold", "cold start", func() ([]row, error) { return coldStartRows(ctx, root, work, *starts) }},
+		{"size", "binary size", func() ([]row, error) { return sizeRows(ctx, root, work) }},
+		{"stack", "local stack load", func() ([]row, error) {
 			if !*stack {
 				return nil, nil
 			}
@@ -84,7 +85,15 @@ func run() error {
 		progress("%s…", step.name)
 		r, err := step.fn()
 		if err != nil {
-			return fmt.Errorf("%s: %w", step.name, err)
+			if ctx.Err() != nil {
+				return fmt.Errorf("%s: %w", step.name, err)
+			}
+			// The other steps still run and the report is still written, with this
+			// step's row marked; the command then fails.
+			progress("%s failed: %v", step.name, err)
+			failures = append(failures, step.name)
+			r = []row{{What: step.what, Value: "not measured", Baseline: "—", Ratio: "—", Target: "—",
+				Note: "failed: " + firstLine(err.Error())}}
 		}
 		rows = append(rows, r...)
 	}
@@ -107,6 +116,9 @@ func run() error {
 	}
 	if missed > 0 {
 		progress("%d row(s) miss their target (marked in the report)", missed)
+	}
+	if len(failures) > 0 {
+		return fmt.Errorf("%s could not be measured (see the report)", strings.Join(failures, ", "))
 	}
 	return nil
 }
