@@ -47,8 +47,12 @@ test:
 	$(GO) test -count=1 ./...
 	$(MAKE) test-fuzz
 
+# A bounded run of each fuzz target on top of its committed seed corpus (the seeds
+# themselves also run in every plain `go test`). Go fuzzes one target per command.
 test-fuzz:
-	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./shared/envelope
+	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./shared/envelope
+	$(GO) test -run='^$$' -fuzz='^FuzzRequest$$' -fuzztime=$(FUZZTIME) ./shared/order
+	$(GO) test -run='^$$' -fuzz='^FuzzHandle$$' -fuzztime=$(FUZZTIME) ./functions/validate-order
 
 bench:
 	$(GO) run ./local/bench
