@@ -269,7 +269,39 @@ func (h *Handler) deadLetter(ctx context.Context, r *events.KafkaRecord, rec *kg
 		kgo.RecordHeader{Key: order.HeaderSourcePartition, Value: strconv.AppendInt(nil, r.Partition, 10)},
 		kgo.RecordHeader{Key: order.HeaderSourceOffset, Value: strconv.AppendInt(nil, r.Offset, 10)},
 	)
+	key, value, hs = fitDeadLetter(key, value, hs)
 	*rec = kgo.Record{Topic: h.Topics.DLQ, Key: key, Value: value, Headers: hs, Timestamp: r.Timestamp.Time}
+}
+
+// maxDeadLetter bounds a dead letter's key, value and headers together, well below the
+// producer's and the broker's default record limit (about 1 MB). The source record may
+// sit just under the broker's limit; forwarded whole with the added headers it would be
+// refused, the batch would fail, and the trigger would redeliver it for ever.
+const maxDeadLetter = 900_000
+
+// fitDeadLetter cuts the value, then the key, of a dead letter over maxDeadLetter,
+// recording each original length in a header, so that a poison record never blocks its
+// partition.
+func fitDeadLetter(key, value []byte, hs []kgo.RecordHeader) ([]byte, []byte, []kgo.RecordHeader) {
+	size := len(key) + len(value)
+	for _, h := range hs {
+		size += len(h.Key) + len(h.Value)
+	}
+	over := size - maxDeadLetter
+	if over <= 0 {
+		return key, value, hs
+	}
+	if len(value) > 0 {
+		cut := min(over, len(value))
+		hs = append(hs, kgo.RecordHeader{Key: order.HeaderValueTruncated, Value: strconv.AppendInt(nil, int64(len(value)), 10)})
+		value, over = value[:len(value)-cut], over-cut
+	}
+	if over > 0 && len(key) > 0 {
+		cut := min(over, len(key))
+		hs = append(hs, kgo.RecordHeader{Key: order.HeaderKeyTruncated, Value: strconv.AppendInt(nil, int64(len(key)), 10)})
+		key = key[:len(key)-cut]
+	}
+	return key, value, hs
 }
 
 // arena holds what one batch needs, carved out of a few large allocations instead of

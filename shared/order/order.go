@@ -38,6 +38,13 @@ const (
 	HeaderSourceTopic     = "ordersync-source-topic"
 	HeaderSourcePartition = "ordersync-source-partition"
 	HeaderSourceOffset    = "ordersync-source-offset"
+
+	// HeaderValueTruncated and HeaderKeyTruncated mark a dead letter whose original value
+	// (or key) was too large to forward whole: the header holds the original length in
+	// bytes and the record its first bytes. The whole record stays in the source topic at
+	// the source offset.
+	HeaderValueTruncated = "ordersync-value-truncated"
+	HeaderKeyTruncated   = "ordersync-key-truncated"
 )
 
 // Limits of the order rules.
