@@ -181,9 +181,14 @@ func render(rows []row, machine string, took time.Duration) string {
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", r.What, r.Value, r.Baseline, r.Ratio, r.Target, met)
 	}
-	var notes []string
+	var notes, seen []string
 	for _, r := range rows {
-		if r.Note != "" {
+		switch {
+		case r.Note == "":
+		case slices.Contains(seen, r.Note):
+			notes = append(notes, fmt.Sprintf("- %s: as above.", r.What))
+		default:
+			seen = append(seen, r.Note)
 			notes = append(notes, fmt.Sprintf("- %s: %s", r.What, r.Note))
 		}
 	}

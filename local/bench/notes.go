@@ -13,11 +13,12 @@ const (
 		"(create-order's pooled buffer, validate-order's batch arena). The ratio of Encode " +
 		"swings between 0.6× and 1.3× from run to run with the machine's load."
 	boundProduce = "the handler's own work (≈ 3.5 µs: JSON body, rules, UUIDv5, envelope, " +
-		"201 body, one log line) is serial with a produce round trip of ≈ 75 µs to the " +
+		"201 body, one log line) is serial with a produce round trip of 60–90 µs to the " +
 		"in-process broker, so the floor is ≈ 1.05×, and the handler allocates 1.7 KB more " +
 		"per request, which costs GC work in proportion to the broker's heap (kfake keeps " +
 		"every record). In interleaved runs after the warm-up the ratio is ≈ 1.08× (single " +
-		"runs 0.9×–1.3×); before the warm-up, whichever sub-benchmark ran first paid ≈ 8 %."
+		"runs 0.9×–1.3×; whole make bench runs 1.01×–1.13×); before the warm-up, whichever " +
+		"sub-benchmark ran first paid ≈ 8 %."
 	boundBatch = "the handler does the baseline's work (base64, envelope decode, rules) and " +
 		"then encodes 10,000 new envelopes (schema bytes copied per record), hands them to " +
 		"kgo, which serialises and snappy-compresses the batches, while the in-process " +
