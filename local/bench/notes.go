@@ -24,7 +24,10 @@ const (
 		"kgo, which serialises and snappy-compresses the batches, while the in-process " +
 		"broker decodes and stores them on the same two cores: in the profile route() is " +
 		"≈ 43 % of CPU, the codec's Append ≈ 13 %, kgo/kfake request handling ≈ 15 %. The " +
-		"ratio moves between 0.3× and 0.9× with the machine's load."
+		"benchmark has no warm-up, and whichever sub-benchmark runs first pays for the " +
+		"heap's growth: 0.39× with the handler first, 0.52× with decode-only first (5 " +
+		"interleaved runs each of a copy with the two swapped); a warm-up of both paths, as " +
+		"BenchmarkHandleKfake has, would remove that bias."
 	boundSink = "the sink decodes the next batch while the current one is written, but on " +
 		"two cores the decoding competes with MariaDB itself (and the in-process broker) for " +
 		"the CPU. Decoding costs ≈ 3.5 µs per row, and in its profile ≈ 3/4 of " +
