@@ -18,15 +18,19 @@ package sink
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -409,6 +413,11 @@ func (s *Sink) put(work, stop context.Context, krs []*kgo.Record, converted []co
 			}
 			continue
 		}
+		if connectionLost(err) {
+			// Out of retries because the database is away: no record is at fault, so none
+			// is unrolled to the DLQ; the batch stays uncommitted for a restarted sink.
+			return fmt.Errorf("sink %s: %w: %w", s.cfg.Name, ErrDatabase, err)
+		}
 		if !s.cfg.reporter() {
 			return fmt.Errorf("sink %s: %w (set errors.deadletterqueue.topic.name or errors.log.enable to report failing records): %w", s.cfg.Name, ErrTolerance, err)
 		}
@@ -422,6 +431,11 @@ func (s *Sink) put(work, stop context.Context, krs []*kgo.Record, converted []co
 			}
 			if errors.Is(err, ErrRecord) || errors.Is(err, ErrDatabase) {
 				return fmt.Errorf("sink %s: %w: %w", s.cfg.Name, ErrTolerance, err)
+			}
+			if connectionLost(err) {
+				// The connection broke under this record, not the record: a ping after the
+				// failure may already find the database back, so decide on the error itself.
+				return fmt.Errorf("sink %s: %w: %w", s.cfg.Name, ErrDatabase, err)
 			}
 			exc := sqlException
 			if errors.Is(err, ErrTable) {
@@ -452,6 +466,16 @@ func (s *Sink) put(work, stop context.Context, krs []*kgo.Record, converted []co
 	s.stats.records.Add(int64(len(krs)))
 	s.stats.batches.Add(1)
 	return nil
+}
+
+// connectionLost tells whether err is the connection to the database failing rather than
+// the database refusing a statement: such an error says nothing about the records.
+func connectionLost(err error) bool {
+	var netErr net.Error
+	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, mysql.ErrInvalidConn) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE) ||
+		errors.As(err, &netErr)
 }
 
 // report hands failed records to the errant record reporter: the DLQ (when configured)

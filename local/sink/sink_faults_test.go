@@ -630,6 +630,38 @@ func TestSinkDatabaseDownTooLong(t *testing.T) {
 	r.checkExact(t)
 }
 
+// TestSinkConnectionLostWhileUnrolling: the connection breaks under every whole-batch
+// attempt and under the first record written alone, then the database is fine again. A
+// record that failed only because the connection broke is no bad record: the sink stops
+// as a failed task without dead-lettering it (a ping after the failure would already find
+// the database back), and a restarted sink writes every order once.
+func TestSinkConnectionLostWhileUnrolling(t *testing.T) {
+	r := newSinkRig(t, 200, 1, "max.retries", "1", "retry.backoff.ms", "20")
+	p := newDBProxy(t)
+	rule := p.add(command(comStmtExecute, ""), cutBefore, 3) // more than the 2 batch attempts
+	rs := r.start(t, p.url(""))
+	var err error
+	select {
+	case err = <-rs.done:
+		rs.done <- err
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the sink did not stop")
+	}
+	if !errors.Is(err, sink.ErrDatabase) {
+		t.Errorf("Run = %v, want ErrDatabase", err)
+	}
+	if st := rs.s.Stats(); st.DeadLettered != 0 {
+		t.Errorf("a record was dead-lettered for a lost connection: %+v", st)
+	}
+	if len(rule.hits) < 2 {
+		t.Errorf("%d cut executes, want one per batch attempt", len(rule.hits))
+	}
+	r.checkNoCommitAhead(t, "after the failed task")
+	again := r.start(t, p.url(""))
+	again.until(t, "every record", func() bool { return r.committed(t) == int64(r.n) })
+	r.checkExact(t)
+}
+
 // TestSinkLockWaitTimeout: another transaction holds a row lock on an order of the batch
 // longer than the sink's innodb_lock_wait_timeout (1 s, set per session through the
 // DATABASE_URL). The sink's batch fails with a lock wait timeout, is retried with
