@@ -1,6 +1,7 @@
 package envelope
 
 import (
+	"bytes"
 	"encoding/base64"
 	"fmt"
 	"math"
@@ -8,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -428,11 +430,27 @@ const (
 	schemaCacheMaxBytes = 16 << 10
 )
 
+// lastSchema is the schema cachedSchema returned last, with its bytes. The records
+// of one topic carry the same schema bytes one after another, and a JSON object ends
+// where its bytes end, so a record that starts with these bytes has this schema:
+// comparing them is much cheaper than scanning them to find the cache key.
+var lastSchema atomic.Pointer[rawSchema]
+
+type rawSchema struct {
+	raw    []byte
+	schema *Schema
+}
+
 // cachedSchema reads the schema at the current position, parsing it only when
 // its bytes have not been seen before.
 func (sc *scanner) cachedSchema() (*Schema, error) {
 	sc.ws()
 	start := sc.pos
+	last := lastSchema.Load()
+	if last != nil && bytes.HasPrefix(sc.data[start:], last.raw) {
+		sc.pos += len(last.raw)
+		return last.schema, nil
+	}
 	if err := sc.skip(1); err != nil {
 		return nil, err
 	}
@@ -440,19 +458,19 @@ func (sc *scanner) cachedSchema() (*Schema, error) {
 	schemaCache.RLock()
 	s, ok := schemaCache.m[string(raw)]
 	schemaCache.RUnlock()
-	if ok {
-		return s, nil
+	if !ok {
+		psc := scanner{data: sc.data[:sc.pos], pos: start}
+		var err error
+		if s, err = psc.schema(1); err != nil || s == nil || len(raw) > schemaCacheMaxBytes {
+			return s, err
+		}
+		schemaCache.Lock()
+		if len(schemaCache.m) >= schemaCacheSize {
+			clear(schemaCache.m)
+		}
+		schemaCache.m[string(raw)] = s
+		schemaCache.Unlock()
 	}
-	psc := scanner{data: sc.data[:sc.pos], pos: start}
-	s, err := psc.schema(1)
-	if err != nil || s == nil || len(raw) > schemaCacheMaxBytes {
-		return s, err
-	}
-	schemaCache.Lock()
-	if len(schemaCache.m) >= schemaCacheSize {
-		clear(schemaCache.m)
-	}
-	schemaCache.m[string(raw)] = s
-	schemaCache.Unlock()
+	lastSchema.Store(&rawSchema{raw: bytes.Clone(raw), schema: s})
 	return s, nil
 }

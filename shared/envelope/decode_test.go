@@ -207,3 +207,33 @@ func TestCodecSchemaDiff(t *testing.T) {
 		})
 	}
 }
+
+// TestDecodeAlternatingSchemas: records of two topics interleaved each get their own
+// schema (the last-schema fast path compares whole schema bytes), and a record that
+// starts with a known schema but is broken after it is still an error.
+func TestDecodeAlternatingSchemas(t *testing.T) {
+	a := []byte(`{"schema":{"type":"int32","optional":false},"payload":7}`)
+	b := []byte(`{"schema":{"type":"string","optional":false},"payload":"x"}`)
+	for i := 0; i < 3; i++ {
+		for _, tc := range []struct {
+			data []byte
+			typ  envelope.Type
+			want any
+		}{{a, envelope.Int32, int32(7)}, {a, envelope.Int32, int32(7)}, {b, envelope.String, "x"}} {
+			s, v, err := envelope.Decode(tc.data)
+			if err != nil || s.Type != tc.typ || v != tc.want {
+				t.Fatalf("Decode(%s) = %v, %v, %v", tc.data, s, v, err)
+			}
+		}
+	}
+	for _, bad := range []string{
+		`{"schema":{"type":"string","optional":false},"payload":7}`,
+		`{"schema":{"type":"string","optional":false}}`,
+		`{"schema":{"type":"string","optional":false}x,"payload":"x"}`,
+		`{"schema":{"type":"string","optional":false},"schema":{"type":"string","optional":false},"payload":"x"}`,
+	} {
+		if _, _, err := envelope.Decode([]byte(bad)); err == nil {
+			t.Errorf("Decode(%s) accepted", bad)
+		}
+	}
+}
