@@ -24,6 +24,8 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+
+	"github.com/ordersync/ordersync/local/sink"
 )
 
 // stackRows starts the local stack as its own process against a fresh MariaDB database,
@@ -34,7 +36,7 @@ func stackRows(ctx context.Context, root, work string, orders, clients int) ([]r
 	if base == "" {
 		base = "mysql://root@127.0.0.1:3306/test"
 	}
-	cfg, err := mysqlConfig(base)
+	cfg, err := sink.MySQLConfig(base)
 	if err != nil {
 		return nil, err
 	}
@@ -348,24 +350,6 @@ func reconcile(ctx context.Context, db *sql.DB, ids []string) (lost, doubled int
 		}
 	}
 	return lost, doubled, nil
-}
-
-func mysqlConfig(url string) (*mysql.Config, error) {
-	rest, ok := strings.CutPrefix(url, "mysql://")
-	if !ok {
-		return nil, fmt.Errorf("DATABASE_URL %q: want mysql://user:pass@host:port/db", url)
-	}
-	userinfo, hostpath, ok := strings.Cut(rest, "@")
-	if !ok {
-		userinfo, hostpath = "", rest
-	}
-	host, db, _ := strings.Cut(hostpath, "/")
-	db, _, _ = strings.Cut(db, "?")
-	cfg := mysql.NewConfig()
-	cfg.User, cfg.Passwd, _ = strings.Cut(userinfo, ":")
-	cfg.Net, cfg.Addr, cfg.DBName = "tcp", host, db
-	cfg.ParseTime = true
-	return cfg, nil
 }
 
 func withDB(cfg *mysql.Config, name string) *mysql.Config {
