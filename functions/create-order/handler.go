@@ -20,6 +20,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/ordersync/ordersync/shared/envelope"
 	"github.com/ordersync/ordersync/shared/kafka"
 	"github.com/ordersync/ordersync/shared/order"
 )
@@ -252,11 +253,11 @@ func unavailable(err error) bool {
 func created(o *order.Order) events.APIGatewayV2HTTPResponse {
 	bp := buffers.Get().(*[]byte)
 	b := append((*bp)[:0], `{"orderId":`...)
-	b = appendString(b, o.OrderID)
+	b = envelope.AppendString(b, o.OrderID)
 	b = append(b, `,"userId":`...)
-	b = appendString(b, o.UserID)
+	b = envelope.AppendString(b, o.UserID)
 	b = append(b, `,"productId":`...)
-	b = appendString(b, o.ProductID)
+	b = envelope.AppendString(b, o.ProductID)
 	b = append(b, `,"qty":`...)
 	b = strconv.AppendInt(b, int64(o.Qty), 10)
 	b = append(b, `,"unitPrice":`...)
@@ -264,7 +265,7 @@ func created(o *order.Order) events.APIGatewayV2HTTPResponse {
 	b = append(b, `,"totalPrice":`...)
 	b = strconv.AppendInt(b, o.TotalPrice, 10)
 	b = append(b, `,"status":`...)
-	b = appendString(b, string(o.Status))
+	b = envelope.AppendString(b, string(o.Status))
 	b = append(b, `,"createdAt":"`...)
 	b = o.CreatedAt.UTC().AppendFormat(b, "2006-01-02T15:04:05.000Z07:00")
 	b = append(b, `"}`...)

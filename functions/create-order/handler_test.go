@@ -25,6 +25,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/ordersync/ordersync/shared/envelope"
 	"github.com/ordersync/ordersync/shared/kafka"
 	"github.com/ordersync/ordersync/shared/order"
 )
@@ -696,17 +697,17 @@ func TestJSONMediaType(t *testing.T) {
 
 func TestAppendString(t *testing.T) {
 	for _, s := range []string{"", "plain", `q"b\s`, "\x00\x1f\n\r\t", "é😀", "bad\xffutf8", "<&>"} {
-		got := appendString(nil, s)
+		got := envelope.AppendString(nil, s)
 		var back string
 		if err := json.Unmarshal(got, &back); err != nil {
-			t.Errorf("appendString(%q) = %s: %v", s, got, err)
+			t.Errorf("envelope.AppendString(%q) = %s: %v", s, got, err)
 			continue
 		}
 		want, _ := json.Marshal(s)
 		var wantBack string
 		_ = json.Unmarshal(want, &wantBack)
 		if back != wantBack {
-			t.Errorf("appendString(%q) reads back as %q, want %q", s, back, wantBack)
+			t.Errorf("envelope.AppendString(%q) reads back as %q, want %q", s, back, wantBack)
 		}
 	}
 }

@@ -4,10 +4,10 @@ import (
 	"context"
 	"log/slog"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/ordersync/ordersync/shared/envelope"
 	"github.com/ordersync/ordersync/shared/order"
 )
 
@@ -34,13 +34,13 @@ var (
 func problemResponse(p problemType, detail string, errs []order.FieldError) events.APIGatewayV2HTTPResponse {
 	bp := buffers.Get().(*[]byte)
 	b := append((*bp)[:0], `{"type":`...)
-	b = appendString(b, p.typ)
+	b = envelope.AppendString(b, p.typ)
 	b = append(b, `,"title":`...)
-	b = appendString(b, p.title)
+	b = envelope.AppendString(b, p.title)
 	b = append(b, `,"status":`...)
 	b = strconv.AppendInt(b, int64(p.status), 10)
 	b = append(b, `,"detail":`...)
-	b = appendString(b, detail)
+	b = envelope.AppendString(b, detail)
 	if errs != nil {
 		b = append(b, `,"errors":[`...)
 		for i, e := range errs {
@@ -48,9 +48,9 @@ func problemResponse(p problemType, detail string, errs []order.FieldError) even
 				b = append(b, ',')
 			}
 			b = append(b, `{"field":`...)
-			b = appendString(b, e.Field)
+			b = envelope.AppendString(b, e.Field)
 			b = append(b, `,"message":`...)
-			b = appendString(b, e.Message)
+			b = envelope.AppendString(b, e.Message)
 			b = append(b, '}')
 		}
 		b = append(b, ']')
@@ -89,47 +89,4 @@ func (h *Handler) internal(ctx context.Context, requestID, orderID, what string,
 	h.logAttrs(ctx, slog.LevelError, what+" failed",
 		slog.String("request_id", requestID), slog.String("order_id", orderID), slog.Any("error", err))
 	return problemResponse(pInternal, "the order could not be taken; nothing was stored", nil), nil
-}
-
-// appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD.
-func appendString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			i++
-			continue
-		}
-		if c < utf8.RuneSelf {
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, "\ufffd"...)
-			i++
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

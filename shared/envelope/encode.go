@@ -120,7 +120,7 @@ func appendValue(dst []byte, s *Schema, v any, depth int) ([]byte, error) {
 		if rv.Kind() != reflect.String {
 			return nil, fmt.Errorf("%w: %T for string", ErrType, v)
 		}
-		return appendString(dst, rv.String()), nil
+		return AppendString(dst, rv.String()), nil
 	case Bytes:
 		if rv.Kind() != reflect.Slice || rv.Type().Elem().Kind() != reflect.Uint8 {
 			return nil, fmt.Errorf("%w: %T for bytes", ErrType, v)
@@ -215,7 +215,7 @@ func appendMap(dst []byte, s *Schema, v any, rv reflect.Value, depth int) ([]byt
 			if k.Kind() != reflect.String {
 				return nil, at(fmt.Errorf("%w: %T map key, want string", ErrType, e.Key), "["+strconv.Itoa(i)+"]")
 			}
-			dst = appendString(dst, k.String())
+			dst = AppendString(dst, k.String())
 			dst = append(dst, ':')
 			if dst, err = appendValue(dst, s.Values, e.Value, depth+1); err != nil {
 				return nil, at(err, k.String())
@@ -298,7 +298,7 @@ func appendStruct(dst []byte, s *Schema, v any, depth int) ([]byte, error) {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendString(dst, f.Name)
+		dst = AppendString(dst, f.Name)
 		dst = append(dst, ':')
 		if dst, err = appendValue(dst, f.Schema, get(i, f.Name), depth+1); err != nil {
 			return nil, at(err, f.Name)

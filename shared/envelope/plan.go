@@ -118,7 +118,7 @@ func buildStruct(t reflect.Type, visiting map[reflect.Type]bool) (*plan, error) 
 		if len(fields) > 0 {
 			key = append(key, ',')
 		}
-		key = append(appendString(key, name), ':')
+		key = append(AppendString(key, name), ':')
 		fields = append(fields, fieldPlan{name: name, key: key, offset: sf.Offset, plan: fp})
 		s.Fields = append(s.Fields, Field{Name: name, Schema: fp.schema})
 	}
@@ -333,7 +333,7 @@ func buildValue(t reflect.Type, opts tagOptions, visiting map[reflect.Type]bool)
 		return &plan{
 			schema: &Schema{Type: String},
 			enc: func(dst []byte, p unsafe.Pointer) ([]byte, error) {
-				return appendString(dst, *(*string)(p)), nil
+				return AppendString(dst, *(*string)(p)), nil
 			},
 			dec: func(sc *scanner, p unsafe.Pointer) error {
 				s, err := sc.stringValue()
@@ -532,7 +532,7 @@ func buildMap(t reflect.Type, visiting map[reflect.Type]bool) (*plan, error) {
 				k.Elem().Set(key)
 				v.Elem().Set(m.MapIndex(key))
 				if stringKeys {
-					dst = append(appendString(dst, key.String()), ':')
+					dst = append(AppendString(dst, key.String()), ':')
 					if dst, err = vp.encode(dst, v.UnsafePointer()); err != nil {
 						return nil, at(err, key.String())
 					}

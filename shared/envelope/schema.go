@@ -196,7 +196,7 @@ func appendSchema(dst []byte, s *Schema, field string, isField bool) ([]byte, er
 	}
 	if s.Name != "" {
 		dst = append(dst, `,"name":`...)
-		dst = appendString(dst, s.Name)
+		dst = AppendString(dst, s.Name)
 	}
 	if s.Version != 0 {
 		dst = append(dst, `,"version":`...)
@@ -204,7 +204,7 @@ func appendSchema(dst []byte, s *Schema, field string, isField bool) ([]byte, er
 	}
 	if s.Doc != "" {
 		dst = append(dst, `,"doc":`...)
-		dst = appendString(dst, s.Doc)
+		dst = AppendString(dst, s.Doc)
 	}
 	if len(s.Parameters) > 0 {
 		dst = append(dst, `,"parameters":{`...)
@@ -217,9 +217,9 @@ func appendSchema(dst []byte, s *Schema, field string, isField bool) ([]byte, er
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendString(dst, k)
+			dst = AppendString(dst, k)
 			dst = append(dst, ':')
-			dst = appendString(dst, s.Parameters[k])
+			dst = AppendString(dst, s.Parameters[k])
 		}
 		dst = append(dst, '}')
 	}
@@ -231,7 +231,7 @@ func appendSchema(dst []byte, s *Schema, field string, isField bool) ([]byte, er
 	}
 	if isField {
 		dst = append(dst, `,"field":`...)
-		dst = appendString(dst, field)
+		dst = AppendString(dst, field)
 	}
 	return append(dst, '}'), nil
 }

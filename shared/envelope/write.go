@@ -9,11 +9,11 @@ import (
 
 const hexUpper = "0123456789ABCDEF"
 
-// appendString writes s as a JSON string the way Jackson does: only '"', '\\'
-// and control characters are escaped (\b \t \n \f \r, otherwise \u00XX with
+// AppendString appends s to dst as a JSON string the way Jackson (and so
+// JsonConverter) writes it: only '"', '\\' and control characters are escaped (\b \t \n \f \r, otherwise \u00XX with
 // upper-case hex); '<', '>', '&', U+2028 and U+2029 are written as they are.
 // Invalid UTF-8 (which a Java string cannot hold) becomes U+FFFD.
-func appendString(dst []byte, s string) []byte {
+func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {

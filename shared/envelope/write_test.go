@@ -79,7 +79,7 @@ func TestAppendString(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := string(appendString(nil, tc.in)); got != tc.want {
+			if got := string(AppendString(nil, tc.in)); got != tc.want {
 				t.Errorf("got %s, want %s", got, tc.want)
 			}
 		})
