@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -71,31 +72,16 @@ func topicIDs(t *testing.T, addrs []string, topic string) map[string]int {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	ends := map[int32]int64{}
-	{
-		req := kmsg.NewPtrListOffsetsRequest()
-		rt := kmsg.NewListOffsetsRequestTopic()
-		rt.Topic = topic
-		for p := range int32(16) {
-			rp := kmsg.NewListOffsetsRequestTopicPartition()
-			rp.Partition, rp.Timestamp = p, -1
-			rt.Partitions = append(rt.Partitions, rp)
-		}
-		req.Topics = append(req.Topics, rt)
-		shards := cl.RequestSharded(ctx, req)
-		for _, sh := range shards {
-			if sh.Err != nil {
-				continue
-			}
-			for _, rt := range sh.Resp.(*kmsg.ListOffsetsResponse).Topics {
-				for _, rp := range rt.Partitions {
-					if rp.ErrorCode == 0 && rp.Offset > 0 {
-						ends[rp.Partition] = rp.Offset
-					}
-				}
-			}
-		}
+	offs, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
+	if err != nil {
+		t.Fatalf("end offsets of %s: %v", topic, err)
 	}
+	ends := map[int32]int64{}
+	offs.Each(func(o kadm.ListedOffset) {
+		if o.Err == nil && o.Offset > 0 {
+			ends[o.Partition] = o.Offset
+		}
+	})
 	ids := map[string]int{}
 	seen := map[int32]int64{}
 	done := func() bool {

@@ -15,7 +15,6 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
-	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/ordersync/ordersync/shared/kafka"
@@ -93,67 +92,20 @@ func faultHandler(t testing.TB, addrs []string, wait time.Duration) *Handler {
 // topicContents maps each key of topic to its distinct records (value and headers).
 func topicContents(t testing.TB, addrs []string, topic string) (records int, byKey map[string]map[string]bool) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(100*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ends := map[int32]int64{}
-	req := kmsg.NewPtrListOffsetsRequest()
-	rt := kmsg.NewListOffsetsRequestTopic()
-	rt.Topic = topic
-	for p := range int32(3) {
-		rp := kmsg.NewListOffsetsRequestTopicPartition()
-		rp.Partition, rp.Timestamp = p, -1
-		rt.Partitions = append(rt.Partitions, rp)
-	}
-	req.Topics = append(req.Topics, rt)
-	for _, sh := range cl.RequestSharded(ctx, req) {
-		if sh.Err != nil {
-			t.Fatalf("list offsets of %s: %v", topic, sh.Err)
-		}
-		for _, rt := range sh.Resp.(*kmsg.ListOffsetsResponse).Topics {
-			for _, rp := range rt.Partitions {
-				if err := kerr.ErrorForCode(rp.ErrorCode); err != nil {
-					t.Fatalf("list offsets of %s[%d]: %v", topic, rp.Partition, err)
-				}
-				if rp.Offset > 0 {
-					ends[rp.Partition] = rp.Offset
-				}
-			}
-		}
-	}
 	byKey = map[string]map[string]bool{}
-	seen := map[int32]int64{}
-	for {
-		done := true
-		for p, end := range ends {
-			done = done && seen[p] >= end
+	rs := readTopicAt(t, addrs, topic)
+	for _, r := range rs {
+		var b strings.Builder
+		fmt.Fprintf(&b, "p%d %q", r.Partition, r.Value)
+		for _, h := range r.Headers {
+			fmt.Fprintf(&b, " %s=%q", h.Key, h.Value)
 		}
-		if done {
-			return records, byKey
+		if byKey[string(r.Key)] == nil {
+			byKey[string(r.Key)] = map[string]bool{}
 		}
-		fs := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			t.Fatalf("read %s: %v of %v", topic, seen, ends)
-		}
-		fs.EachRecord(func(r *kgo.Record) {
-			seen[r.Partition] = r.Offset + 1
-			records++
-			var b strings.Builder
-			fmt.Fprintf(&b, "p%d %q", r.Partition, r.Value)
-			for _, h := range r.Headers {
-				fmt.Fprintf(&b, " %s=%q", h.Key, h.Value)
-			}
-			if byKey[string(r.Key)] == nil {
-				byKey[string(r.Key)] = map[string]bool{}
-			}
-			byKey[string(r.Key)][b.String()] = true
-		})
+		byKey[string(r.Key)][b.String()] = true
 	}
+	return len(rs), byKey
 }
 
 // sameAsClean compares every output topic of the faulted cluster with a clean run of ev.

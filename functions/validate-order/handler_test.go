@@ -135,9 +135,15 @@ func kafkaEvent(records ...in) events.KafkaEvent {
 // readTopic returns every record of topic, ordered by partition and offset.
 func readTopic(t testing.TB, c *kfake.Cluster, topic string) []*kgo.Record {
 	t.Helper()
+	return readTopicAt(t, c.ListenAddrs(), topic)
+}
+
+// readTopicAt is readTopic for the brokers at addrs.
+func readTopicAt(t testing.TB, addrs []string, topic string) []*kgo.Record {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	adm, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
+	adm, err := kgo.NewClient(kgo.SeedBrokers(addrs...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +157,7 @@ func readTopic(t testing.TB, c *kfake.Cluster, topic string) []*kgo.Record {
 	if want == 0 {
 		return nil
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.ConsumeTopics(topic),
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
 		t.Fatal(err)
