@@ -141,11 +141,10 @@ func TestEndToEnd(t *testing.T) {
 	// Idempotency-Key until they get a 201, as a client of API Gateway would.
 	const total, workers = 150, 4
 	var (
-		next    atomic.Int64
-		mu      sync.Mutex
-		created = map[string]string{} // key → order id
-		killed  = make(chan struct{})
-		wg      sync.WaitGroup
+		next   atomic.Int64
+		orders = ledger{created: map[string]string{}}
+		killed = make(chan struct{})
+		wg     sync.WaitGroup
 	)
 	streamStart := time.Now()
 	for range workers {
@@ -159,27 +158,7 @@ func TestEndToEnd(t *testing.T) {
 				}
 				key := fmt.Sprintf("kill-%s-%d", run, i)
 				body := fmt.Sprintf(`{"productId":"CATALOG-0001","qty":%d,"unitPrice":1200}`, 1+i%5)
-				for attempt := 0; ; attempt++ {
-					r, err := c.try(fmt.Sprintf("u-k%d", i%7), key, body)
-					if err == nil && r.status == http.StatusCreated {
-						mu.Lock()
-						if prev, ok := created[key]; ok && prev != r.order.OrderID {
-							t.Errorf("key %s answered %s, then %s", key, prev, r.order.OrderID)
-						}
-						created[key] = r.order.OrderID
-						mu.Unlock()
-						break
-					}
-					if err == nil && r.status < 500 {
-						t.Errorf("order %s: %d %s", key, r.status, r.body)
-						break
-					}
-					if attempt > 2000 {
-						t.Errorf("order %s: no 201 after %d attempts (%v)", key, attempt, err)
-						break
-					}
-					time.Sleep(50 * time.Millisecond)
-				}
+				orders.postUntilCreated(t, c, fmt.Sprintf("u-k%d", i%7), key, body, 2000, 50*time.Millisecond, nil)
 				if i == total/3 {
 					close(killed)
 				}
@@ -187,9 +166,9 @@ func TestEndToEnd(t *testing.T) {
 		}()
 	}
 	<-killed
-	mu.Lock()
-	answered := len(created)
-	mu.Unlock()
+	orders.mu.Lock()
+	answered := len(orders.created)
+	orders.mu.Unlock()
 	var rowsAtKill int
 	if err := db.QueryRow("SELECT COUNT(*) FROM orders WHERE user_id LIKE 'u-k%'").Scan(&rowsAtKill); err != nil {
 		t.Fatal(err)
@@ -203,8 +182,8 @@ func TestEndToEnd(t *testing.T) {
 	if t.Failed() {
 		t.FailNow()
 	}
-	ids := make([]string, 0, len(created))
-	for _, id := range created {
+	ids := make([]string, 0, len(orders.created))
+	for _, id := range orders.created {
 		ids = append(ids, id)
 	}
 	if len(ids) != total {
@@ -396,6 +375,43 @@ func (s *stackProc) tail() string {
 		lines = lines[len(lines)-60:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// ledger is what the clients were told: Idempotency-Key → order id of the 201s.
+type ledger struct {
+	mu      sync.Mutex
+	created map[string]string
+}
+
+// postUntilCreated posts an order until it is answered 201, as a client of API Gateway
+// retries with its Idempotency-Key, and records the order id; a repeated key must keep
+// its id. A 5xx or a transport error is retried after pause, up to attempts times; any
+// other answer is a test error. each, when set, sees every answer.
+func (l *ledger) postUntilCreated(t *testing.T, c *client, user, key, body string, attempts int, pause time.Duration, each func(answer, error)) {
+	for attempt := 0; ; attempt++ {
+		r, err := c.try(user, key, body)
+		if each != nil {
+			each(r, err)
+		}
+		if err == nil && r.status == http.StatusCreated {
+			l.mu.Lock()
+			if prev, ok := l.created[key]; ok && prev != r.order.OrderID {
+				t.Errorf("key %s answered %s, then %s", key, prev, r.order.OrderID)
+			}
+			l.created[key] = r.order.OrderID
+			l.mu.Unlock()
+			return
+		}
+		if err == nil && r.status < 500 {
+			t.Errorf("order %s: %d %s", key, r.status, r.body)
+			return
+		}
+		if attempt > attempts {
+			t.Errorf("order %s: no 201 after %d attempts (%v)", key, attempt, err)
+			return
+		}
+		time.Sleep(pause)
+	}
 }
 
 type client struct {

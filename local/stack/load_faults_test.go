@@ -90,16 +90,15 @@ func TestLoadThroughCrashes(t *testing.T) {
 		sent      atomic.Int64 // HTTP requests, retries and repeats included
 		repeats   atomic.Int64
 		mu        sync.Mutex
-		created   = map[string]string{} // key → order id
+		orders    = ledger{created: map[string]string{}}
 		statuses  = map[string]int{}
 		milestone = make(chan int64, 8)
 		wg        sync.WaitGroup
 	)
 	marks := []int64{int64(total) / 4, int64(total) / 2, 3 * int64(total) / 4}
 	send := func(user, key, body string) {
-		for attempt := 0; ; attempt++ {
+		orders.postUntilCreated(t, c, user, key, body, 3000, 20*time.Millisecond, func(r answer, err error) {
 			sent.Add(1)
-			r, err := c.try(user, key, body)
 			mu.Lock()
 			if err != nil {
 				statuses["transport error"]++
@@ -107,25 +106,7 @@ func TestLoadThroughCrashes(t *testing.T) {
 				statuses[strconv.Itoa(r.status)]++
 			}
 			mu.Unlock()
-			if err == nil && r.status == http.StatusCreated {
-				mu.Lock()
-				if prev, ok := created[key]; ok && prev != r.order.OrderID {
-					t.Errorf("key %s answered %s, then %s", key, prev, r.order.OrderID)
-				}
-				created[key] = r.order.OrderID
-				mu.Unlock()
-				return
-			}
-			if err == nil && r.status < 500 {
-				t.Errorf("order %s: %d %s", key, r.status, r.body)
-				return
-			}
-			if attempt > 3000 {
-				t.Errorf("order %s: no 201 after %d attempts (%v)", key, attempt, err)
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		})
 	}
 	start := time.Now()
 	for w := range clients {
@@ -182,8 +163,8 @@ func TestLoadThroughCrashes(t *testing.T) {
 		t.FailNow()
 	}
 	elapsed := time.Since(start)
-	ids := make([]string, 0, len(created))
-	for _, id := range created {
+	ids := make([]string, 0, len(orders.created))
+	for _, id := range orders.created {
 		ids = append(ids, id)
 	}
 	if len(ids) != total {
