@@ -169,7 +169,7 @@ func (c *cursors) decode(s, user string) (position, bool) {
 	if len(s) > maxEncodedCursor {
 		return position{}, false
 	}
-	b, err := base64.RawURLEncoding.DecodeString(s)
+	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
 	if err != nil || len(b) <= cursorHead+cursorMAC || b[0] != cursorVersion {
 		return position{}, false
 	}
