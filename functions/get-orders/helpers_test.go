@@ -207,3 +207,7 @@ func decode[T any](t testing.TB, r events.APIGatewayV2HTTPResponse) T {
 	}
 	return v
 }
+
+func applyMigrations(sqldb *sql.DB) error {
+	return db.Apply(context.Background(), sqldb, db.MySQL)
+}
