@@ -17,7 +17,8 @@ LAMBDA_BUILD = GOOS=$(GOOS_LAMBDA) GOARCH=$(GOARCH_LAMBDA) CGO_ENABLED=0 \
 	$(GO) build -tags lambda.norpc -trimpath -ldflags="-s -w"
 
 .PHONY: build run test test-fuzz bench lint migrate connect-register \
-	build-CreateOrderFunction build-ValidateOrderFunction build-ValidateOrderSelfManagedFunction
+	build-CreateOrderFunction build-ValidateOrderFunction build-ValidateOrderSelfManagedFunction \
+	build-GetOrdersFunction
 
 # SAM's makefile builder calls `make build-<LogicalId> ARTIFACTS_DIR=<dir>`;
 # both functions share one recipe and leave <dir>/bootstrap.
@@ -32,9 +33,14 @@ build-ValidateOrderFunction:
 build-ValidateOrderSelfManagedFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/validate-order
 
+# The read side. Built without the sqlite tag: the Lambda binary carries no SQLite driver.
+build-GetOrdersFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/get-orders
+
 build:
 	$(MAKE) build-CreateOrderFunction ARTIFACTS_DIR=bin/create-order
 	$(MAKE) build-ValidateOrderFunction ARTIFACTS_DIR=bin/validate-order
+	$(MAKE) build-GetOrdersFunction ARTIFACTS_DIR=bin/get-orders
 
 # Built, then run, rather than `go run`: go run exits 1 on Ctrl-C whatever the stack
 # returns, and the stack drains and exits 0. ARGS passes flags: make run ARGS=--help
@@ -53,6 +59,7 @@ test-fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./shared/envelope
 	$(GO) test -run='^$$' -fuzz='^FuzzRequest$$' -fuzztime=$(FUZZTIME) ./shared/order
 	$(GO) test -run='^$$' -fuzz='^FuzzHandle$$' -fuzztime=$(FUZZTIME) ./functions/validate-order
+	$(GO) test -run='^$$' -fuzz='^FuzzParseList$$' -fuzztime=$(FUZZTIME) ./functions/get-orders
 
 bench:
 	$(GO) run ./local/bench
