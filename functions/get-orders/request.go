@@ -113,9 +113,9 @@ func (c *cursors) parseList(params map[string]string, user string) (query, []ord
 	return q, errs
 }
 
-// parseLimit accepts 1–MaxLimit written in plain decimal digits.
+// parseLimit accepts 1–MaxLimit written in plain decimal digits, without leading zeros.
 func parseLimit(s string) (int, bool) {
-	if s == "" || len(s) > 3 {
+	if s == "" || len(s) > 3 || s[0] == '0' {
 		return 0, false
 	}
 	n := 0

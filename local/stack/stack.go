@@ -78,6 +78,7 @@ type function struct {
 	pkg  string
 	bin  string
 	env  []string
+	tags []string // build tags besides lambda.norpc
 	rt   *runtimeapi.Function
 }
 
@@ -253,6 +254,9 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("migrate %s: %w", store.Where, err)
 	}
 	stackf("database ready (migrated): %s %s", store.Dialect, store.Where)
+	for _, fn := range fns {
+		databaseReader(fn, getenv("DATABASE_URL"), store)
+	}
 
 	// Function binaries for this machine (SAM builds linux/arm64 ones for AWS).
 	if err := build(ctx, cfg.Dir, fns, logf("build")); err != nil {
@@ -486,6 +490,25 @@ func functionEnv(tmpl map[string]string, lookup func(string) (string, bool), kcf
 	return out
 }
 
+// databaseReader points a function that reads the database (its template declares
+// DATABASE_URL, as get-orders does) at the stack's database, the one the sinks write:
+// DATABASE_URL when set, else the SQLite file, which the function then reads through a
+// build with the sqlite tag. Its DB_* variables (the AWS way in) are dropped.
+func databaseReader(fn *function, databaseURL string, store *db.DB) {
+	if _, ok := fn.tf.Environment["DATABASE_URL"]; !ok {
+		return
+	}
+	fn.env = slices.DeleteFunc(fn.env, func(kv string) bool {
+		return strings.HasPrefix(kv, "DB_ENDPOINT=") || strings.HasPrefix(kv, "DATABASE_URL=") || strings.HasPrefix(kv, "DATABASE_FILE=")
+	})
+	if store.Dialect == db.SQLite {
+		fn.env = append(fn.env, "DATABASE_FILE="+store.Where)
+		fn.tags = append(fn.tags, "sqlite")
+		return
+	}
+	fn.env = append(fn.env, "DATABASE_URL="+databaseURL)
+}
+
 func envValue(env []string, key string) string {
 	for _, kv := range env {
 		if k, v, ok := strings.Cut(kv, "="); ok && k == key {
@@ -540,7 +563,8 @@ func build(ctx context.Context, dir string, fns []*function, logf func(string, .
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cmd := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-o", fn.bin, "./"+strings.TrimPrefix(fn.pkg, "./"))
+			tags := strings.Join(append([]string{"lambda.norpc"}, fn.tags...), ",")
+			cmd := exec.CommandContext(ctx, "go", "build", "-tags", tags, "-o", fn.bin, "./"+strings.TrimPrefix(fn.pkg, "./"))
 			cmd.Dir = dir
 			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 			if b, err := cmd.CombinedOutput(); err != nil {
