@@ -3,7 +3,9 @@ package ordersync
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -16,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/ordersync/ordersync/local/runtimeapi"
+	"github.com/ordersync/ordersync/shared/db"
 	"github.com/ordersync/ordersync/shared/order"
 )
 
@@ -46,11 +49,17 @@ func TestInvokeSampleEvents(t *testing.T) {
 	for _, tc := range []struct {
 		id, pkg, glob string
 		check         func(t *testing.T, name string, out []byte)
+		env           func(t *testing.T) map[string]string // overrides of env.json for this machine
 	}{
-		{"CreateOrderFunction", "./functions/create-order", "events/create-order*.json", checkCreateOrder},
-		{"ValidateOrderFunction", "./functions/validate-order", "events/validate-order*.json", checkValidateOrder},
+		{"CreateOrderFunction", "./functions/create-order", "events/create-order*.json", checkCreateOrder, nil},
+		{"ValidateOrderFunction", "./functions/validate-order", "events/validate-order*.json", checkValidateOrder, nil},
+		{"GetOrdersFunction", "./functions/get-orders", "events/[gl]*-order*.json", checkGetOrders, sampleOrdersDatabase},
 	} {
 		t.Run(tc.id, func(t *testing.T) {
+			var override map[string]string
+			if tc.env != nil {
+				override = tc.env(t)
+			}
 			bin := filepath.Join(t.TempDir(), "bootstrap")
 			build := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", bin, tc.pkg)
 			if out, err := build.CombinedOutput(); err != nil {
@@ -61,6 +70,9 @@ func TestInvokeSampleEvents(t *testing.T) {
 				for k, v := range envFile[scope] {
 					if k == "KAFKA_BROKERS" {
 						v = strings.Join(cluster.ListenAddrs(), ",")
+					}
+					if o, ok := override[k]; ok {
+						v = o
 					}
 					env = append(env, k+"="+v)
 				}
@@ -151,5 +163,53 @@ func checkValidateOrder(t *testing.T, name string, out []byte) {
 	}
 	if res.Records != 3 || res.Accepted != 1 || res.Rejected != 1 || res.DeadLettered != 1 {
 		t.Errorf("%s: %s, want 3 records: 1 accepted, 1 rejected, 1 dead-lettered", name, out)
+	}
+}
+
+// sampleOrdersDatabase stands for env.json's database on the host: a fresh, migrated
+// MariaDB database holding the order events/get-order.json asks for.
+func sampleOrdersDatabase(t *testing.T) map[string]string {
+	admin, err := sql.Open("mysql", "root@tcp(127.0.0.1:3306)/")
+	if err == nil {
+		err = admin.Ping()
+	}
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("MariaDB on 127.0.0.1:3306 is required under CI: %v", err)
+		}
+		t.Skipf("MariaDB on 127.0.0.1:3306 not reachable (%v)", err)
+	}
+	t.Cleanup(func() { admin.Close() })
+	name := fmt.Sprintf("ordersync_invoke_%d", time.Now().UnixNano())
+	if _, err := admin.Exec("CREATE DATABASE `" + name + "`"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Exec("DROP DATABASE `" + name + "`") })
+	sqldb, err := sql.Open("mysql", "root@tcp(127.0.0.1:3306)/"+name+"?parseTime=true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sqldb.Close()
+	if err := db.Apply(context.Background(), sqldb, db.MySQL); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sqldb.Exec("INSERT INTO orders (order_id, user_id, product_id, qty, unit_price, total_price, status, created_at) VALUES (?, 'user-42', 'CATALOG-0002', 2, 4999, 9998, 'ACCEPTED', ?)",
+		order.ID("user-42", "checkout-7f3a9c2e-0001"), sampleTime); err != nil {
+		t.Fatal(err)
+	}
+	return map[string]string{"DATABASE_URL": "mysql://root@127.0.0.1:3306/" + name}
+}
+
+// checkGetOrders expects the sample order for get-order.json and a one-order page for
+// list-orders.json.
+func checkGetOrders(t *testing.T, name string, out []byte) {
+	var resp events.APIGatewayV2HTTPResponse
+	if err := json.Unmarshal(out, &resp); err != nil || resp.StatusCode != 200 {
+		t.Errorf("%s: response %s: %v", name, out, err)
+		return
+	}
+	want := order.ID("user-42", "checkout-7f3a9c2e-0001")
+	if !strings.Contains(resp.Body, `"orderId":"`+want+`"`) || !strings.Contains(resp.Body, `"status":"ACCEPTED"`) {
+		t.Errorf("%s: body %s, want order %s accepted", name, resp.Body, want)
 	}
 }

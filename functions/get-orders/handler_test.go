@@ -131,7 +131,7 @@ func listAll(t *testing.T, h *Handler, user string, limit int, between func(page
 
 // seed stores n orders of user, one in five rejected, several sharing one created_at,
 // and returns their ids newest first.
-func seed(t *testing.T, sqldb *sql.DB, user string, n int, base time.Time) []string {
+func seed(t testing.TB, sqldb *sql.DB, user string, n int, base time.Time) []string {
 	t.Helper()
 	type kv struct {
 		at time.Time
