@@ -128,8 +128,8 @@ func (p *dbProxy) cut() {
 }
 
 func (p *dbProxy) setRefusing(on bool) { p.mu.Lock(); p.refusing = on; p.mu.Unlock() }
-func (p *dbProxy) stallQueries()      { p.mu.Lock(); p.stall = make(chan struct{}); p.mu.Unlock() }
-func (p *dbProxy) loseNextAnswer()    { p.mu.Lock(); p.loseNext = true; p.mu.Unlock() }
+func (p *dbProxy) stallQueries()       { p.mu.Lock(); p.stall = make(chan struct{}); p.mu.Unlock() }
+func (p *dbProxy) loseNextAnswer()     { p.mu.Lock(); p.loseNext = true; p.mu.Unlock() }
 
 func (p *dbProxy) release() {
 	p.mu.Lock()
