@@ -71,15 +71,9 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		requestID = lc.AwsRequestID
 	}
 
-	// The user: the JWT's sub claim when an authorizer sent one, else the path.
-	userID := pathUser(&req)
-	if a := req.RequestContext.Authorizer; a != nil && a.JWT != nil {
-		if sub := a.JWT.Claims["sub"]; sub != "" {
-			if userID != "" && userID != sub {
-				return h.problem(ctx, requestID, pForbidden, "the path user is not the authenticated user")
-			}
-			userID = sub
-		}
+	userID, refused, detail := user(&req)
+	if detail != "" {
+		return h.problem(ctx, requestID, refused, detail)
 	}
 
 	if !jsonMediaType(header(req.Headers, "content-type")) {
@@ -164,12 +158,7 @@ func (h *Handler) handle(ctx context.Context, requestID string, req *events.APIG
 		buffers.Put(bp) // kgo is done with the record
 	}
 	if err != nil {
-		if unavailable(err) {
-			h.logAttrs(ctx, slog.LevelWarn, "order not acknowledged in time",
-				slog.String("request_id", requestID), slog.String("order_id", o.OrderID), slog.Any("error", err))
-			return problemResponse(pUnavailable, "the order could not be stored in time; retry with the same Idempotency-Key", nil), nil
-		}
-		return h.internal(ctx, requestID, o.OrderID, "produce", err)
+		return h.notStored(ctx, requestID, o.OrderID, err)
 	}
 
 	h.logAttrs(ctx, slog.LevelInfo, "order submitted",
@@ -233,6 +222,24 @@ func (h *Handler) produce(ctx context.Context, r *kgo.Record, meanwhile func()) 
 	}
 }
 
+// notStored answers a produce that failed: 500 when the topic does not exist (kgo fails
+// a record with UNKNOWN_TOPIC_OR_PARTITION only once several metadata answers in a row
+// said the topic is absent, which a leader move or a lost broker never causes), 503 with
+// Retry-After when a retry can help, 500 for any other lasting failure.
+func (h *Handler) notStored(ctx context.Context, requestID, orderID string, err error) (events.APIGatewayV2HTTPResponse, error) {
+	if errors.Is(err, kerr.UnknownTopicOrPartition) || errors.Is(err, kerr.UnknownTopicID) {
+		h.logAttrs(ctx, slog.LevelError, "produce failed: topic "+strconv.Quote(h.topic)+" does not exist",
+			slog.String("request_id", requestID), slog.String("order_id", orderID), slog.String("topic", h.topic), slog.Any("error", err))
+		return problemResponse(pInternal, internalDetail, nil), nil
+	}
+	if unavailable(err) {
+		h.logAttrs(ctx, slog.LevelWarn, "order not acknowledged in time",
+			slog.String("request_id", requestID), slog.String("order_id", orderID), slog.Any("error", err))
+		return problemResponse(pUnavailable, "the order could not be stored in time; retry with the same Idempotency-Key", nil), nil
+	}
+	return h.internal(ctx, requestID, orderID, "produce", err)
+}
+
 // unavailable reports whether a produce error means "not acknowledged in time" (the
 // deadline passed, the brokers were unreachable or busy, the client is shutting down),
 // which a retry can fix, as opposed to a lasting failure.
@@ -280,6 +287,26 @@ func created(o *order.Order) events.APIGatewayV2HTTPResponse {
 		},
 		Body: body,
 	}
+}
+
+// user returns the user a request acts for: with JWT authorizer claims, their sub
+// claim, which is then required (API Gateway's JWT authorizer does not require it) and
+// must equal a path {userId} that is present; without an authorizer, the path user. A
+// refusal is a 403 problem with its detail.
+func user(req *events.APIGatewayV2HTTPRequest) (userID string, refused problemType, detail string) {
+	userID = pathUser(req)
+	a := req.RequestContext.Authorizer
+	if a == nil || a.JWT == nil {
+		return userID, problemType{}, ""
+	}
+	sub := a.JWT.Claims["sub"]
+	switch {
+	case sub == "":
+		return "", pNoSubject, "the token has no sub claim"
+	case userID != "" && userID != sub:
+		return "", pForbidden, "the path user is not the authenticated user"
+	}
+	return sub, problemType{}, ""
 }
 
 // pathUser returns the {userId} of the route: the path parameter, or, when a gateway

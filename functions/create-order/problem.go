@@ -22,6 +22,7 @@ type problemType struct {
 var (
 	pMalformed   = problemType{400, "urn:ordersync:problem:malformed-body", "Malformed request body"}
 	pForbidden   = problemType{403, "urn:ordersync:problem:user-mismatch", "Path user is not the authenticated user"}
+	pNoSubject   = problemType{403, "urn:ordersync:problem:no-subject", "Token without a subject"}
 	pTooLarge    = problemType{413, "urn:ordersync:problem:body-too-large", "Request body too large"}
 	pMediaType   = problemType{415, "urn:ordersync:problem:unsupported-media-type", "Unsupported media type"}
 	pInvalid     = problemType{422, "urn:ordersync:problem:invalid-order", "Invalid order"}
@@ -88,5 +89,7 @@ func (h *Handler) invalid(ctx context.Context, requestID string, errs []order.Fi
 func (h *Handler) internal(ctx context.Context, requestID, orderID, what string, err error) (events.APIGatewayV2HTTPResponse, error) {
 	h.logAttrs(ctx, slog.LevelError, what+" failed",
 		slog.String("request_id", requestID), slog.String("order_id", orderID), slog.Any("error", err))
-	return problemResponse(pInternal, "the order could not be taken; nothing was stored", nil), nil
+	return problemResponse(pInternal, internalDetail, nil), nil
 }
+
+const internalDetail = "the order could not be taken; nothing was stored"
