@@ -21,6 +21,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/ordersync/ordersync/shared/envelope"
+	"github.com/ordersync/ordersync/shared/httpapi"
 	"github.com/ordersync/ordersync/shared/kafka"
 	"github.com/ordersync/ordersync/shared/order"
 )
@@ -28,9 +29,6 @@ import (
 // MaxBody is the largest request body accepted (after base64 decoding); larger bodies
 // get 413.
 const MaxBody = 64 << 10
-
-// RetryAfter is the Retry-After of a 503, in seconds.
-const RetryAfter = "1"
 
 // producer is what the handler needs of a Kafka client (*kgo.Client has it): an
 // asynchronous produce whose promise is called once the record is acknowledged or has
@@ -71,9 +69,9 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		requestID = lc.AwsRequestID
 	}
 
-	userID, refused, detail := user(&req)
-	if detail != "" {
-		return h.problem(ctx, requestID, refused, detail)
+	userID, refused := httpapi.User(&req)
+	if refused != "" {
+		return h.problem(ctx, requestID, httpapi.Forbidden, refused)
 	}
 
 	if !jsonMediaType(header(req.Headers, "content-type")) {
@@ -230,12 +228,12 @@ func (h *Handler) notStored(ctx context.Context, requestID, orderID string, err 
 	if errors.Is(err, kerr.UnknownTopicOrPartition) || errors.Is(err, kerr.UnknownTopicID) {
 		h.logAttrs(ctx, slog.LevelError, "produce failed: topic "+strconv.Quote(h.topic)+" does not exist",
 			slog.String("request_id", requestID), slog.String("order_id", orderID), slog.String("topic", h.topic), slog.Any("error", err))
-		return problemResponse(pInternal, internalDetail, nil), nil
+		return httpapi.Internal.Response(internalDetail, nil), nil
 	}
 	if unavailable(err) {
 		h.logAttrs(ctx, slog.LevelWarn, "order not acknowledged in time",
 			slog.String("request_id", requestID), slog.String("order_id", orderID), slog.Any("error", err))
-		return problemResponse(pUnavailable, "the order could not be stored in time; retry with the same Idempotency-Key", nil), nil
+		return pUnavailable.Response("the order could not be stored in time; retry with the same Idempotency-Key", nil), nil
 	}
 	return h.internal(ctx, requestID, orderID, "produce", err)
 }
@@ -287,43 +285,6 @@ func created(o *order.Order) events.APIGatewayV2HTTPResponse {
 		},
 		Body: body,
 	}
-}
-
-// user returns the user a request acts for: with JWT authorizer claims, their sub
-// claim, which is then required (API Gateway's JWT authorizer does not require it) and
-// must equal a path {userId} that is present; without an authorizer, the path user. A
-// refusal is a 403 problem with its detail.
-func user(req *events.APIGatewayV2HTTPRequest) (userID string, refused problemType, detail string) {
-	userID = pathUser(req)
-	a := req.RequestContext.Authorizer
-	if a == nil || a.JWT == nil {
-		return userID, problemType{}, ""
-	}
-	sub := a.JWT.Claims["sub"]
-	switch {
-	case sub == "":
-		return "", pNoSubject, "the token has no sub claim"
-	case userID != "" && userID != sub:
-		return "", pForbidden, "the path user is not the authenticated user"
-	}
-	return sub, problemType{}, ""
-}
-
-// pathUser returns the {userId} of the route: the path parameter, or, when a gateway
-// left the parameters out, the segment of /order-service/{userId}/orders.
-func pathUser(req *events.APIGatewayV2HTTPRequest) string {
-	if u, ok := req.PathParameters["userId"]; ok {
-		return u
-	}
-	p, ok := strings.CutPrefix(req.RawPath, "/order-service/")
-	if !ok {
-		return ""
-	}
-	u, ok := strings.CutSuffix(p, "/orders")
-	if !ok || strings.Contains(u, "/") {
-		return ""
-	}
-	return u
 }
 
 // jsonMediaType reports whether a Content-Type is application/json or

@@ -378,13 +378,15 @@ func TestJWTSub(t *testing.T) {
 			r.PathParameters = nil
 			return r
 		}(), 201, "user-5"},
+		// An authorizer's claims with no (or an empty) sub name nobody: refused, never
+		// placed as the path user.
 		{"empty sub: refused", withSub(post("user-6", designBody), ""), 403, ""},
 		{"claims without sub: refused", func() events.APIGatewayV2HTTPRequest {
-			r := withSub(post("user-7", designBody), "")
+			r := withSub(post("user-7", designBody), "x")
 			delete(r.RequestContext.Authorizer.JWT.Claims, "sub")
 			return r
 		}(), 403, ""},
-		{"empty claims: refused", func() events.APIGatewayV2HTTPRequest {
+		{"authorizer without claims: refused", func() events.APIGatewayV2HTTPRequest {
 			r := post("user-8", designBody)
 			r.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
 				JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{}}
