@@ -121,6 +121,8 @@ func (h *Handler) handle(ctx context.Context, requestID string, req *events.APIG
 	switch err := r.UnmarshalJSON(body); {
 	case errors.Is(err, order.ErrNotObject):
 		return h.problem(ctx, requestID, pMalformed, "the body must be a JSON object")
+	case errors.Is(err, order.ErrDuplicate):
+		return h.problem(ctx, requestID, pMalformed, duplicateDetail(err))
 	case err != nil:
 		return h.problem(ctx, requestID, pMalformed, "the body is not valid JSON")
 	}
@@ -162,6 +164,17 @@ func (h *Handler) handle(ctx context.Context, requestID string, req *events.APIG
 	h.logAttrs(ctx, slog.LevelInfo, "order submitted",
 		slog.String("request_id", requestID), slog.String("order_id", o.OrderID))
 	return answer, nil
+}
+
+// duplicateDetail names the member a body has twice (RFC 8259 leaves its meaning open,
+// I-JSON forbids it, and parsers that keep the first or the last would read different
+// orders).
+func duplicateDetail(err error) string {
+	var pe *envelope.PathError
+	if errors.As(err, &pe) {
+		return "the body has the member " + strconv.Quote(pe.Path) + " more than once"
+	}
+	return "the body has a member more than once"
 }
 
 // logAttrs is h.log.LogAttrs without the caller's program counter, which slog takes

@@ -318,27 +318,11 @@ func scaleNumber(span []byte, scale int32) (*big.Int, bool) {
 }
 
 func (sc *scanner) mapValue(s *Schema, depth int) ([]MapEntry, error) {
-	entries := []MapEntry{}
 	if s.Keys.Type == String {
-		if err := sc.expect('{'); err != nil {
-			return nil, err
-		}
-		for more, err := sc.objectStart(); more || err != nil; more, err = sc.objectNext() {
-			if err != nil {
-				return nil, err
-			}
-			k, err := sc.key()
-			if err != nil {
-				return nil, err
-			}
-			v, err := sc.value(s.Values, depth+1)
-			if err != nil {
-				return nil, at(err, k)
-			}
-			entries = append(entries, MapEntry{Key: k, Value: v})
-		}
-		return entries, nil
+		return sc.stringMap(s, depth)
 	}
+	entries := []MapEntry{}
+	var keys keySet // each key as written by Encode, so 1 and 1.0 are one float key
 	if err := sc.expect('['); err != nil {
 		return nil, err
 	}
@@ -363,6 +347,37 @@ func (sc *scanner) mapValue(s *Schema, depth int) ([]MapEntry, error) {
 		}
 		if err := sc.expect(']'); err != nil {
 			return nil, at(&PathError{Err: fmt.Errorf("%w: map entry must be a [key, value] pair", ErrType)}, seg)
+		}
+		if kb, err := appendValue(nil, s.Keys, k, depth+1); err != nil || !keys.add(kb) {
+			return nil, &PathError{Path: seg + "[0]", Err: ErrDuplicateKey}
+		}
+		entries = append(entries, MapEntry{Key: k, Value: v})
+	}
+	return entries, nil
+}
+
+// stringMap decodes a map with string keys, a JSON object.
+func (sc *scanner) stringMap(s *Schema, depth int) ([]MapEntry, error) {
+	if err := sc.expect('{'); err != nil {
+		return nil, err
+	}
+	entries := []MapEntry{}
+	var keys keySet
+	for more, err := sc.objectStart(); more || err != nil; more, err = sc.objectNext() {
+		if err != nil {
+			return nil, err
+		}
+		raw, err := sc.keyRaw()
+		if err != nil {
+			return nil, err
+		}
+		if !keys.add(raw) {
+			return nil, duplicate(raw)
+		}
+		k := string(raw)
+		v, err := sc.value(s.Values, depth+1)
+		if err != nil {
+			return nil, at(err, k)
 		}
 		entries = append(entries, MapEntry{Key: k, Value: v})
 	}
@@ -395,7 +410,7 @@ func (sc *scanner) structValue(s *Schema, depth int) (*Struct, error) {
 		}
 		name := s.Fields[i].Name
 		if seen[i] {
-			return nil, at(sc.syntax("duplicate key"), name)
+			return nil, duplicate(k)
 		}
 		seen[i] = true
 		if st.values[i], err = sc.value(s.Fields[i].Schema, depth+1); err != nil {
