@@ -63,4 +63,3 @@ func (v *Value) Number() (text []byte, isInt bool, err error) { return v.sc.numb
 
 // Skip reads over the value, validating it.
 func (v *Value) Skip() error { return v.sc.skip(1) }
-
