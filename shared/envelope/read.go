@@ -443,6 +443,11 @@ func (sc *scanner) floatValue(bits int) (float64, error) {
 	if err != nil {
 		return 0, &PathError{Err: fmt.Errorf("%w: %s does not fit a %d-bit float", ErrRange, span, bits)}
 	}
+	if f == 0 {
+		// JsonConverter reads numbers as BigDecimal, which has no negative zero: -0.0
+		// reads as 0.0, and is written back so.
+		f = 0
+	}
 	return f, nil
 }
 
