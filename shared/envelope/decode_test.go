@@ -114,6 +114,7 @@ func TestDecodeErrors(t *testing.T) {
 	}{
 		{"int8 out of range", `{"schema":` + int8Schema + `,"payload":300}`, "payload", envelope.ErrRange},
 		// The syntax the decoder refuses, beyond what its other tests show.
+		{"NUL after the object", `{"schema":` + int8Schema + `,"payload":1}` + "\x00", "", envelope.ErrSyntax},
 		{"byte order mark", "\ufeff" + `{"schema":` + int8Schema + `,"payload":1}`, "", envelope.ErrSyntax},
 		{"leading zero", `{"schema":` + int8Schema + `,"payload":01}`, "", envelope.ErrSyntax}, // 0, then a stray 1
 		{"leading plus", `{"schema":` + int8Schema + `,"payload":+1}`, "payload", envelope.ErrSyntax},

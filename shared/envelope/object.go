@@ -1,5 +1,7 @@
 package envelope
 
+import "fmt"
+
 // ReadObject reads data, which must be one JSON object and nothing else, with the
 // envelope's own strict syntax (RFC 8259, valid UTF-8 in strings, bounded nesting, no
 // member name twice in any object, as I-JSON requires). It calls member for each member
@@ -13,9 +15,18 @@ package envelope
 func ReadObject(data []byte, member func(name []byte, v *Value) error) error {
 	v := Value{sc: scanner{data: data}}
 	sc := &v.sc
-	if err := sc.expect('{'); err != nil {
-		return err
+	if c := sc.peek(); c != '{' {
+		// Malformed JSON is a syntax error whatever it starts with; only a valid
+		// document that is another value is the wrong type.
+		if err := sc.skip(1); err != nil {
+			return err
+		}
+		if err := sc.end(); err != nil {
+			return err
+		}
+		return &PathError{Err: fmt.Errorf("%w: got %s, want object", ErrType, kind(c))}
 	}
+	sc.pos++
 	var names keySet
 	for more, err := sc.objectStart(); more || err != nil; more, err = sc.objectNext() {
 		if err != nil {

@@ -66,7 +66,8 @@ func (sc *scanner) expect(c byte) error {
 
 // end checks that nothing but white space follows.
 func (sc *scanner) end() error {
-	if sc.peek() != 0 {
+	sc.ws()
+	if sc.pos < len(sc.data) { // peek's 0 would take a NUL byte for the end
 		return sc.syntax("trailing data")
 	}
 	return nil
