@@ -239,7 +239,7 @@ func logAttrs(ctx context.Context, log *slog.Logger, level slog.Level, msg strin
 	_ = log.Handler().Handle(ctx, r) // like slog.Logger, which drops a handler's error
 }
 
-// check returns the rules the submitted order breaks: DESIGN.md's (order.Check), a
+// check returns the rules the submitted order breaks: docs/http-api.md's (order.Check), a
 // status other than PENDING, a record key that is not the order id, and the catalog's.
 func (h *Handler) check(o *order.Order, key []byte) []order.FieldError {
 	var errs []order.FieldError
