@@ -41,7 +41,7 @@ func (m *memProducer) take() []*kgo.Record {
 	return out
 }
 
-// documented are the statuses DESIGN.md gives create-order when the record is
+// documented are the statuses docs/http-api.md gives create-order when the record is
 // acknowledged (503 and 500 need a failing broker, which this producer never is).
 var documented = map[int]bool{201: true, 400: true, 403: true, 413: true, 415: true, 422: true}
 
