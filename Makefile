@@ -59,7 +59,7 @@ test-fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./shared/envelope
 	$(GO) test -run='^$$' -fuzz='^FuzzRequest$$' -fuzztime=$(FUZZTIME) ./shared/order
 	$(GO) test -run='^$$' -fuzz='^FuzzHandle$$' -fuzztime=$(FUZZTIME) ./functions/validate-order
-	$(GO) test -run='^$$' -fuzz='^FuzzParseList$$' -fuzztime=$(FUZZTIME) ./functions/get-orders
+	$(GO) test -tags nosqlite -run='^$$' -fuzz='^FuzzParseList$$' -fuzztime=$(FUZZTIME) ./functions/get-orders
 
 bench:
 	$(GO) run ./local/bench

@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -18,7 +17,6 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/go-sql-driver/mysql"
 	"github.com/google/uuid"
-	_ "modernc.org/sqlite"
 
 	"github.com/ordersync/ordersync/shared/db"
 )
@@ -32,7 +30,9 @@ type dialect struct {
 	open func(t testing.TB) *sql.DB
 }
 
-var dialects = []dialect{{db.MySQL, freshMariaDB}, {db.SQLite, freshSQLite}}
+// dialects are MariaDB and, unless built with -tags nosqlite (which keeps the SQLite
+// engine out of fuzzing builds, where its coverage counters slow every run), SQLite.
+var dialects = []dialect{{db.MySQL, freshMariaDB}}
 
 // forDialects runs test on MariaDB and on SQLite.
 func forDialects(t *testing.T, test func(t *testing.T, sqldb *sql.DB)) {
@@ -104,21 +104,6 @@ func mustConnector(t testing.TB, cfg *mysql.Config) driver.Connector {
 		t.Fatal(err)
 	}
 	return c
-}
-
-// freshSQLite is a migrated SQLite file opened as the local stack's get-orders opens it.
-func freshSQLite(t testing.TB) *sql.DB {
-	t.Helper()
-	sqldb, err := sql.Open("sqlite", db.SQLiteDSN(filepath.Join(t.TempDir(), db.SQLiteFile)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sqldb.SetMaxOpenConns(maxConns)
-	t.Cleanup(func() { sqldb.Close() })
-	if err := db.Apply(context.Background(), sqldb, db.SQLite); err != nil {
-		t.Fatal(err)
-	}
-	return sqldb
 }
 
 // stored is one row as the sink writes it.
