@@ -45,7 +45,7 @@ func runBroker(args []string) error {
 	partitions := fs.Int("partitions", stack.DefaultPartitions, "partitions of each created topic")
 	fsync := fs.Bool("fsync", false, "fsync every write (survives a machine crash, not only a crash of the broker; slower)")
 	var sinkConfigs listFlag
-	fs.Var(&sinkConfigs, "sink-config", "connector config file whose topics and dead-letter queue to create too; repeat or\ncomma-separate for several (default "+strings.Join(stack.DefaultSinkConfigs, ",")+")")
+	fs.Var(&sinkConfigs, "sink-config", "connector config `file` whose topics and dead-letter queue to create too; repeat or\ncomma-separate for several (default "+strings.Join(stack.DefaultSinkConfigs, ",")+")")
 	if help, err := parse(fs, args); help || err != nil {
 		return err
 	}

@@ -33,7 +33,7 @@ written and committed first.`)
 		fs.PrintDefaults()
 	}
 	var configs listFlag
-	fs.Var(&configs, "sink-config", "connector config file; repeat or comma-separate for several (default connect/orders-sink.json)")
+	fs.Var(&configs, "sink-config", "connector config `file`; repeat or comma-separate for several (default connect/orders-sink.json)")
 	dataDir := fs.String("data", ".local", "directory of the embedded SQLite file")
 	doMigrate := fs.Bool("migrate", false, "apply db/migrations before starting, as the migrate sub-command does")
 	if help, err := parse(fs, args); help || err != nil {

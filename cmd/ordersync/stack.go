@@ -55,7 +55,7 @@ func runStack(args []string) error {
 	httpAddr := fs.String("http", stack.DefaultHTTP, "address of the HTTP API gateway")
 	kafkaAddr := fs.String("kafka", stack.DefaultKafka, "address of the embedded Kafka broker (ignored when KAFKA_BROKERS is set)")
 	data := fs.String("data", stack.DefaultData, "directory for Kafka's data, the function binaries and the SQLite file")
-	fs.Var(&sinkConfigs, "sink-config", "connector config file for a sink; repeat or comma-separate for several\n(default "+strings.Join(stack.DefaultSinkConfigs, ",")+")")
+	fs.Var(&sinkConfigs, "sink-config", "connector config `file` for a sink; repeat or comma-separate for several\n(default "+strings.Join(stack.DefaultSinkConfigs, ",")+")")
 	partitions := fs.Int("partitions", stack.DefaultPartitions, "partitions of each topic the stack creates")
 	concurrency := fs.Int("concurrency", stack.DefaultConcurrency, "most processes (concurrent invocations) per function")
 	template := fs.String("template", stack.DefaultTemplate, "the SAM template to run")

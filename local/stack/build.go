@@ -34,7 +34,7 @@ func build(ctx context.Context, dir string, fns []*function, log *slog.Logger) e
 			case <-stop:
 				return
 			case <-t.C:
-				log.Info(fmt.Sprintf("still building: %d packages compiled so far (a first build compiles the AWS SDK and franz-go; it may take a few minutes)", compiled.Load()))
+				log.Info(fmt.Sprintf("still building: %d packages compiled so far", compiled.Load()))
 			}
 		}
 	}()
