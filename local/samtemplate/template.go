@@ -15,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"github.com/ordersync/ordersync/internal/cfnyaml"
 )
 
 // Errors returned by Load and Parse.
@@ -138,14 +138,11 @@ func WithPseudo(values map[string]string) Option {
 
 // Parse reads a template from its YAML text.
 func Parse(data []byte, opts ...Option) (*Template, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	v, err := cfnyaml.Parse(data)
+	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrTemplate, err)
 	}
-	if len(doc.Content) == 0 {
-		return nil, fmt.Errorf("%w: empty document", ErrTemplate)
-	}
-	root, ok := toValue(doc.Content[0]).(map[string]any)
+	root, ok := v.(map[string]any)
 	if !ok {
 		return nil, fmt.Errorf("%w: top level is not a mapping", ErrTemplate)
 	}
@@ -591,70 +588,6 @@ func (r *resolver) boolean(v any) (bool, error) {
 		}
 	}
 	return false, fmt.Errorf("%w: cannot read %v as a condition", ErrTemplate, v)
-}
-
-// toValue turns a YAML node into maps, lists and scalars, short-form intrinsic functions
-// (!Ref, !Sub, !GetAtt ...) into their long form {"Ref": ...}, {"Fn::Sub": ...}.
-func toValue(n *yaml.Node) any {
-	var v any
-	switch n.Kind {
-	case yaml.DocumentNode:
-		if len(n.Content) > 0 {
-			return toValue(n.Content[0])
-		}
-		return nil
-	case yaml.AliasNode:
-		return toValue(n.Alias)
-	case yaml.MappingNode:
-		m := make(map[string]any, len(n.Content)/2)
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			m[n.Content[i].Value] = toValue(n.Content[i+1])
-		}
-		v = m
-	case yaml.SequenceNode:
-		l := make([]any, 0, len(n.Content))
-		for _, c := range n.Content {
-			l = append(l, toValue(c))
-		}
-		v = l
-	case yaml.ScalarNode:
-		switch n.Tag {
-		case "!!null":
-			v = nil
-		case "!!bool":
-			v = n.Value == "true" || n.Value == "True" || n.Value == "TRUE"
-		case "!!int":
-			i, err := strconv.Atoi(n.Value)
-			if err != nil {
-				v = n.Value
-			} else {
-				v = i
-			}
-		case "!!float":
-			f, err := strconv.ParseFloat(n.Value, 64)
-			if err != nil {
-				v = n.Value
-			} else {
-				v = f
-			}
-		default:
-			v = n.Value
-		}
-	}
-	if strings.HasPrefix(n.Tag, "!") && !strings.HasPrefix(n.Tag, "!!") {
-		name := n.Tag[1:]
-		if name != "Ref" && name != "Condition" {
-			name = "Fn::" + name
-		}
-		if name == "Fn::GetAtt" {
-			if s, ok := v.(string); ok {
-				a, b, _ := strings.Cut(s, ".")
-				v = []any{a, b}
-			}
-		}
-		return map[string]any{name: v}
-	}
-	return v
 }
 
 func mapOf(v any) map[string]any {
