@@ -18,10 +18,6 @@ const maxFuncLines = 80
 var longFuncs = []string{
 	"local/bench/main.go:run",
 	"local/bench/stack.go:stackRows",
-	"local/gateway/gateway.go:Event",
-	"local/runtimeapi/runtimeapi.go:instance.handler",
-	"local/samtemplate/template.go:resolver.function",
-	"local/samtemplate/template.go:resolver.String",
 	"shared/envelope/decode.go:scanner.value",
 	"shared/envelope/encode.go:appendValue",
 	"shared/envelope/plan.go:buildValue",
