@@ -17,7 +17,6 @@ const maxFuncLines = 80
 // longFuncs lists the functions still over the bound, as path:Name; it only shrinks.
 var longFuncs = []string{
 	"local/bench/main.go:run",
-	"local/bench/stack.go:stackRows",
 	"shared/envelope/decode.go:scanner.value",
 	"shared/envelope/encode.go:appendValue",
 	"shared/envelope/plan.go:buildValue",
