@@ -115,7 +115,7 @@ type run struct {
 	getenv  func(string) string
 	out     *console.Stream
 	log     *slog.Logger // component "stack"
-	dataDir string       // absolute
+	dataDir string       // --data, resolved against Dir
 	unlock  func()
 
 	ln         net.Listener
