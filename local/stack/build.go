@@ -34,7 +34,7 @@ func build(ctx context.Context, dir string, fns []*function, log *slog.Logger) e
 			case <-stop:
 				return
 			case <-t.C:
-				log.Info(fmt.Sprintf("still building: %d packages compiled so far", compiled.Load()))
+				log.Info(fmt.Sprintf("still building: %d packages compiled, %s so far", compiled.Load(), time.Since(start).Round(time.Second)))
 			}
 		}
 	}()
