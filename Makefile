@@ -36,11 +36,18 @@ build:
 	$(MAKE) build-CreateOrderFunction ARTIFACTS_DIR=bin/create-order
 	$(MAKE) build-ValidateOrderFunction ARTIFACTS_DIR=bin/validate-order
 
-# Built, then run, rather than `go run`: go run exits 1 on Ctrl-C whatever the stack
-# returns, and the stack drains and exits 0. ARGS passes flags: make run ARGS=--help
+# Built, then run, rather than `go run`, so that the stack is the process Ctrl-C reaches.
+# The first build compiles the AWS SDK, franz-go and SQLite: it says so, and go build -v
+# lists each package as it compiles (a cached build lists none). ARGS passes flags:
+# make run ARGS=--help
+#
+# Exit status: Ctrl-C interrupts make as well as the stack; the stack drains and exits
+# 0, but make reports its own interruption (130 in the shell). For the stack's own
+# status run .local/bin/ordersync directly.
 run:
 	@mkdir -p .local/bin
-	@$(GO) build -o .local/bin/ordersync ./cmd/ordersync
+	@[ -x .local/bin/ordersync ] || echo "ordersync: first build; it may take a few minutes (packages are listed as they compile)"
+	$(GO) build -v -o .local/bin/ordersync ./cmd/ordersync
 	@exec .local/bin/ordersync $(ARGS)
 
 test:

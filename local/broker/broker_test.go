@@ -2,6 +2,7 @@ package broker_test
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"path/filepath"
 	"slices"
@@ -17,7 +18,7 @@ import (
 func TestRestartKeepsRecordsAndOffsets(t *testing.T) {
 	ctx := context.Background()
 	dir := filepath.Join(t.TempDir(), "kafka")
-	cfg := broker.Config{Addr: "127.0.0.1:0", DataDir: dir, Partitions: 2, Topics: broker.Topics, Logf: t.Logf}
+	cfg := broker.Config{Addr: "127.0.0.1:0", DataDir: dir, Partitions: 2, Topics: pipelineTopics, Log: slog.New(slog.NewTextHandler(t.Output(), nil))}
 	b, err := broker.Start(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -34,7 +35,7 @@ func TestRestartKeepsRecordsAndOffsets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range broker.Topics {
+	for _, want := range pipelineTopics {
 		td, ok := topics[want]
 		if !ok {
 			t.Errorf("topic %s missing", want)
