@@ -3,9 +3,9 @@ package ordersync
 import (
 	"debug/elf"
 	"errors"
+	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 )
 
@@ -44,10 +44,14 @@ func TestMakeBuild(t *testing.T) {
 }
 
 // TestCFNLint runs cfn-lint, which applies the SAM transform and CloudFormation's own
-// resource specifications, when it is installed. Warnings are reported, errors fail.
+// resource specifications. The template must lint clean: no error, no warning, no
+// informational finding. CI has cfn-lint, so there a missing cfn-lint fails the test.
 func TestCFNLint(t *testing.T) {
 	path, err := exec.LookPath("cfn-lint")
 	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("cfn-lint is required in CI: %v", err)
+		}
 		t.Skip("cfn-lint is not installed")
 	}
 	out, err := exec.Command(path, "--format", "parseable", "template.yaml").CombinedOutput()
@@ -56,12 +60,7 @@ func TestCFNLint(t *testing.T) {
 	case err == nil:
 	case errors.As(err, &exit):
 		// cfn-lint's exit code is a bit set: 2 errors, 4 warnings, 8 informational.
-		if exit.ExitCode()&2 != 0 || exit.ExitCode()&^(2|4|8) != 0 {
-			t.Fatalf("cfn-lint template.yaml: %v\n%s", err, out)
-		}
-		if s := strings.TrimSpace(string(out)); s != "" && testing.Verbose() {
-			t.Logf("cfn-lint warnings:\n%s", s)
-		}
+		t.Fatalf("cfn-lint template.yaml exits %d, want 0:\n%s", exit.ExitCode(), out)
 	default:
 		t.Fatalf("cfn-lint: %v", err)
 	}
