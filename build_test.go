@@ -6,6 +6,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -63,5 +65,27 @@ func TestCFNLint(t *testing.T) {
 		t.Fatalf("cfn-lint template.yaml exits %d, want 0:\n%s", exit.ExitCode(), out)
 	default:
 		t.Fatalf("cfn-lint: %v", err)
+	}
+}
+
+// TestFunctionsLinkNoAdmin: the Lambda functions import shared/kafka but never the
+// topic administration (shared/kafka/admin, kadm), which only the CLI needs; it would
+// make every bootstrap bigger and its cold start slower.
+func TestFunctionsLinkNoAdmin(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list; skipped with -short")
+	}
+	out, err := exec.Command("go", "list", "-deps", "./functions/...").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	deps := strings.Fields(string(out))
+	if !slices.Contains(deps, "github.com/ordersync/ordersync/shared/kafka") {
+		t.Fatal("the functions do not import shared/kafka: the check below proves nothing")
+	}
+	for _, bad := range []string{"github.com/ordersync/ordersync/shared/kafka/admin", "github.com/twmb/franz-go/pkg/kadm"} {
+		if slices.Contains(deps, bad) {
+			t.Errorf("a Lambda function links %s", bad)
+		}
 	}
 }

@@ -8,6 +8,7 @@
 //	go run ./cmd/ordersync broker     the embedded broker only
 //	go run ./cmd/ordersync sink       the sink only (KAFKA_BROKERS, DATABASE_URL)
 //	go run ./cmd/ordersync migrate    apply db/migrations to DATABASE_URL
+//	go run ./cmd/ordersync topics     create the topics on KAFKA_BROKERS, durably
 package main
 
 import (
@@ -31,6 +32,8 @@ func run(args []string) error {
 			return runSink(args[1:])
 		case "migrate":
 			return runMigrate(args[1:])
+		case "topics":
+			return runTopics(args[1:])
 		}
 	}
 	return runStack(args)
