@@ -61,7 +61,7 @@ func TestReplayKeepsTheStoredOrder(t *testing.T) {
 
 			r := start(t, ordersConfig(t, topic, table), d, brokers, nil)
 			r.waitRecords(t, 2)
-			produce(t, brokers, orderRecord(t, topic, replay), orderRecord(t, topic, first))
+			produce(t, brokers, orderRecord(t, topic, first), orderRecord(t, topic, replay))
 			r.waitRecords(t, 4)
 			if err := r.stop(t); err != nil {
 				t.Fatal(err)
