@@ -5,6 +5,7 @@
 #   make bench   benchmarks; rewrites BENCHMARKS.md
 #   make lint    gofmt + go vet
 #   make build   Lambda bootstraps (linux/arm64) for every function under bin/
+#   make topics  create the topics on $KAFKA_BROKERS, durably (RF 3, min.insync.replicas 2)
 
 GO           ?= go
 GOOS_LAMBDA  ?= linux
@@ -16,7 +17,7 @@ FUZZTIME     ?= 10s
 LAMBDA_BUILD = GOOS=$(GOOS_LAMBDA) GOARCH=$(GOARCH_LAMBDA) CGO_ENABLED=0 \
 	$(GO) build -tags lambda.norpc -trimpath -ldflags="-s -w"
 
-.PHONY: build run test test-fuzz bench lint migrate connect-register \
+.PHONY: build run test test-fuzz bench lint migrate topics connect-register \
 	build-CreateOrderFunction build-ValidateOrderFunction build-ValidateOrderSelfManagedFunction
 
 # SAM's makefile builder calls `make build-<LogicalId> ARTIFACTS_DIR=<dir>`;
@@ -72,6 +73,13 @@ lint:
 # local stack's SQLite file when it is unset. Safe to run again.
 migrate:
 	$(GO) run ./cmd/ordersync migrate
+
+# Creates the pipeline's and the sinks' topics on $$KAFKA_BROKERS (KAFKA_AUTH etc. as for
+# the functions) with replication factor 3 and min.insync.replicas 2; reports existing
+# topics that fall short and changes none. Safe to run again. ARGS passes flags:
+# make topics ARGS="--dry-run", ARGS="--replication-factor 2" on a 2-AZ cluster.
+topics:
+	$(GO) run ./cmd/ordersync topics $(ARGS)
 
 # Registers or updates both sink connectors on a self-hosted Kafka Connect (idempotent PUT).
 connect-register:

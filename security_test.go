@@ -323,11 +323,16 @@ func placeholder(v string) bool {
 }
 
 // reference reports whether a config value points at a secret store instead of holding
-// the secret: ${secretsmanager:...}, {{resolve:...}}, a CloudFormation intrinsic, an ARN
-// or an empty value.
+// the secret: ${secretsmanager:...}, {{resolve:...}}, a CloudFormation intrinsic (one of
+// the short-form tags of shortTags: !Ref, !If, !Not, !And …), an ARN or an empty value.
 func reference(v string) bool {
 	v = strings.Trim(v, `"'`)
-	for _, p := range []string{"${", "{{resolve:", "!If", "!Ref", "!Sub", "!Join", "!GetAtt", "arn:", "$(", "<"} {
+	for tag := range shortTags {
+		if strings.HasPrefix(v, tag+" ") || v == tag {
+			return true
+		}
+	}
+	for _, p := range []string{"${", "{{resolve:", "arn:", "$(", "<"} {
 		if strings.HasPrefix(v, p) {
 			return true
 		}

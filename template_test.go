@@ -147,13 +147,20 @@ func TestLookaheadRegexp(t *testing.T) {
 	}
 }
 
-func TestTemplateMatchesSAMSchema(t *testing.T) {
+// needSAMSchema skips a test when the SAM schema is not beside the repository, except in
+// CI, which has the reference folder: there its absence fails the test.
+func needSAMSchema(t *testing.T) {
+	t.Helper()
 	if _, err := os.Stat(samSchemaPath); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("SAM schema: %v (CI has the reference folder beside the repository)", err)
 		}
 		t.Skipf("SAM schema not found beside the repository: %v", err)
 	}
+}
+
+func TestTemplateMatchesSAMSchema(t *testing.T) {
+	needSAMSchema(t)
 	sch, err := samSchema()
 	if err != nil {
 		t.Fatalf("compile SAM schema: %v", err)
@@ -166,9 +173,7 @@ func TestTemplateMatchesSAMSchema(t *testing.T) {
 // TestSAMSchemaRejects makes sure the validation above can fail: a function with an
 // unknown property and an MSK event without its stream are not accepted.
 func TestSAMSchemaRejects(t *testing.T) {
-	if _, err := os.Stat(samSchemaPath); err != nil {
-		t.Skipf("SAM schema not found beside the repository: %v", err)
-	}
+	needSAMSchema(t)
 	sch, err := samSchema()
 	if err != nil {
 		t.Fatalf("compile SAM schema: %v", err)
@@ -424,7 +429,7 @@ func referenceProblems(tpl map[string]any) []string {
 			}
 		}
 	}
-	for _, sec := range []string{"Globals", "Resources", "Outputs", "Conditions"} {
+	for _, sec := range []string{"Globals", "Resources", "Outputs", "Conditions", "Rules"} {
 		walk(sec, tpl[sec], nil)
 	}
 	for id, r := range resources {
