@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/ordersync/ordersync/internal/cfnyaml"
 )
 
 // Security checks of what the repository ships: least-privilege IAM statements in both
@@ -324,10 +326,10 @@ func placeholder(v string) bool {
 
 // reference reports whether a config value points at a secret store instead of holding
 // the secret: ${secretsmanager:...}, {{resolve:...}}, a CloudFormation intrinsic (one of
-// the short-form tags of shortTags: !Ref, !If, !Not, !And …), an ARN or an empty value.
+// the short-form tags of cfnyaml.ShortTags: !Ref, !If, !Not, !And …), an ARN or an empty value.
 func reference(v string) bool {
 	v = strings.Trim(v, `"'`)
-	for tag := range shortTags {
+	for tag := range cfnyaml.ShortTags {
 		if strings.HasPrefix(v, tag+" ") || v == tag {
 			return true
 		}

@@ -11,14 +11,11 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/ordersync/ordersync/local/stack"
 	"github.com/ordersync/ordersync/shared/kafka"
 	"github.com/ordersync/ordersync/shared/kafka/admin"
 	"github.com/ordersync/ordersync/sink"
 )
-
-// defaultTopicSinkConfigs are the connector files whose topics and dead-letter topics
-// `topics` creates along with the pipeline's own.
-var defaultTopicSinkConfigs = []string{"connect/orders-sink.json", "connect/order-rejections-sink.json"}
 
 // runTopics creates the pipeline's topics on KAFKA_BROKERS with durable settings, or
 // reports how existing ones differ.
@@ -46,9 +43,9 @@ short is reported and the command exits 1. Safe to run again.`)
 	fs.IntVar(&rf, "replication-factor", int(spec.ReplicationFactor), "replicas of every partition (3 on a 3-AZ MSK cluster)")
 	fs.IntVar(&isr, "min-insync-replicas", spec.MinInsyncReplicas, "min.insync.replicas: replicas an acks=all write needs")
 	dryRun := fs.Bool("dry-run", false, "create nothing; report what would be created and what differs")
-	var configs sinkConfigFlag
-	fs.Var(&configs, "sink-config", "connector config file whose topics and DLQ topic are included; repeat or comma-separate\n(default "+strings.Join(defaultTopicSinkConfigs, ",")+")")
-	if err := fs.Parse(args); err != nil {
+	var configs listFlag
+	fs.Var(&configs, "sink-config", "connector config `file` whose topics and DLQ topic are included; repeat or comma-separate\n(default "+strings.Join(stack.DefaultSinkConfigs, ",")+")")
+	if help, err := parse(fs, args); help || err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -62,7 +59,7 @@ short is reported and the command exits 1. Safe to run again.`)
 		return fmt.Errorf("topics: %w", err)
 	}
 	if len(configs) == 0 {
-		configs = defaultTopicSinkConfigs
+		configs = stack.DefaultSinkConfigs
 	}
 	kcfg, err := kafka.ConfigFromEnv(getenv)
 	if err != nil {
