@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ordersync/ordersync/internal/testkit"
 )
 
 // TestMakeBuild runs SAM's makefile builder step, `make build-<LogicalId>
@@ -46,9 +48,12 @@ func TestMakeBuild(t *testing.T) {
 // TestCFNLint runs cfn-lint, which applies the SAM transform and CloudFormation's own
 // resource specifications, when it is installed. Warnings are reported, errors fail.
 func TestCFNLint(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs cfn-lint; skipped with -short")
+	}
 	path, err := exec.LookPath("cfn-lint")
 	if err != nil {
-		t.Skip("cfn-lint is not installed")
+		testkit.Missing(t, "cfn-lint is not installed (pip install cfn-lint)")
 	}
 	out, err := exec.Command(path, "--format", "parseable", "template.yaml").CombinedOutput()
 	var exit *exec.ExitError
