@@ -48,7 +48,7 @@ run:
 # The fuzz runs come first so that the report of the test run, its skipped tests with
 # their reasons and the counts, ends the output. A failed test or build fails the target.
 test: test-fuzz
-	bash -o pipefail -c '$(GO) test -count=1 -json ./... 2>&1 | $(GO) run ./internal/testkit/cmd/testreport'
+	bash -o pipefail -c '$(GO) test -count=1 -json ./... 2>&1 | $(GO) run ./internal/testkit/cmd/testreport -slowest 10'
 
 test-short:
 	$(GO) test -short ./...

@@ -1,7 +1,8 @@
 // Command testreport reads `go test -json` on stdin and prints what `go test` prints
 // without -v (a line per package, the output of failed tests, build errors), then one
 // line per skipped test with its reason and a count of passed, failed and skipped
-// tests. It exits 1 when a test, a package or a build failed, or when the stream
+// tests; -slowest N first lists the N slowest top-level tests, to see where the time
+// of a run goes. It exits 1 when a test, a package or a build failed, or when the stream
 // holds no package result at all.
 //
 //	go test -json ./... 2>&1 | go run ./internal/testkit/cmd/testreport
@@ -9,11 +10,14 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -27,21 +31,30 @@ type event struct {
 	Output     string
 }
 
+type timing struct {
+	name    string
+	elapsed float64
+}
+
 type report struct {
 	out                     io.Writer
 	output                  map[string][]string // package + test → lines so far
 	skips                   []string
+	times                   []timing // top-level tests
 	passed, failed, skipped int
 	failedPackages          int
 	packages                int
 }
 
 func main() {
+	slowest := flag.Int("slowest", 0, "list the `N` slowest top-level tests")
+	flag.Parse()
 	r := &report{out: os.Stdout, output: map[string][]string{}}
 	if err := r.read(os.Stdin); err != nil {
 		fmt.Fprintf(os.Stderr, "testreport: %v\n", err)
 		os.Exit(2)
 	}
+	r.printSlowest(*slowest)
 	if !r.summary() {
 		os.Exit(1)
 	}
@@ -80,6 +93,9 @@ func (r *report) handle(ev event) {
 }
 
 func (r *report) testDone(ev event, key string) {
+	if !strings.Contains(ev.Test, "/") {
+		r.times = append(r.times, timing{ev.Package + " " + ev.Test, ev.Elapsed})
+	}
 	switch ev.Action {
 	case "pass":
 		r.passed++
@@ -129,6 +145,17 @@ func reason(lines []string) string {
 		return "(no reason given)"
 	}
 	return strings.Join(msg, " ")
+}
+
+// printSlowest lists the n slowest top-level tests.
+func (r *report) printSlowest(n int) {
+	slices.SortStableFunc(r.times, func(a, b timing) int { return cmp.Compare(b.elapsed, a.elapsed) })
+	if n > 0 && len(r.times) > 0 {
+		fmt.Fprintf(r.out, "\nslowest tests:\n")
+	}
+	for _, t := range r.times[:min(n, len(r.times))] {
+		fmt.Fprintf(r.out, "%8.2fs %s\n", t.elapsed, t.name)
+	}
 }
 
 // summary prints the skips and the counts, and reports whether everything passed.

@@ -23,7 +23,7 @@ func TestReport(t *testing.T) {
 {"Action":"output","Package":"p","Output":"PASS\n"}
 {"Action":"pass","Package":"p","Elapsed":1.5}
 {"Action":"skip","Package":"q"}
-`, true, []string{"ok  \tp\t1.500s\n", "?   \tq\t[no test files]\n", "\nskipped: p TestB: MariaDB not reachable; start it\n1 passed, 0 failed, 1 skipped\n"}},
+`, true, []string{"ok  \tp\t1.500s\n", "slowest tests:\n    0.00s p TestA\n", "?   \tq\t[no test files]\n", "\nskipped: p TestB: MariaDB not reachable; start it\n1 passed, 0 failed, 1 skipped\n"}},
 		{"a failed test prints its output and fails", `
 {"Action":"output","Package":"p","Test":"TestC","Output":"    c_test.go:3: boom\n"}
 {"Action":"output","Package":"p","Test":"TestC","Output":"--- FAIL: TestC (0.00s)\n"}
@@ -53,6 +53,7 @@ func TestReport(t *testing.T) {
 			if err := r.read(strings.NewReader(strings.TrimPrefix(tc.in, "\n"))); err != nil {
 				t.Fatal(err)
 			}
+			r.printSlowest(1)
 			if ok := r.summary(); ok != tc.ok {
 				t.Errorf("summary() = %v, want %v", ok, tc.ok)
 			}
