@@ -157,7 +157,7 @@ func TestInvokeCrashRestarts(t *testing.T) {
 }
 
 func TestInvokeTimeoutKillsAndRestarts(t *testing.T) {
-	f, _ := newFunction(t, func(c *runtimeapi.Config) { c.Concurrency = 1; c.Timeout = 300 * time.Millisecond })
+	f, _ := newFunction(t, func(c *runtimeapi.Config) { c.Concurrency = 1; c.Timeout = 2 * time.Second })
 	if _, err := invoke(t, f, `{"op":"sleep","ms":60000}`); !errors.Is(err, runtimeapi.ErrTimeout) {
 		t.Fatalf("err = %v, want ErrTimeout", err)
 	}
