@@ -33,6 +33,7 @@ func Main(m *testing.M) {
 	}
 	code := m.Run()
 	errs := errors.Join(leftoverProcesses(marker), leftoverDatabases(), removeBuilds())
+	closeServer()
 	if errs != nil {
 		fmt.Fprintf(os.Stderr, "testkit: %v\nFAIL\n", errs)
 		code = max(code, 1)

@@ -179,7 +179,6 @@ func leftoverDatabases() error {
 	if server.admin == nil || server.err != nil {
 		return nil
 	}
-	defer server.admin.Close()
 	server.mu.Lock()
 	created := slices.Clone(server.created)
 	server.mu.Unlock()
@@ -206,6 +205,12 @@ func leftoverDatabases() error {
 		errs = append(errs, dropDatabase(n))
 	}
 	return errors.Join(errs...)
+}
+
+func closeServer() {
+	if server.admin != nil {
+		server.admin.Close()
+	}
 }
 
 func parseURL(raw string) (*mysql.Config, error) {

@@ -117,6 +117,39 @@ func TestMariaDBDropped(t *testing.T) {
 	}
 }
 
+// TestLeftoverDatabases: a database this process created and nobody dropped is named
+// as left behind, and dropped.
+func TestLeftoverDatabases(t *testing.T) {
+	MariaDBURL(t)
+	name := "ordersync_kit_left_" + randomHex(6)
+	if _, err := server.admin.Exec("CREATE DATABASE `" + name + "`"); err != nil {
+		t.Fatal(err)
+	}
+	server.mu.Lock()
+	server.created = append(server.created, name)
+	server.mu.Unlock()
+	t.Cleanup(func() {
+		server.mu.Lock()
+		server.created = slices.DeleteFunc(server.created, func(n string) bool { return n == name })
+		server.mu.Unlock()
+		dropDatabase(name)
+	})
+	err := leftoverDatabases()
+	if err == nil || !strings.Contains(err.Error(), "left 1 databases behind: ["+name+"]") {
+		t.Fatalf("leftoverDatabases() = %v, want %s named", err, name)
+	}
+	names, err := listDatabases(context.Background(), server.admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(names, name) {
+		t.Errorf("%s not dropped", name)
+	}
+	if err := leftoverDatabases(); err != nil {
+		t.Errorf("nothing left, got %v", err)
+	}
+}
+
 func TestFreeAddr(t *testing.T) {
 	addr := FreeAddr(t)
 	ln, err := net.Listen("tcp", addr)
