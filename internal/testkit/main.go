@@ -64,9 +64,14 @@ func leftoverProcesses(marker string) error {
 	}
 	var desc []string
 	for _, pid := range left {
-		cmd, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
+		cmd, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
+		if err != nil {
+			cmd = []byte("(ended: " + err.Error() + ")")
+		}
 		desc = append(desc, fmt.Sprintf("%d %s", pid, bytes.ReplaceAll(bytes.TrimRight(cmd, "\x00"), []byte{0}, []byte{' '})))
-		syscall.Kill(pid, syscall.SIGKILL) // ours: it carries this run's marker
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) { // ours: it carries this run's marker
+			desc = append(desc, fmt.Sprintf("kill %d: %v", pid, err))
+		}
 	}
 	return fmt.Errorf("tests left %d processes running (now killed): %q", len(left), desc)
 }

@@ -132,7 +132,9 @@ func TestLeftoverDatabases(t *testing.T) {
 		server.mu.Lock()
 		server.created = slices.DeleteFunc(server.created, func(n string) bool { return n == name })
 		server.mu.Unlock()
-		dropDatabase(name)
+		if err := dropDatabase(name); err != nil {
+			t.Error(err)
+		}
 	})
 	err := leftoverDatabases()
 	if err == nil || !strings.Contains(err.Error(), "left 1 databases behind: ["+name+"]") {
