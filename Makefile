@@ -1,7 +1,9 @@
 # ordersync — one Makefile for SAM's makefile builder and for people.
 #
 #   make run     the whole pipeline locally (embedded Kafka, functions, gateway, sink)
-#   make test    every test (needs MariaDB on 127.0.0.1:3306 for the database tests)
+#   make test    every test (needs MariaDB on 127.0.0.1:3306 for the database tests),
+#                then one line per skipped test and why, and the counts
+#   make test-short  the fast tests only (go test -short: no MariaDB, builds or processes)
 #   make bench   benchmarks; rewrites BENCHMARKS.md
 #   make lint    gofmt + go vet
 #   make build   Lambda bootstraps (linux/arm64) for every function under bin/
@@ -17,7 +19,7 @@ FUZZTIME     ?= 10s
 LAMBDA_BUILD = GOOS=$(GOOS_LAMBDA) GOARCH=$(GOARCH_LAMBDA) CGO_ENABLED=0 \
 	$(GO) build -tags lambda.norpc -trimpath -ldflags="-s -w"
 
-.PHONY: build run test test-fuzz bench lint migrate topics connect-register \
+.PHONY: build run test test-short test-fuzz bench lint migrate topics connect-register \
 	build-CreateOrderFunction build-ValidateOrderFunction build-ValidateOrderSelfManagedFunction
 
 # SAM's makefile builder calls `make build-<LogicalId> ARTIFACTS_DIR=<dir>`;
@@ -51,9 +53,13 @@ run:
 	$(GO) build -v -o .local/bin/ordersync ./cmd/ordersync
 	@exec .local/bin/ordersync $(ARGS)
 
-test:
-	$(GO) test -count=1 ./...
-	$(MAKE) test-fuzz
+# The fuzz runs come first so that the report of the test run, its skipped tests with
+# their reasons and the counts, ends the output. A failed test or build fails the target.
+test: test-fuzz
+	bash -o pipefail -c '$(GO) test -count=1 -json ./... 2>&1 | $(GO) run ./internal/testkit/cmd/testreport -slowest 10'
+
+test-short:
+	$(GO) test -short ./...
 
 # A bounded run of each fuzz target on top of its committed seed corpus (the seeds
 # themselves also run in every plain `go test`). Go fuzzes one target per command.

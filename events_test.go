@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -17,11 +16,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/ordersync/ordersync/internal/testkit"
 	"github.com/ordersync/ordersync/shared/order"
 )
-
-// update rewrites the golden files: go test . -run TestEvents -update
-var update = flag.Bool("update", false, "rewrite events/ from the generator")
 
 // sampleTime is when every sample event happens.
 var sampleTime = time.Date(2026, 11, 22, 9, 30, 0, 0, time.UTC)
@@ -181,7 +178,7 @@ func TestEvents(t *testing.T) {
 			t.Fatal(err)
 		}
 		path := filepath.Join("events", name)
-		if *update {
+		if testkit.Updating() {
 			if err := os.WriteFile(path, data, 0o644); err != nil {
 				t.Fatal(err)
 			}

@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/ordersync/ordersync/internal/cfnyaml"
+	"github.com/ordersync/ordersync/internal/testkit"
 	"github.com/ordersync/ordersync/sink"
 )
 
@@ -240,9 +241,12 @@ func flatten(v any) []string {
 // register.sh PUTs only the config object to /connectors/<name>/config, and a second
 // run updates in place.
 func TestRegisterScript(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs register.sh; skipped with -short")
+	}
 	for _, tool := range []string{"bash", "curl"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed", tool)
+			testkit.Missing(t, "%s not installed", tool)
 		}
 	}
 	var (

@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/ordersync/ordersync/internal/testkit"
 	"github.com/ordersync/ordersync/local/broker"
 )
 
@@ -70,12 +71,7 @@ func TestRestartKeepsRecordsAndOffsets(t *testing.T) {
 func TestAdvertise(t *testing.T) {
 	ctx := context.Background()
 	// Find a free port, then let the broker listen on it on all interfaces.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	ln.Close()
+	_, port, _ := net.SplitHostPort(testkit.FreeAddr(t))
 	b, err := broker.Start(ctx, broker.Config{Addr: "127.0.0.1:" + port, Advertise: "host.docker.internal:19092", Partitions: 1, Topics: []string{"t"}})
 	if err != nil {
 		t.Fatal(err)

@@ -2,47 +2,26 @@ package db
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
 
-	"github.com/go-sql-driver/mysql"
 	_ "modernc.org/sqlite"
 
 	"github.com/ordersync/ordersync/db/migrations"
+	"github.com/ordersync/ordersync/internal/testkit"
 )
 
 // freshMariaDB creates a database of its own on the test server, dropped afterwards.
 func freshMariaDB(t *testing.T) *sql.DB {
 	t.Helper()
-	cfg := mysql.NewConfig()
-	cfg.User, cfg.Net, cfg.Addr, cfg.DBName, cfg.ParseTime = "root", "tcp", "127.0.0.1:3306", "test", true
-	admin, err := sql.Open("mysql", cfg.FormatDSN())
-	if err == nil {
-		err = admin.Ping()
-	}
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("MariaDB is required in CI: %v", err)
-		}
-		t.Skipf("MariaDB not reachable on 127.0.0.1:3306 (%v)", err)
-	}
-	b := make([]byte, 5)
-	rand.Read(b)
-	name := "ordersync_migrate_" + hex.EncodeToString(b)
-	if _, err := admin.Exec("CREATE DATABASE `" + name + "`"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Exec("DROP DATABASE `" + name + "`"); admin.Close() })
-	cfg.DBName = name
+	cfg := testkit.MariaDB(t, "migrate").Config()
+	cfg.ParseTime = true
 	db, err := sql.Open("mysql", cfg.FormatDSN())
 	if err != nil {
 		t.Fatal(err)
@@ -50,6 +29,8 @@ func freshMariaDB(t *testing.T) *sql.DB {
 	t.Cleanup(func() { db.Close() })
 	return db
 }
+
+func TestMain(m *testing.M) { testkit.Main(m) }
 
 func freshSQLite(t *testing.T) *sql.DB {
 	t.Helper()
