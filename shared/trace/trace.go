@@ -77,8 +77,13 @@ func ParseTraceparent(s string) (Context, bool) {
 }
 
 // Traceparent is c as a W3C traceparent header value.
-func (c Context) Traceparent() string {
-	b := make([]byte, 0, 55)
+func (c Context) Traceparent() string { return string(c.AppendTraceparent(make([]byte, 0, 55))) }
+
+// XRay is c as an X-Ray tracing header value.
+func (c Context) XRay() string { return string(c.AppendXRay(make([]byte, 0, 72))) }
+
+// AppendTraceparent appends c as a W3C traceparent header value to b.
+func (c Context) AppendTraceparent(b []byte) []byte {
 	b = append(b, "00-"...)
 	b = hex.AppendEncode(b, c.TraceID[:])
 	b = append(b, '-')
@@ -88,12 +93,11 @@ func (c Context) Traceparent() string {
 	} else {
 		b = append(b, "-00"...)
 	}
-	return string(b)
+	return b
 }
 
-// XRay is c as an X-Ray tracing header value.
-func (c Context) XRay() string {
-	b := make([]byte, 0, 72)
+// AppendXRay appends c as an X-Ray tracing header value to b.
+func (c Context) AppendXRay(b []byte) []byte {
 	b = append(b, "Root=1-"...)
 	b = hex.AppendEncode(b, c.TraceID[:4])
 	b = append(b, '-')
@@ -105,7 +109,7 @@ func (c Context) XRay() string {
 	} else {
 		b = append(b, ";Sampled=0"...)
 	}
-	return string(b)
+	return b
 }
 
 // decodeHex decodes lower- or upper-case hex s into exactly len(dst) bytes.
