@@ -20,6 +20,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/ordersync/ordersync/shared/kafka"
+	"github.com/ordersync/ordersync/shared/metrics"
 	"github.com/ordersync/ordersync/shared/order"
 )
 
@@ -50,6 +51,12 @@ type Handler struct {
 	// MaxProduceWait bounds the produce when the context has no deadline; with a
 	// deadline (the Lambda one) the produce ends kafka.ProduceMargin before it.
 	MaxProduceWait time.Duration
+	// ReportBatchItemFailures answers a batch whose outputs were not all acknowledged
+	// with the records to retry instead of an error. Set it only when the trigger reads
+	// partial batch responses (REPORT_BATCH_ITEM_FAILURES), or it takes them for success.
+	ReportBatchItemFailures bool
+	// Metrics receives one document per invocation; nil records nothing.
+	Metrics *metrics.Recorder
 }
 
 // Result counts what one invocation published.
@@ -58,6 +65,10 @@ type Result struct {
 	Accepted     int `json:"accepted"`
 	Rejected     int `json:"rejected"`
 	DeadLettered int `json:"deadLettered"`
+	// BatchItemFailures is the partial batch response: set only with
+	// ReportBatchItemFailures, when some outputs were not acknowledged. (A pointer keeps
+	// Result comparable.)
+	BatchItemFailures *[]ItemFailure `json:"batchItemFailures,omitempty"`
 }
 
 // outcome is where one input record went.
@@ -76,6 +87,13 @@ const (
 // trigger delivers the batch again. Outputs depend on the input alone, so a redelivered
 // batch yields the same records.
 func (h *Handler) Handle(ctx context.Context, ev events.KafkaEvent) (Result, error) {
+	start := time.Now()
+	res, err := h.handle(ctx, ev)
+	h.observe(res, start)
+	return res, err
+}
+
+func (h *Handler) handle(ctx context.Context, ev events.KafkaEvent) (Result, error) {
 	log := h.Log
 	if log == nil {
 		log = slog.Default()
@@ -95,16 +113,16 @@ func (h *Handler) Handle(ctx context.Context, ev events.KafkaEvent) (Result, err
 	var (
 		wg     sync.WaitGroup
 		mu     sync.Mutex
-		failed int
+		failed []*kgo.Record
 		first  error
 	)
 	promise := func(r *kgo.Record, err error) {
 		if err != nil {
 			mu.Lock()
-			if failed == 0 {
+			if len(failed) == 0 {
 				first = fmt.Errorf("%s: %w", r.Topic, err)
 			}
-			failed++
+			failed = append(failed, r)
 			mu.Unlock()
 		}
 		wg.Done()
@@ -125,10 +143,18 @@ func (h *Handler) Handle(ctx context.Context, ev events.KafkaEvent) (Result, err
 		h.Producer.Produce(pctx, rec, promise)
 	}
 	wg.Wait()
-	if failed > 0 {
+	if len(failed) > 0 && h.ReportBatchItemFailures {
+		fs := itemFailures(in, a.records, failed)
+		res.BatchItemFailures = &fs
+		log.Error("outputs not acknowledged; their partitions will be delivered again from the first failed record",
+			slog.Int("records", len(in)), slog.Int("failed", len(failed)),
+			slog.Any("batch_item_failures", res.BatchItemFailures), slog.Any("error", first))
+		return res, nil
+	}
+	if len(failed) > 0 {
 		log.Error("batch not acknowledged; it will be delivered again",
-			slog.Int("records", len(in)), slog.Int("failed", failed), slog.Any("error", first))
-		return res, fmt.Errorf("produce %d of %d records: %w", failed, len(in), first)
+			slog.Int("records", len(in)), slog.Int("failed", len(failed)), slog.Any("error", first))
+		return res, fmt.Errorf("produce %d of %d records: %w", len(failed), len(in), first)
 	}
 	log.Info("batch published", slog.String("event_source", ev.EventSource),
 		slog.Int("records", res.Records), slog.Int("accepted", res.Accepted),
