@@ -29,7 +29,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	slog.SetDefault(log)
+	logging.SetDefault(log)
 
 	cfg, err := kafka.ConfigFromEnv(os.Getenv)
 	if err != nil {
@@ -59,7 +59,7 @@ func run() error {
 	if h.Metrics, err = metrics.FromEnv(os.Getenv, "validate-order", os.Stdout); err != nil {
 		return err
 	}
-	lambda.StartWithOptions(h.Handle,
+	lambda.StartWithOptions(logging.Invocations(log, h.Handle),
 		lambda.WithContext(ctx),
 		lambda.WithEnableSIGTERM(func() {
 			// Lambda allows about 500 ms after SIGTERM; an invocation returns only after

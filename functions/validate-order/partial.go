@@ -1,10 +1,10 @@
 package main
 
 import (
+	"log/slog"
 	"strconv"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // ItemFailure names one input record in a partial batch response, in the form a Kafka
@@ -20,23 +20,31 @@ type ItemIdentifier struct {
 	Offset    int64  `json:"offset"`
 }
 
-// itemFailures returns, for each input partition with a failed output, the first input
-// record (lowest offset) whose output was not acknowledged. The trigger resumes each
-// named partition from there and counts every record before it, and every partition not
-// named, as done; the records after it are delivered again and their outputs written
-// again with the same keys and bytes, which the sink's upsert absorbs.
+// partial turns a batch whose outputs were not all acknowledged (err says which) into a
+// partial batch response, logged as one ERROR line.
+func (h *Handler) partial(res Result, in []events.KafkaRecord, w *acks, err error, log *slog.Logger) Result {
+	w.mu.Lock()
+	fs := itemFailures(in, w.acked)
+	w.mu.Unlock()
+	res.BatchItemFailures = &fs
+	log.Error("outputs not acknowledged; their partitions will be delivered again from the first record not acknowledged",
+		slog.Any("batch_item_failures", fs), slog.Any("error", err))
+	return res
+}
+
+// itemFailures returns, for each input partition with an output not acknowledged (failed,
+// or still in flight at the deadline), its first such input record (lowest offset). The
+// trigger resumes each named partition from there and counts every record before it, and
+// every partition not named, as done; the records after it are delivered again and their
+// outputs written again with the same keys and bytes, which the sink's upsert absorbs.
 //
-// in and out are parallel: out[i] is the output of in[i]; failed holds the outputs whose
-// produce failed.
-func itemFailures(in []events.KafkaRecord, out []kgo.Record, failed []*kgo.Record) []ItemFailure {
-	bad := make(map[*kgo.Record]bool, len(failed))
-	for _, r := range failed {
-		bad[r] = true
-	}
+// acked[i] says whether the output of in[i] was acknowledged; in is in topic, partition,
+// offset order.
+func itemFailures(in []events.KafkaRecord, acked []bool) []ItemFailure {
 	var fs []ItemFailure
 	seen := map[string]bool{}
-	for i := range in { // in is in topic, partition, offset order
-		if !bad[&out[i]] {
+	for i := range in {
+		if acked[i] {
 			continue
 		}
 		p := in[i].Topic + "-" + strconv.FormatInt(in[i].Partition, 10)

@@ -68,6 +68,8 @@ func TestPartialBatchResponse(t *testing.T) {
 		t.Fatalf("the retry carries %d of %d records; a partial answer should skip what was done", got, n)
 	}
 	f.Remove()
+	// The retry first waits for what the failed delivery left in flight (see settle).
+	h.MaxProduceWait = 30 * time.Second
 	res, err = h.Handle(context.Background(), retry)
 	if err != nil || res.BatchItemFailures != nil {
 		t.Fatalf("retry: %+v, %v", res, err)
