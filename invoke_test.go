@@ -3,12 +3,9 @@ package ordersync
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
-	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,6 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/ordersync/ordersync/internal/testkit"
 	"github.com/ordersync/ordersync/local/runtimeapi"
 	"github.com/ordersync/ordersync/shared/db"
 	"github.com/ordersync/ordersync/shared/order"
@@ -60,11 +58,7 @@ func TestInvokeSampleEvents(t *testing.T) {
 			if tc.env != nil {
 				override = tc.env(t)
 			}
-			bin := filepath.Join(t.TempDir(), "bootstrap")
-			build := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", bin, tc.pkg)
-			if out, err := build.CombinedOutput(); err != nil {
-				t.Fatalf("go build %s: %v\n%s", tc.pkg, err, out)
-			}
+			bin := testkit.Build(t, tc.pkg, "lambda.norpc")
 			var env []string
 			for _, scope := range []string{"Parameters", tc.id} {
 				for k, v := range envFile[scope] {
@@ -169,35 +163,15 @@ func checkValidateOrder(t *testing.T, name string, out []byte) {
 // sampleOrdersDatabase stands for env.json's database on the host: a fresh, migrated
 // MariaDB database holding the order events/get-order.json asks for.
 func sampleOrdersDatabase(t *testing.T) map[string]string {
-	admin, err := sql.Open("mysql", "root@tcp(127.0.0.1:3306)/")
-	if err == nil {
-		err = admin.Ping()
-	}
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("MariaDB on 127.0.0.1:3306 is required under CI: %v", err)
-		}
-		t.Skipf("MariaDB on 127.0.0.1:3306 not reachable (%v)", err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	name := fmt.Sprintf("ordersync_invoke_%d", time.Now().UnixNano())
-	if _, err := admin.Exec("CREATE DATABASE `" + name + "`"); err != nil {
+	d := testkit.MariaDB(t, "invoke")
+	if err := db.Apply(context.Background(), d.SQL, db.MySQL); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { admin.Exec("DROP DATABASE `" + name + "`") })
-	sqldb, err := sql.Open("mysql", "root@tcp(127.0.0.1:3306)/"+name+"?parseTime=true")
-	if err != nil {
+	if _, err := d.SQL.Exec("INSERT INTO orders (order_id, user_id, product_id, qty, unit_price, total_price, status, created_at) VALUES (?, 'user-42', 'CATALOG-0002', 2, 4999, 9998, 'ACCEPTED', ?)",
+		order.ID("user-42", "checkout-7f3a9c2e-0001"), sampleTime.Format("2006-01-02 15:04:05.000")); err != nil {
 		t.Fatal(err)
 	}
-	defer sqldb.Close()
-	if err := db.Apply(context.Background(), sqldb, db.MySQL); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := sqldb.Exec("INSERT INTO orders (order_id, user_id, product_id, qty, unit_price, total_price, status, created_at) VALUES (?, 'user-42', 'CATALOG-0002', 2, 4999, 9998, 'ACCEPTED', ?)",
-		order.ID("user-42", "checkout-7f3a9c2e-0001"), sampleTime); err != nil {
-		t.Fatal(err)
-	}
-	return map[string]string{"DATABASE_URL": "mysql://root@127.0.0.1:3306/" + name}
+	return map[string]string{"DATABASE_URL": d.URL}
 }
 
 // checkGetOrders expects the sample order for get-order.json and a one-order page for

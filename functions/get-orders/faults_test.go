@@ -3,6 +3,7 @@ package main
 import (
 	"database/sql"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -21,7 +22,8 @@ func (nopLogger) Print(...any) {}
 // held), a lost answer, a restart (every connection cut) and an outage (connections
 // refused). The sink's fault tests use the same kind of proxy.
 type dbProxy struct {
-	ln net.Listener
+	ln     net.Listener
+	target string // the MariaDB server's host:port
 
 	mu       sync.Mutex
 	conns    map[net.Conn]bool
@@ -32,13 +34,13 @@ type dbProxy struct {
 
 const comQuery = 0x03
 
-func newDBProxy(t *testing.T) *dbProxy {
+func newDBProxy(t *testing.T, target string) *dbProxy {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &dbProxy{ln: ln, conns: map[net.Conn]bool{}}
+	p := &dbProxy{ln: ln, target: target, conns: map[net.Conn]bool{}}
 	go p.accept()
 	t.Cleanup(func() { ln.Close(); p.cut(); p.release() })
 	return p
@@ -53,7 +55,7 @@ func (p *dbProxy) accept() {
 		p.mu.Lock()
 		refusing := p.refusing
 		p.mu.Unlock()
-		s, err := net.Dial("tcp", mariaAddr)
+		s, err := net.Dial("tcp", p.target)
 		if refusing || err != nil {
 			c.Close()
 			if s != nil {
@@ -146,8 +148,8 @@ func (p *dbProxy) release() {
 // deadline; the first request after the database is back gets its 200, with the same
 // handler and pool (no cold start).
 func TestDatabaseFaults(t *testing.T) {
-	name := freshMariaName(t)
-	direct := sql.OpenDB(mustConnector(t, mariaConfig(t, mariaAddr, name)))
+	maria := freshMaria(t)
+	direct := sql.OpenDB(mustConnector(t, mariaConfig(t, maria.URL)))
 	defer direct.Close()
 	if err := applyMigrations(direct); err != nil {
 		t.Fatal(err)
@@ -155,8 +157,9 @@ func TestDatabaseFaults(t *testing.T) {
 	id := newID(t)
 	insert(t, direct, stored{table: "orders", id: id, user: "u-1", product: "P", qty: 1, unitPrice: 1, createdAt: t0})
 
-	p := newDBProxy(t)
-	sqldb := sql.OpenDB(mustConnector(t, mariaConfig(t, p.ln.Addr().String(), name)))
+	target := maria.Config().Addr
+	p := newDBProxy(t, target)
+	sqldb := sql.OpenDB(mustConnector(t, mariaConfig(t, strings.Replace(maria.URL, target, p.ln.Addr().String(), 1))))
 	sqldb.SetMaxOpenConns(maxConns)
 	defer sqldb.Close()
 	h := testHandler(sqldb)

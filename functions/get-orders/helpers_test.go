@@ -2,14 +2,11 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"database/sql/driver"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
-	"os"
 	"testing"
 	"time"
 
@@ -18,11 +15,9 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"github.com/google/uuid"
 
+	"github.com/ordersync/ordersync/internal/testkit"
 	"github.com/ordersync/ordersync/shared/db"
 )
-
-// mariaAddr is the test MariaDB server.
-const mariaAddr = "127.0.0.1:3306"
 
 // A dialect opens a fresh, migrated database for one test.
 type dialect struct {
@@ -41,11 +36,10 @@ func forDialects(t *testing.T, test func(t *testing.T, sqldb *sql.DB)) {
 	}
 }
 
-// mariaConfig is the driver configuration get-orders uses, for database name.
-func mariaConfig(t testing.TB, addr, name string) *mysql.Config {
+// mariaConfig is the driver configuration get-orders makes of databaseURL.
+func mariaConfig(t testing.TB, databaseURL string) *mysql.Config {
 	t.Helper()
-	c := config{databaseURL: "mysql://root@" + addr + "/" + name}
-	cfg, err := c.mysqlConfig(context.Background())
+	cfg, err := config{databaseURL: databaseURL}.mysqlConfig(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,11 +50,7 @@ func mariaConfig(t testing.TB, addr, name string) *mysql.Config {
 // returns a pool on it configured as get-orders configures its own.
 func freshMariaDB(t testing.TB) *sql.DB {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("MariaDB tests skipped in -short mode")
-	}
-	name := freshMariaName(t)
-	sqldb := sql.OpenDB(mustConnector(t, mariaConfig(t, mariaAddr, name)))
+	sqldb := sql.OpenDB(mustConnector(t, mariaConfig(t, freshMaria(t).URL)))
 	sqldb.SetMaxOpenConns(maxConns)
 	t.Cleanup(func() { sqldb.Close() })
 	if err := db.Apply(context.Background(), sqldb, db.MySQL); err != nil {
@@ -69,33 +59,13 @@ func freshMariaDB(t testing.TB) *sql.DB {
 	return sqldb
 }
 
-// freshMariaName creates an empty database and returns its name.
-func freshMariaName(t testing.TB) string {
+// freshMaria creates an empty database on the test server, dropped when the test ends.
+func freshMaria(t testing.TB) *testkit.Database {
 	t.Helper()
-	admin, err := sql.Open("mysql", "root@tcp("+mariaAddr+")/")
-	if err == nil {
-		err = admin.Ping()
-	}
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("MariaDB on %s is required under CI: %v", mariaAddr, err)
-		}
-		t.Skipf("MariaDB on %s not reachable: %v", mariaAddr, err)
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	name := "ordersync_getorders_" + hex.EncodeToString(b)
-	if _, err := admin.Exec("CREATE DATABASE `" + name + "`"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.Exec("DROP DATABASE `" + name + "`"); err != nil {
-			t.Errorf("drop %s: %v", name, err)
-		}
-		admin.Close()
-	})
-	return name
+	return testkit.MariaDB(t, "getorders")
 }
+
+func TestMain(m *testing.M) { testkit.Main(m) }
 
 func mustConnector(t testing.TB, cfg *mysql.Config) driver.Connector {
 	t.Helper()

@@ -1,7 +1,6 @@
 package stack_test
 
 import (
-	"database/sql"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -12,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ordersync/ordersync/internal/testkit"
 )
 
 // TestGetOrdersEndToEnd reads orders back through the stack's gateway, from the database
@@ -36,7 +37,9 @@ func TestGetOrdersEndToEnd(t *testing.T) {
 		name string
 		env  func(t *testing.T) []string
 	}{
-		{"mariadb", func(t *testing.T) []string { return []string{"DATABASE_URL=" + freshMariaURL(t)} }},
+		{"mariadb", func(t *testing.T) []string {
+			return []string{"DATABASE_URL=" + testkit.MariaDB(t, "getorders_e2e").URL}
+		}},
 		{"sqlite", func(t *testing.T) []string { return nil }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -53,31 +56,6 @@ func TestGetOrdersEndToEnd(t *testing.T) {
 			pageWhileArriving(t, c)
 		})
 	}
-}
-
-// freshMariaURL is the DATABASE_URL of a new database, dropped when the test ends.
-func freshMariaURL(t *testing.T) string {
-	admin, err := sql.Open("mysql", mariaDSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	if err := admin.Ping(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("MariaDB on 127.0.0.1:3306 is required under CI: %v", err)
-		}
-		t.Skipf("MariaDB on 127.0.0.1:3306 not reachable (%v)", err)
-	}
-	name := "ordersync_getorders_e2e_" + randomHex(6)
-	if _, err := admin.Exec("CREATE DATABASE `" + name + "`"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.Exec("DROP DATABASE `" + name + "`"); err != nil {
-			t.Errorf("drop test database: %v", err)
-		}
-	})
-	return "mysql://root@127.0.0.1:3306/" + name
 }
 
 type readOrder struct {
