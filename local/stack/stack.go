@@ -29,6 +29,7 @@ import (
 	"github.com/ordersync/ordersync/local/gateway"
 	"github.com/ordersync/ordersync/local/runtimeapi"
 	"github.com/ordersync/ordersync/local/samtemplate"
+	"github.com/ordersync/ordersync/local/stats"
 	"github.com/ordersync/ordersync/local/trigger"
 	"github.com/ordersync/ordersync/shared/db"
 	"github.com/ordersync/ordersync/shared/kafka"
@@ -131,6 +132,7 @@ type run struct {
 	stopSinks, stopTriggers  context.CancelFunc
 	triggerLines, routeLines []string
 	srv                      *http.Server
+	stats                    *stats.Collector
 	served                   chan error
 	failed                   chan struct{}
 	failOnce                 sync.Once
@@ -162,7 +164,8 @@ func newRun(cfg Config) (*run, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.out = console.New(cfg.Out, console.WithFormat(cfg.LogFormat), console.WithLevel(level))
+	r.stats = &stats.Collector{}
+	r.out = console.New(cfg.Out, console.WithFormat(cfg.LogFormat), console.WithLevel(level), console.WithEMF(r.stats.Add))
 	r.log = r.out.Logger("stack")
 	r.dataDir = r.abs(cfg.Data)
 	return r, nil
@@ -434,7 +437,10 @@ func (r *run) serve(context.Context) error {
 	if err != nil {
 		return err
 	}
-	r.srv = &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second}
+	mux := http.NewServeMux()
+	mux.Handle("/", gw)
+	mux.Handle("/_stats", r.stats) // the functions' and the sinks' metrics, summed
+	r.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { r.served <- r.srv.Serve(r.ln) }()
 	r.banner()
 	if r.cfg.Ready != nil {

@@ -218,4 +218,3 @@ func TestErrorControls(t *testing.T) {
 		}
 	})
 }
-
