@@ -133,6 +133,7 @@ type run struct {
 	triggerLines, routeLines []string
 	srv                      *http.Server
 	stats                    *stats.Collector
+	onFailureClients         []*kgo.Client // the triggers' kafka:// destinations
 	served                   chan error
 	failed                   chan struct{}
 	failOnce                 sync.Once
@@ -296,6 +297,7 @@ func (r *run) ensureTopics(ctx context.Context) error {
 		extra = append(extra, sc.Topics...)
 		extra = append(extra, sc.DLQTopic)
 	}
+	extra = append(extra, r.onFailureTopics()...)
 	r.topics = broker.Topics(r.kcfg.Topics, extra...)
 	admin, err := r.newClient(ctx)
 	if err != nil {
@@ -404,6 +406,9 @@ func (r *run) startTriggers(ctx context.Context) error {
 			tc := triggerConfig(fn, t, r.kcfg, region(r.getenv))
 			tc.NewClient = func(opts ...kgo.Opt) (*kgo.Client, error) { return r.newClient(ctx, opts...) }
 			tc.Logf = func(format string, args ...any) { r.out.Warnf(fn.name, format, args...) }
+			if err := r.onFailure(ctx, &tc, t.Errors.OnFailure); err != nil {
+				return err
+			}
 			tr, err := trigger.New(tc)
 			if err != nil {
 				return err
@@ -496,6 +501,9 @@ func (r *run) shutdown() {
 	if r.stopTriggers != nil {
 		r.stopTriggers()
 		r.trigWG.Wait()
+		for _, cl := range r.onFailureClients {
+			cl.Close()
+		}
 	}
 	r.closeFunctions()
 	if r.stopSinks != nil {
