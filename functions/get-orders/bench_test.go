@@ -81,7 +81,7 @@ func BenchmarkList20(b *testing.B) {
 
 func bareList(b *testing.B, ctx context.Context, sqldb *sql.DB) int {
 	p := start
-	rs, err := sqldb.QueryContext(ctx, listSQL, "u-1", p.createdAt, p.createdAt, p.orderID, 21, "u-1", p.createdAt, p.createdAt, p.orderID, 21, 21)
+	rs, err := sqldb.QueryContext(ctx, listSQL, "u-1", p.CreatedAt, p.CreatedAt, p.OrderID, 21, "u-1", p.CreatedAt, p.CreatedAt, p.OrderID, 21, 21)
 	if err != nil {
 		b.Fatal(err)
 	}

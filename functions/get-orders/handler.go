@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/ordersync/ordersync/functions/get-orders/paging"
 	"github.com/ordersync/ordersync/shared/httpapi"
 	"github.com/ordersync/ordersync/shared/order"
 )
@@ -39,7 +40,7 @@ const (
 // GET /order-service/{userId}/orders/{orderId} and GET /order-service/{userId}/orders.
 type Handler struct {
 	db      *sql.DB
-	cursors cursors
+	cursors paging.Cursors
 	log     *slog.Logger
 	// QueryTimeout bounds one request's database work; the Lambda deadline (less a
 	// margin) bounds it too.
@@ -48,7 +49,7 @@ type Handler struct {
 
 // NewHandler returns a handler reading db, signing cursors with cursorKey.
 func NewHandler(db *sql.DB, cursorKey []byte, log *slog.Logger) *Handler {
-	return &Handler{db: db, cursors: cursors{key: cursorKey}, log: log, QueryTimeout: DefaultQueryTimeout}
+	return &Handler{db: db, cursors: paging.Cursors{Key: cursorKey}, log: log, QueryTimeout: DefaultQueryTimeout}
 }
 
 // Handle serves both routes.
@@ -75,7 +76,7 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		}
 		return h.one(ctx, requestID, user, id)
 	}
-	q, qerrs := h.cursors.parseList(req.QueryStringParameters, user)
+	q, qerrs := h.cursors.Parse(req.QueryStringParameters, user)
 	if errs = append(errs, qerrs...); errs != nil {
 		return h.invalid(ctx, requestID, errs)
 	}
@@ -102,13 +103,13 @@ func (h *Handler) one(ctx context.Context, requestID, user, id string) (events.A
 	return ok(r.appendJSON(make([]byte, 0, 320))), nil
 }
 
-func (h *Handler) list(ctx context.Context, requestID, user string, q query) (events.APIGatewayV2HTTPResponse, error) {
+func (h *Handler) list(ctx context.Context, requestID, user string, q paging.Page) (events.APIGatewayV2HTTPResponse, error) {
 	qctx, cancel := h.budget(ctx)
 	defer cancel()
 	var rows []row
 	err := retryOnce(qctx, func() error {
 		var err error
-		rows, err = list(qctx, h.db, user, q.after, q.limit, rows[:0])
+		rows, err = list(qctx, h.db, user, q.After, q.Limit, rows[:0])
 		return err
 	})
 	if err != nil {
@@ -116,17 +117,17 @@ func (h *Handler) list(ctx context.Context, requestID, user string, q query) (ev
 	}
 	b := make([]byte, 0, 64+300*len(rows))
 	b = append(b, `{"orders":[`...)
-	for i := range min(len(rows), q.limit) {
+	for i := range min(len(rows), q.Limit) {
 		if i > 0 {
 			b = append(b, ',')
 		}
 		b = rows[i].appendJSON(b)
 	}
 	b = append(b, ']')
-	if len(rows) > q.limit {
-		last := rows[q.limit-1]
+	if len(rows) > q.Limit {
+		last := rows[q.Limit-1]
 		b = append(b, `,"nextCursor":"`...)
-		b = append(b, h.cursors.encode(position{createdAt: last.createdAt.Time, orderID: last.orderID}, user)...)
+		b = append(b, h.cursors.Encode(paging.Position{CreatedAt: last.createdAt.Time, OrderID: last.orderID}, user)...)
 		b = append(b, '"')
 	}
 	return ok(append(b, '}')), nil

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/ordersync/ordersync/functions/get-orders/paging"
 )
 
 // unreachable is a connector that counts the connections asked of it and gives none:
@@ -41,8 +43,8 @@ func TestRefused(t *testing.T) {
 	ctx := lambdaCtx(t, 10*time.Second)
 	id := "0190b6f2-8a5e-7c3d-9b1a-2f4e6d8c0a1b"
 	long := strings.Repeat("a", 10000)
-	other := cursors{key: []byte("another key")}
-	valid := h.cursors.encode(position{createdAt: t0, orderID: id}, "u-1")
+	other := paging.Cursors{Key: []byte("another key")}
+	valid := h.cursors.Encode(paging.Position{CreatedAt: t0, OrderID: id}, "u-1")
 	flipped := []byte(valid)
 	flipped[5] ^= 1
 	tests := []struct {
@@ -82,7 +84,7 @@ func TestRefused(t *testing.T) {
 		{"cursor 10,000 chars", getList("u-1", map[string]string{"cursor": strings.Repeat("A", 10000)}), 422, "cursor"},
 		{"cursor with one bit changed", getList("u-1", map[string]string{"cursor": string(flipped)}), 422, "cursor"},
 		{"cursor of another user", getList("u-2", map[string]string{"cursor": valid}), 422, "cursor"},
-		{"cursor signed with another key", getList("u-1", map[string]string{"cursor": other.encode(position{createdAt: t0, orderID: id}, "u-1")}), 422, "cursor"},
+		{"cursor signed with another key", getList("u-1", map[string]string{"cursor": other.Encode(paging.Position{CreatedAt: t0, OrderID: id}, "u-1")}), 422, "cursor"},
 		{"cursor empty", getList("u-1", map[string]string{"cursor": ""}), 422, "cursor"},
 		{"cursor repeated", getList("u-1", map[string]string{"cursor": valid + "," + valid}), 422, "cursor"},
 		{"sub differs from the path user", withClaims(getOne("u-1", id), map[string]string{"sub": "u-2"}), 403, ""},

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/ordersync/ordersync/functions/get-orders/paging"
 )
 
 var t0 = time.Date(2026, 11, 22, 9, 30, 0, 123e6, time.UTC)
@@ -108,7 +110,7 @@ func listAll(t *testing.T, h *Handler, user string, limit int, between func(page
 		p := decode[page](t, r)
 		want := limit
 		if want == 0 {
-			want = DefaultLimit
+			want = paging.DefaultLimit
 		}
 		if len(p.Orders) > want || (p.NextCursor != nil && len(p.Orders) != want) {
 			t.Fatalf("page %d: %d orders with limit %d, cursor %v", pageNo, len(p.Orders), want, p.NextCursor)

@@ -25,8 +25,7 @@ type dialect struct {
 	open func(t testing.TB) *sql.DB
 }
 
-// dialects are MariaDB and, unless built with -tags nosqlite (which keeps the SQLite
-// engine out of fuzzing builds, where its coverage counters slow every run), SQLite.
+// dialects are MariaDB and SQLite (sqlite_helpers_test.go).
 var dialects = []dialect{{db.MySQL, freshMariaDB}}
 
 // forDialects runs test on MariaDB and on SQLite.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ordersync/ordersync/functions/get-orders/paging"
 	"github.com/ordersync/ordersync/shared/envelope"
 	"github.com/ordersync/ordersync/shared/order"
 )
@@ -43,7 +44,7 @@ const (
 )
 
 // start is the position before every order: the first page's cursor.
-var start = position{createdAt: time.Date(9999, 12, 31, 23, 59, 59, 999e6, time.UTC)}
+var start = paging.Position{CreatedAt: time.Date(9999, 12, 31, 23, 59, 59, 999e6, time.UTC)}
 
 // row is one stored order as the API shows it.
 type row struct {
@@ -80,13 +81,13 @@ func one(ctx context.Context, db *sql.DB, user, id string) (row, error) {
 
 // list reads up to limit+1 orders of user after p (the extra row says whether there is
 // a next page) into rows.
-func list(ctx context.Context, db *sql.DB, user string, p position, limit int, rows []row) ([]row, error) {
-	if p.zero() {
+func list(ctx context.Context, db *sql.DB, user string, p paging.Position, limit int, rows []row) ([]row, error) {
+	if p.Zero() {
 		p = start
 	}
 	n := limit + 1
-	rs, err := db.QueryContext(ctx, listSQL, user, p.createdAt, p.createdAt, p.orderID, n,
-		user, p.createdAt, p.createdAt, p.orderID, n, n)
+	rs, err := db.QueryContext(ctx, listSQL, user, p.CreatedAt, p.CreatedAt, p.OrderID, n,
+		user, p.CreatedAt, p.CreatedAt, p.OrderID, n, n)
 	if err != nil {
 		return rows, err
 	}
