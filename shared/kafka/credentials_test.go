@@ -109,7 +109,7 @@ aws_secret_access_key = secret-credsfile
 		{name: "profile with half a key pair", env: with(files, "AWS_PROFILE", "half"), wantErr: "needs both aws_access_key_id and aws_secret_access_key"},
 		{name: "missing named profile", env: with(files, "AWS_PROFILE", "nope"), wantErr: `AWS_PROFILE: profile "nope" is in neither`},
 		{name: "profile without credentials falls through to the container",
-			env: with(files, "AWS_PROFILE", "region-only", "AWS_CONTAINER_CREDENTIALS_FULL_URI", container.URL, "AWS_CONTAINER_AUTHORIZATION_TOKEN", "container-token"),
+			env:    with(files, "AWS_PROFILE", "region-only", "AWS_CONTAINER_CREDENTIALS_FULL_URI", container.URL, "AWS_CONTAINER_AUTHORIZATION_TOKEN", "container-token"),
 			source: "container endpoint", key: "AKIDCONTAINER"},
 		{name: "container, token file", env: with(noFiles, "AWS_CONTAINER_CREDENTIALS_FULL_URI", container.URL, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", tokenFile),
 			source: "container endpoint", key: "AKIDCONTAINER"},
