@@ -40,6 +40,19 @@ const (
 // refreshes credentials before they expire. NewClient does not connect: brokers are
 // dialled on first use (or by a Producer's warm-up).
 func NewClient(ctx context.Context, cfg Config, opts ...kgo.Opt) (*kgo.Client, error) {
+	all, err := clientOpts(cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := kgo.NewClient(all...)
+	if err != nil {
+		return nil, fmt.Errorf("kafka client: %w", err)
+	}
+	return cl, nil
+}
+
+// clientOpts returns NewClient's options for cfg, followed by opts.
+func clientOpts(cfg Config, opts []kgo.Opt) ([]kgo.Opt, error) {
 	base := []kgo.Opt{
 		kgo.SeedBrokers(cfg.Brokers...),
 		kgo.ClientID("ordersync"),
@@ -58,11 +71,7 @@ func NewClient(ctx context.Context, cfg Config, opts ...kgo.Opt) (*kgo.Client, e
 	if mech != nil {
 		base = append(base, kgo.SASL(mech))
 	}
-	cl, err := kgo.NewClient(append(base, opts...)...)
-	if err != nil {
-		return nil, fmt.Errorf("kafka client: %w", err)
-	}
-	return cl, nil
+	return append(base, opts...), nil
 }
 
 // mechanism returns the SASL mechanism of cfg.Auth, or nil for AuthNone.

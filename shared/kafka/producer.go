@@ -2,6 +2,8 @@ package kafka
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,11 +26,12 @@ const warmWait = MaxProduceWait
 // Producer is a client for a Lambda function's request path that connects while the
 // function initialises, without making init wait:
 //
-//   - NewProducer builds the client and starts, in the background, what the first
-//     produce would otherwise do in series: the producer id, the broker metadata and
-//     the produce connections. A request that comes before they are ready waits for
-//     them inside its produce, under its own deadline; a broker that is down delays
-//     nothing but that produce.
+//   - NewProducer checks the configuration and chooses the credential source, and
+//     leaves the rest to a goroutine: building the kgo client (≈ 1 ms cold, mostly its
+//     default configuration) and then what the first produce would otherwise do in
+//     series: the producer id, the broker metadata and the produce connections. A
+//     request that comes earlier waits for them inside its produce, under its own
+//     deadline; a broker that is down delays nothing but that produce.
 //   - Invoked, called at the start of every invocation, replaces the client once if
 //     the first invocation came more than FrozenAfter after init: connections made
 //     before a freeze may be silently dead, and a produce on one would wait for the
@@ -36,44 +39,60 @@ const warmWait = MaxProduceWait
 //
 // It has the Produce method of *kgo.Client, so handlers take it unchanged.
 type Producer struct {
-	opts []kgo.Opt
-	cl   atomic.Pointer[kgo.Client]
+	opts  []kgo.Opt
+	ctx   context.Context // bounds the warm-ups
+	ready chan struct{}   // closed once the first client is built, or failed to be
+	err   error           // why it failed; set before ready is closed
+	cl    atomic.Pointer[kgo.Client]
 
 	// FrozenAfter is the package's FrozenAfter; tests shorten it.
 	FrozenAfter time.Duration
 
 	mu      sync.Mutex
-	built   time.Time // when the warm-up began; zero once the first invocation came
+	built   time.Time // when init built the producer; zero once the first invocation came
 	stop    context.CancelFunc
 	warming chan struct{} // closed when the current warm-up ended
 }
 
 // NewProducer returns a Producer for cfg (see NewClient for the client's settings)
-// and starts its warm-up. Only a bad configuration fails it; it never connects.
+// and starts building and connecting its client. Only a bad configuration fails it; it
+// never waits for the client or a broker. ctx bounds the warm-ups.
 //
 // Client metrics (KIP-714) are off: they cost a GetTelemetrySubscriptions round trip on
 // the first connection, and a function frozen between invocations cannot push them on
 // time anyway.
 func NewProducer(ctx context.Context, cfg Config, opts ...kgo.Opt) (*Producer, error) {
-	cl, err := NewClient(ctx, cfg, append([]kgo.Opt{kgo.DisableClientMetrics()}, opts...)...)
+	all, err := clientOpts(cfg, append([]kgo.Opt{kgo.DisableClientMetrics()}, opts...))
 	if err != nil {
 		return nil, err
 	}
-	p := &Producer{opts: cl.Opts(), FrozenAfter: FrozenAfter}
-	p.cl.Store(cl)
-	p.mu.Lock()
-	p.warm(cl)
-	p.mu.Unlock()
+	p := &Producer{opts: all, ctx: ctx, ready: make(chan struct{}), FrozenAfter: FrozenAfter,
+		built: time.Now(), stop: func() {}, warming: make(chan struct{})}
+	go p.build()
 	return p, nil
 }
 
-// warm starts connecting cl in the background; p.mu is held.
-func (p *Producer) warm(cl *kgo.Client) {
-	p.built = time.Now()
-	ctx, cancel := context.WithTimeout(cl.Context(), warmWait)
+// build builds the first client and warms it up.
+func (p *Producer) build() {
+	cl, err := kgo.NewClient(p.opts...)
+	if err != nil {
+		p.err = fmt.Errorf("kafka client: %w", err)
+		slog.Error("kafka client", slog.Any("error", err))
+		close(p.ready)
+		close(p.warming)
+		return
+	}
+	p.cl.Store(cl)
+	close(p.ready)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.warm(cl, p.warming)
+}
+
+// warm connects cl in the background and closes done when it has finished; p.mu is held.
+func (p *Producer) warm(cl *kgo.Client, done chan struct{}) {
+	ctx, cancel := context.WithTimeout(p.ctx, warmWait)
 	p.stop = cancel
-	done := make(chan struct{})
-	p.warming = done
 	go func() {
 		defer close(done)
 		defer cancel()
@@ -85,13 +104,40 @@ func (p *Producer) warm(cl *kgo.Client) {
 	}()
 }
 
-// Produce hands r to the current client (see kgo.Client.Produce).
-func (p *Producer) Produce(ctx context.Context, r *kgo.Record, promise func(*kgo.Record, error)) {
-	p.cl.Load().Produce(ctx, r, promise)
+// client returns the current client, waiting until the first one is built or ctx ends.
+func (p *Producer) client(ctx context.Context) (*kgo.Client, error) {
+	select {
+	case <-p.ready:
+	default:
+		select {
+		case <-p.ready:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	if p.err != nil {
+		return nil, p.err
+	}
+	return p.cl.Load(), nil
 }
 
-// Client returns the current client.
-func (p *Producer) Client() *kgo.Client { return p.cl.Load() }
+// Produce hands r to the current client (see kgo.Client.Produce). Before the first
+// client is built it waits for it, at most until ctx ends; promise then gets ctx's
+// error, or the error that kept the client from being built.
+func (p *Producer) Produce(ctx context.Context, r *kgo.Record, promise func(*kgo.Record, error)) {
+	cl, err := p.client(ctx)
+	if err != nil {
+		promise(r, err)
+		return
+	}
+	cl.Produce(ctx, r, promise)
+}
+
+// Client returns the current client, once the first one is built; nil if it could not be.
+func (p *Producer) Client() *kgo.Client {
+	cl, _ := p.client(context.Background())
+	return cl
+}
 
 // Warming returns a channel that is closed once the current warm-up has ended,
 // whether or not it connected.
@@ -107,6 +153,9 @@ func (p *Producer) Warming() <-chan struct{} {
 // one that starts connecting at once, and closes the old one in the background. It
 // reports whether it replaced the client.
 func (p *Producer) Invoked() bool {
+	if p.Client() == nil {
+		return false
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.built.IsZero() {
@@ -123,20 +172,23 @@ func (p *Producer) Invoked() bool {
 	if err != nil { // the same options built the first client
 		return false
 	}
-	old := p.cl.Swap(cl)
 	p.stop()
+	old := p.cl.Swap(cl)
 	go old.Close()
-	p.warm(cl)
-	p.built = time.Time{}
+	p.warming = make(chan struct{})
+	p.warm(cl, p.warming)
 	return true
 }
 
 // Close stops the warm-up and closes the client.
 func (p *Producer) Close() {
+	cl := p.Client()
 	p.mu.Lock()
 	p.stop()
 	p.mu.Unlock()
-	p.cl.Load().Close()
+	if cl != nil {
+		cl.Close()
+	}
 }
 
 // OnInvoke wraps a Lambda handler so that p.Invoked runs before each invocation.

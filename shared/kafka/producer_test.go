@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -144,5 +145,22 @@ func TestOnInvoke(t *testing.T) {
 	got, _ := h(t.Context(), 1)
 	if got == first {
 		t.Fatal("the handler ran before the producer heard of the invocation")
+	}
+}
+
+// TestProducerBuildFails: when the client cannot be built (here: options kgo refuses,
+// which ConfigFromEnv's checks leave to kgo), every produce fails with that error
+// instead of waiting, and nothing is acknowledged.
+func TestProducerBuildFails(t *testing.T) {
+	c, _, topic := freezableCluster(t)
+	p, err := NewProducer(t.Context(), clusterConfig(c, AuthNone), kgo.TransactionalID("not-with-cancellation"))
+	if err != nil {
+		t.Fatalf("NewProducer failed at once (%v); the client is built in the background", err)
+	}
+	defer p.Close()
+	p.Invoked()
+	err = produceBefore(p, topic, 3*time.Second)
+	if err == nil || !strings.Contains(err.Error(), "kafka client: cannot allow idempotent produce cancellation") {
+		t.Fatalf("produce = %v, want the client's build error", err)
 	}
 }
