@@ -164,10 +164,14 @@ func (api *runtimeAPI) coldStart(ctx context.Context, bin string, env []string, 
 	}
 }
 
-// lambdaEnv is the environment Lambda gives every function.
+// lambdaEnv is the environment Lambda gives every function, the execution role's
+// credentials included (msk-iam takes them from there).
 func lambdaEnv(api string) []string {
 	return []string{
 		"AWS_LAMBDA_RUNTIME_API=" + api,
+		"AWS_ACCESS_KEY_ID=ASIAEXAMPLEEXAMPLE00",
+		"AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+		"AWS_SESSION_TOKEN=session-token",
 		"AWS_LAMBDA_FUNCTION_NAME=bench",
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=512",
 		"AWS_LAMBDA_FUNCTION_VERSION=$LATEST",
