@@ -40,8 +40,8 @@ build:
 # returns, and the stack drains and exits 0. ARGS passes flags: make run ARGS=--help
 run:
 	@mkdir -p .local/bin
-	@$(GO) build -o .local/bin/ordersync-local ./local
-	@exec .local/bin/ordersync-local $(ARGS)
+	@$(GO) build -o .local/bin/ordersync ./cmd/ordersync
+	@exec .local/bin/ordersync $(ARGS)
 
 test:
 	$(GO) test -count=1 ./...
@@ -64,7 +64,7 @@ lint:
 # Applies db/migrations to $$DATABASE_URL (mysql://user:pass@host:port/db), or to the
 # local stack's SQLite file when it is unset. Safe to run again.
 migrate:
-	$(GO) run ./local migrate
+	$(GO) run ./cmd/ordersync migrate
 
 # Registers or updates both sink connectors on a self-hosted Kafka Connect (idempotent PUT).
 connect-register:

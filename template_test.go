@@ -538,7 +538,7 @@ func TestREADMEDocumentsTemplate(t *testing.T) {
 	}
 	for _, cmd := range []string{
 		"sam build", "sam deploy --guided", "sam deploy --config-env prod",
-		"go run ./local broker --advertise host.docker.internal:9092",
+		"go run ./cmd/ordersync broker --advertise host.docker.internal:9092",
 		"sam local invoke CreateOrderFunction -e events/create-order.json --env-vars env.json",
 		"sam local invoke ValidateOrderFunction -e events/validate-order.json --env-vars env.json",
 	} {

@@ -14,7 +14,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/ordersync/ordersync/local/sink"
+	"github.com/ordersync/ordersync/sink"
 	"gopkg.in/yaml.v3"
 )
 

@@ -21,6 +21,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/ordersync/ordersync/shared/envelope"
+	"github.com/ordersync/ordersync/shared/httpapi"
 	"github.com/ordersync/ordersync/shared/kafka"
 	"github.com/ordersync/ordersync/shared/order"
 )
@@ -28,9 +29,6 @@ import (
 // MaxBody is the largest request body accepted (after base64 decoding); larger bodies
 // get 413.
 const MaxBody = 64 << 10
-
-// RetryAfter is the Retry-After of a 503, in seconds.
-const RetryAfter = "1"
 
 // producer is what the handler needs of a Kafka client (*kgo.Client has it): an
 // asynchronous produce whose promise is called once the record is acknowledged or has
@@ -71,15 +69,9 @@ func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		requestID = lc.AwsRequestID
 	}
 
-	// The user: the JWT's sub claim when an authorizer sent one, else the path.
-	userID := pathUser(&req)
-	if a := req.RequestContext.Authorizer; a != nil && a.JWT != nil {
-		if sub := a.JWT.Claims["sub"]; sub != "" {
-			if userID != "" && userID != sub {
-				return h.problem(ctx, requestID, pForbidden, "the path user is not the authenticated user")
-			}
-			userID = sub
-		}
+	userID, refused := httpapi.User(&req)
+	if refused != "" {
+		return h.problem(ctx, requestID, httpapi.Forbidden, refused)
 	}
 
 	if !jsonMediaType(header(req.Headers, "content-type")) {
@@ -167,7 +159,7 @@ func (h *Handler) handle(ctx context.Context, requestID string, req *events.APIG
 		if unavailable(err) {
 			h.logAttrs(ctx, slog.LevelWarn, "order not acknowledged in time",
 				slog.String("request_id", requestID), slog.String("order_id", o.OrderID), slog.Any("error", err))
-			return problemResponse(pUnavailable, "the order could not be stored in time; retry with the same Idempotency-Key", nil), nil
+			return pUnavailable.Response("the order could not be stored in time; retry with the same Idempotency-Key", nil), nil
 		}
 		return h.internal(ctx, requestID, o.OrderID, "produce", err)
 	}
@@ -280,23 +272,6 @@ func created(o *order.Order) events.APIGatewayV2HTTPResponse {
 		},
 		Body: body,
 	}
-}
-
-// pathUser returns the {userId} of the route: the path parameter, or, when a gateway
-// left the parameters out, the segment of /order-service/{userId}/orders.
-func pathUser(req *events.APIGatewayV2HTTPRequest) string {
-	if u, ok := req.PathParameters["userId"]; ok {
-		return u
-	}
-	p, ok := strings.CutPrefix(req.RawPath, "/order-service/")
-	if !ok {
-		return ""
-	}
-	u, ok := strings.CutSuffix(p, "/orders")
-	if !ok || strings.Contains(u, "/") {
-		return ""
-	}
-	return u
 }
 
 // jsonMediaType reports whether a Content-Type is application/json or

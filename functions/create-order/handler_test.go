@@ -378,7 +378,14 @@ func TestJWTSub(t *testing.T) {
 			r.PathParameters = nil
 			return r
 		}(), 201, "user-5"},
-		{"empty sub: path user", withSub(post("user-6", designBody), ""), 201, "user-6"},
+		// An authorizer's claims with no (or an empty) sub name nobody: refused, never
+		// placed as the path user.
+		{"empty sub: refused", withSub(post("user-6", designBody), ""), 403, ""},
+		{"claims without sub: refused", func() events.APIGatewayV2HTTPRequest {
+			r := withSub(post("user-7", designBody), "x")
+			delete(r.RequestContext.Authorizer.JWT.Claims, "sub")
+			return r
+		}(), 403, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

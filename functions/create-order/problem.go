@@ -7,70 +7,24 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/ordersync/ordersync/shared/envelope"
+	"github.com/ordersync/ordersync/shared/httpapi"
 	"github.com/ordersync/ordersync/shared/order"
 )
 
-// A problemType is one kind of error answer, an RFC 9457 problem type.
-type problemType struct {
-	status int
-	typ    string // a URI naming the problem
-	title  string
-}
-
-// The problems create-order answers with.
+// The problems only create-order answers with; httpapi has the shared ones.
 var (
-	pMalformed   = problemType{400, "urn:ordersync:problem:malformed-body", "Malformed request body"}
-	pForbidden   = problemType{403, "urn:ordersync:problem:user-mismatch", "Path user is not the authenticated user"}
-	pTooLarge    = problemType{413, "urn:ordersync:problem:body-too-large", "Request body too large"}
-	pMediaType   = problemType{415, "urn:ordersync:problem:unsupported-media-type", "Unsupported media type"}
-	pInvalid     = problemType{422, "urn:ordersync:problem:invalid-order", "Invalid order"}
-	pInternal    = problemType{500, "about:blank", "Internal Server Error"}
-	pUnavailable = problemType{503, "urn:ordersync:problem:not-acknowledged", "Order not acknowledged"}
+	pMalformed   = httpapi.Problem{Status: 400, Type: "urn:ordersync:problem:malformed-body", Title: "Malformed request body"}
+	pTooLarge    = httpapi.Problem{Status: 413, Type: "urn:ordersync:problem:body-too-large", Title: "Request body too large"}
+	pMediaType   = httpapi.Problem{Status: 415, Type: "urn:ordersync:problem:unsupported-media-type", Title: "Unsupported media type"}
+	pInvalid     = httpapi.Problem{Status: 422, Type: "urn:ordersync:problem:invalid-order", Title: "Invalid order"}
+	pUnavailable = httpapi.Problem{Status: 503, Type: "urn:ordersync:problem:not-acknowledged", Title: "Order not acknowledged"}
 )
 
-// problemResponse is the application/problem+json answer of p with detail and, for
-// 422, the broken rules.
-func problemResponse(p problemType, detail string, errs []order.FieldError) events.APIGatewayV2HTTPResponse {
-	bp := buffers.Get().(*[]byte)
-	b := append((*bp)[:0], `{"type":`...)
-	b = envelope.AppendString(b, p.typ)
-	b = append(b, `,"title":`...)
-	b = envelope.AppendString(b, p.title)
-	b = append(b, `,"status":`...)
-	b = strconv.AppendInt(b, int64(p.status), 10)
-	b = append(b, `,"detail":`...)
-	b = envelope.AppendString(b, detail)
-	if errs != nil {
-		b = append(b, `,"errors":[`...)
-		for i, e := range errs {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, `{"field":`...)
-			b = envelope.AppendString(b, e.Field)
-			b = append(b, `,"message":`...)
-			b = envelope.AppendString(b, e.Message)
-			b = append(b, '}')
-		}
-		b = append(b, ']')
-	}
-	b = append(b, '}')
-	body := string(b)
-	*bp = b[:0]
-	buffers.Put(bp)
-	headers := map[string]string{"Content-Type": "application/problem+json"}
-	if p.status == 503 {
-		headers["Retry-After"] = RetryAfter
-	}
-	return events.APIGatewayV2HTTPResponse{StatusCode: p.status, Headers: headers, Body: body}
-}
-
 // problem answers a client error (4xx) and logs it at info level.
-func (h *Handler) problem(ctx context.Context, requestID string, p problemType, detail string) (events.APIGatewayV2HTTPResponse, error) {
+func (h *Handler) problem(ctx context.Context, requestID string, p httpapi.Problem, detail string) (events.APIGatewayV2HTTPResponse, error) {
 	h.logAttrs(ctx, slog.LevelInfo, "request refused",
-		slog.String("request_id", requestID), slog.Int("status", p.status), slog.String("detail", detail))
-	return problemResponse(p, detail, nil), nil
+		slog.String("request_id", requestID), slog.Int("status", p.Status), slog.String("detail", detail))
+	return p.Response(detail, nil), nil
 }
 
 // invalid answers 422 with every broken rule.
@@ -81,12 +35,12 @@ func (h *Handler) invalid(ctx context.Context, requestID string, errs []order.Fi
 	}
 	h.logAttrs(ctx, slog.LevelInfo, "request refused",
 		slog.String("request_id", requestID), slog.Int("status", 422), slog.String("detail", detail))
-	return problemResponse(pInvalid, detail, errs), nil
+	return pInvalid.Response(detail, errs), nil
 }
 
 // internal answers 500 without saying why; the log says why.
 func (h *Handler) internal(ctx context.Context, requestID, orderID, what string, err error) (events.APIGatewayV2HTTPResponse, error) {
 	h.logAttrs(ctx, slog.LevelError, what+" failed",
 		slog.String("request_id", requestID), slog.String("order_id", orderID), slog.Any("error", err))
-	return problemResponse(pInternal, "the order could not be taken; nothing was stored", nil), nil
+	return httpapi.Internal.Response("the order could not be taken; nothing was stored", nil), nil
 }

@@ -71,7 +71,7 @@ var goBenches = []goBench{
 	{what: "validate-order, one 10,000-record batch, end to end incl. produce to kfake", pkg: "./functions/validate-order",
 		bench: "BenchmarkBatch/handler", base: "BenchmarkBatch/decode-only",
 		metric: "records/s", target: "≥ 0.5× records/s", minRatio: 0.5, bound: boundBatch},
-	{what: "local sink into MariaDB, 100,000 orders", pkg: "./local/sink",
+	{what: "sink into MariaDB, 100,000 orders", pkg: "./sink",
 		bench: "BenchmarkMariaDB/sink", base: "BenchmarkMariaDB/database-sql",
 		metric: "rows/s", target: "≥ 0.8× rows/s", minRatio: 0.8, bound: boundSink},
 }

@@ -70,7 +70,7 @@ func TestBenchPattern(t *testing.T) {
 	for pkg, want := range map[string]string{
 		"./shared/envelope":        "^(BenchmarkEncode|BenchmarkDecode)$",
 		"./functions/create-order": "^(BenchmarkHandle|BenchmarkHandleKfake)$",
-		"./local/sink":             "^(BenchmarkMariaDB)$",
+		"./sink":                   "^(BenchmarkMariaDB)$",
 	} {
 		if got := benchPattern(pkg); got != want {
 			t.Errorf("benchPattern(%s) = %s, want %s", pkg, got, want)

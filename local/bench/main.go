@@ -100,14 +100,25 @@ func run() error {
 		rows = append(rows, r...)
 	}
 
-	path := *out
+	if err := writeReport(ctx, root, *out, *only, rows, began); err != nil {
+		return err
+	}
+	if len(failures) > 0 {
+		return fmt.Errorf("%s could not be measured (see the report)", strings.Join(failures, ", "))
+	}
+	return nil
+}
+
+// writeReport renders rows into out (relative to root) and says how many missed. A
+// partial run (only) rewrites its own rows and keeps the others as they were.
+func writeReport(ctx context.Context, root, out, only string, rows []row, began time.Time) error {
+	path := out
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(root, path)
 	}
-	if *only != "" {
-		// A partial run rewrites its own rows and keeps the others as they were.
+	if only != "" {
 		if old, err := os.ReadFile(path); err == nil {
-			rows = merge(parseReport(string(old)), rows, strings.Split(*only, ","))
+			rows = merge(parseReport(string(old)), rows, strings.Split(only, ","))
 		}
 	}
 	report := render(rows, machine(ctx), time.Since(began))
@@ -115,7 +126,7 @@ func run() error {
 	if err := os.WriteFile(path, []byte(report), 0o644); err != nil {
 		return err
 	}
-	progress("wrote %s in %s", *out, time.Since(began).Round(time.Second))
+	progress("wrote %s in %s", out, time.Since(began).Round(time.Second))
 	missed := 0
 	for _, r := range rows {
 		if !r.Met {
@@ -124,9 +135,6 @@ func run() error {
 	}
 	if missed > 0 {
 		progress("%d row(s) miss their target (marked in the report)", missed)
-	}
-	if len(failures) > 0 {
-		return fmt.Errorf("%s could not be measured (see the report)", strings.Join(failures, ", "))
 	}
 	return nil
 }

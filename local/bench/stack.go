@@ -23,9 +23,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
+	"github.com/ordersync/ordersync/shared/db"
 
-	"github.com/ordersync/ordersync/local/sink"
+	"github.com/go-sql-driver/mysql"
 )
 
 // stackRows starts the local stack as its own process against a fresh MariaDB database,
@@ -36,7 +36,7 @@ func stackRows(ctx context.Context, root, work string, orders, clients int) ([]r
 	if base == "" {
 		base = "mysql://root@127.0.0.1:3306/test"
 	}
-	cfg, err := sink.MySQLConfig(base)
+	cfg, err := db.MySQLConfig(base)
 	if err != nil {
 		return nil, err
 	}
@@ -61,8 +61,8 @@ func stackRows(ctx context.Context, root, work string, orders, clients int) ([]r
 	}
 	dbURL += "/" + dbName
 
-	bin := filepath.Join(work, "local")
-	if _, err := command(ctx, root, nil, "go", "build", "-o", bin, "./local"); err != nil {
+	bin := filepath.Join(work, "ordersync")
+	if _, err := command(ctx, root, nil, "go", "build", "-o", bin, "./cmd/ordersync"); err != nil {
 		return nil, err
 	}
 	httpAddr, kafkaAddr := freeAddr(), freeAddr()

@@ -25,7 +25,7 @@ import (
 	_ "github.com/go-sql-driver/mysql"
 )
 
-// The e2e test runs `go run ./local` as its own process against the MariaDB server on
+// The e2e test runs the ordersync CLI as its own process against the MariaDB server on
 // 127.0.0.1:3306 (a fresh database per run), with real function processes and the
 // embedded broker, and checks what reaches the tables through real HTTP requests,
 // including across a SIGKILL of the whole stack.
@@ -207,7 +207,7 @@ var (
 	buildErr  error
 )
 
-// buildLocal builds ./local once per test binary.
+// buildLocal builds ./cmd/ordersync once per test binary.
 func buildLocal(t *testing.T, root string) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -216,11 +216,11 @@ func buildLocal(t *testing.T, root string) string {
 			buildErr = err
 			return
 		}
-		builtBin = filepath.Join(dir, "local")
-		build := exec.Command("go", "build", "-o", builtBin, "./local")
+		builtBin = filepath.Join(dir, "ordersync")
+		build := exec.Command("go", "build", "-o", builtBin, "./cmd/ordersync")
 		build.Dir = root
 		if out, err := build.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build ./local: %w\n%s", err, out)
+			buildErr = fmt.Errorf("go build ./cmd/ordersync: %w\n%s", err, out)
 		}
 	})
 	if buildErr != nil {

@@ -64,11 +64,11 @@ func TestLoadThroughCrashes(t *testing.T) {
 		t.Fatal(err)
 	}
 	work := t.TempDir()
-	bin := filepath.Join(work, "local")
-	build := exec.Command("go", "build", "-o", bin, "./local")
+	bin := filepath.Join(work, "ordersync")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/ordersync")
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./local: %v\n%s", err, out)
+		t.Fatalf("go build ./cmd/ordersync: %v\n%s", err, out)
 	}
 	catalog := filepath.Join(work, "catalog.json")
 	if err := os.WriteFile(catalog, []byte(`{"CATALOG-0001": {"unitPrice": 1200, "maxQty": 100}}`), 0o644); err != nil {

@@ -28,12 +28,12 @@ import (
 	"github.com/ordersync/ordersync/local/broker"
 	"github.com/ordersync/ordersync/local/console"
 	"github.com/ordersync/ordersync/local/gateway"
-	"github.com/ordersync/ordersync/local/migrate"
 	"github.com/ordersync/ordersync/local/runtimeapi"
 	"github.com/ordersync/ordersync/local/samtemplate"
-	"github.com/ordersync/ordersync/local/sink"
 	"github.com/ordersync/ordersync/local/trigger"
+	"github.com/ordersync/ordersync/shared/db"
 	"github.com/ordersync/ordersync/shared/kafka"
+	"github.com/ordersync/ordersync/sink"
 )
 
 // Defaults of the local command.
@@ -49,7 +49,7 @@ const (
 // DefaultSinkConfigs are the connector files the stack's sinks apply.
 var DefaultSinkConfigs = []string{"connect/orders-sink.json", "connect/order-rejections-sink.json"}
 
-// Config is what `go run ./local` was asked to run.
+// Config is what the ordersync CLI was asked to run.
 type Config struct {
 	Dir         string            // project root: template.yaml, Makefile, connect/ and functions/ live here
 	Template    string            // relative to Dir
@@ -244,15 +244,15 @@ func Run(ctx context.Context, cfg Config) error {
 	stackf("topics ready: %s", strings.Join(topics, ", "))
 
 	// The database, migrated, so that an empty one works with no other step.
-	db, err := sink.Open(ctx, getenv("DATABASE_URL"), dataDir)
+	store, err := db.Open(ctx, getenv("DATABASE_URL"), dataDir)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	if err := migrate.Apply(ctx, db.SQL, db.Dialect); err != nil {
-		return fmt.Errorf("migrate %s: %w", db.Where, err)
+	defer store.Close()
+	if err := db.Apply(ctx, store.SQL, store.Dialect); err != nil {
+		return fmt.Errorf("migrate %s: %w", store.Where, err)
 	}
-	stackf("database ready (migrated): %s %s", db.Dialect, db.Where)
+	stackf("database ready (migrated): %s %s", store.Dialect, store.Where)
 
 	// Function binaries for this machine (SAM builds linux/arm64 ones for AWS).
 	if err := build(ctx, cfg.Dir, fns, logf("build")); err != nil {
@@ -340,7 +340,7 @@ func Run(ctx context.Context, cfg Config) error {
 		},
 	}))
 	for _, sc := range sinkCfgs {
-		s, err := sink.New(sc, db, sinkOpts(kcfg)...)
+		s, err := sink.New(sc, store, sinkOpts(kcfg)...)
 		if err != nil {
 			closeFunctions()
 			return err
@@ -406,7 +406,7 @@ func Run(ctx context.Context, cfg Config) error {
 	go func() { served <- srv.Serve(ln) }()
 
 	banner(cfg.Out, bannerInfo{
-		http: ln.Addr().String(), kafka: kafkaWhere, topics: topics, db: db.Dialect + " " + db.Where,
+		http: ln.Addr().String(), kafka: kafkaWhere, topics: topics, db: store.Dialect + " " + store.Where,
 		fns: fns, routes: routeLines, triggers: triggerLines, sinks: sinkCfgs, concurrency: cfg.Concurrency,
 		data: cfg.Data,
 	})

@@ -24,10 +24,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/ordersync/ordersync/db"
-	"github.com/ordersync/ordersync/local/migrate"
-	"github.com/ordersync/ordersync/local/sink"
+	"github.com/ordersync/ordersync/db/migrations"
+	"github.com/ordersync/ordersync/shared/db"
 	"github.com/ordersync/ordersync/shared/order"
+	"github.com/ordersync/ordersync/sink"
 )
 
 // Database faults under the sink: a TCP proxy between the sink and MariaDB cuts
@@ -54,7 +54,7 @@ var faultsMariaAddr = "127.0.0.1:3306"
 // under CI) when MariaDB is not reachable.
 func mariaAdmin(t *testing.T) *sql.DB {
 	t.Helper()
-	d, err := sink.Open(context.Background(), faultsMariaURL, "")
+	d, err := db.Open(context.Background(), faultsMariaURL, "")
 	if err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("MariaDB is required in CI: %v", err)
@@ -77,14 +77,14 @@ func faultName(prefix string) string {
 func ordersTable(t *testing.T, admin *sql.DB) string {
 	t.Helper()
 	table := faultName("orders_faults")
-	text, err := db.Migrations.ReadFile("migrations/0001_orders.sql")
+	text, err := migrations.FS.ReadFile("0001_orders.sql")
 	if err != nil {
 		t.Fatal(err)
 	}
 	script := regexp.MustCompile(`\borders_user_created\b`).ReplaceAllString(string(text), table+"_uc")
 	script = regexp.MustCompile(`\borders\b`).ReplaceAllString(script, table)
 	t.Cleanup(func() { admin.Exec("DROP TABLE IF EXISTS `" + table + "`") })
-	for _, stmt := range migrate.Split(script) {
+	for _, stmt := range db.Split(script) {
 		if _, err := admin.Exec(stmt); err != nil {
 			t.Fatalf("%s: %v", stmt, err)
 		}
@@ -206,7 +206,7 @@ type runningSink struct {
 // start runs a sink writing through databaseURL (the proxy, or MariaDB itself).
 func (r *sinkRig) start(t *testing.T, databaseURL string) *runningSink {
 	t.Helper()
-	d, err := sink.Open(context.Background(), databaseURL, "")
+	d, err := db.Open(context.Background(), databaseURL, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ordersync/ordersync/shared/db"
+
 	"github.com/ordersync/ordersync/shared/envelope"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -54,11 +56,11 @@ func mustSchema(t testing.TB, js string) *envelope.Schema {
 
 func TestCreateStatement(t *testing.T) {
 	cfg := testConfig(t, "types", "topics", "t", "pk.mode", "record_value", "pk.fields", "id")
-	l, err := newLayout(&cfg, sqlWriter{dialect: MySQL, quote: true}, tableID{name: "all_types"}, nil, mustSchema(t, allTypesSchema))
+	l, err := newLayout(&cfg, sqlWriter{dialect: db.MySQL, quote: true}, tableID{name: "all_types"}, nil, mustSchema(t, allTypesSchema))
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := sqlWriter{dialect: MySQL, quote: true}.create(l)
+	got, err := sqlWriter{dialect: db.MySQL, quote: true}.create(l)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +77,7 @@ func TestDMLStatements(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mysql, sqlite := sqlWriter{dialect: MySQL, quote: true}, sqlWriter{dialect: SQLite, quote: true}
+	mysql, sqlite := sqlWriter{dialect: db.MySQL, quote: true}, sqlWriter{dialect: db.SQLite, quote: true}
 	tests := []struct{ name, got, want string }{
 		{"mysql upsert", mysql.insert(l, 1, true),
 			"insert into `actor`(`actor_id`,`first_name`,`last_name`,`score`) values(?,?,?,?) on duplicate key update `first_name`=values(`first_name`),`last_name`=values(`last_name`),`score`=values(`score`)"},
@@ -87,7 +89,7 @@ func TestDMLStatements(t *testing.T) {
 			"INSERT INTO `actor`(`actor_id`,`first_name`,`last_name`,`score`) VALUES(?,?,?,?),(?,?,?,?) ON CONFLICT(`actor_id`) DO UPDATE SET `first_name`=excluded.`first_name`,`last_name`=excluded.`last_name`,`score`=excluded.`score`"},
 		{"update", mysql.update(l), "UPDATE `actor` SET `first_name` = ?, `last_name` = ?, `score` = ? WHERE `actor_id` = ?"},
 		{"delete", mysql.delete(l), "DELETE FROM `actor` WHERE `actor_id` = ?"},
-		{"unquoted", sqlWriter{dialect: MySQL}.insert(l, 1, false), "INSERT INTO actor(actor_id,first_name,last_name,score) VALUES(?,?,?,?)"},
+		{"unquoted", sqlWriter{dialect: db.MySQL}.insert(l, 1, false), "INSERT INTO actor(actor_id,first_name,last_name,score) VALUES(?,?,?,?)"},
 	}
 	onlyKey, err := newLayout(&cfg, sqlWriter{}, tableID{name: "actor"}, nil, mustSchema(t, `{"type":"struct","fields":[{"field":"actor_id","type":"int32"}]}`))
 	if err != nil {
@@ -111,19 +113,19 @@ func TestDMLStatements(t *testing.T) {
 
 // Column types as each target reports them for allTypes after auto.create.
 var allTypesColumns = map[string][]string{
-	MySQL: {"id bigint(20) NO", "i8 tinyint(4) NO", "i16 smallint(6) NO", "i32 int(11) NO", "i64 bigint(20) NO",
+	db.MySQL: {"id bigint(20) NO", "i8 tinyint(4) NO", "i16 smallint(6) NO", "i32 int(11) NO", "i64 bigint(20) NO",
 		"f32 float NO", "f64 double NO", "b tinyint(4) NO", "s text YES", "by varbinary(1024) NO",
 		"dec decimal(65,2) NO", "d date NO", "tm time(3) NO", "ts datetime(3) NO", "n int(11) YES"},
-	SQLite: {"id BIGINT NO", "i8 TINYINT NO", "i16 SMALLINT NO", "i32 INT NO", "i64 BIGINT NO",
+	db.SQLite: {"id BIGINT NO", "i8 TINYINT NO", "i16 SMALLINT NO", "i32 INT NO", "i64 BIGINT NO",
 		"f32 FLOAT NO", "f64 DOUBLE NO", "b TINYINT NO", "s TEXT YES", "by VARBINARY(1024) NO",
 		"dec DECIMAL(65,2) NO", "d DATE NO", "tm TIME(3) NO", "ts DATETIME(3) NO", "n INT YES"},
 }
 
 // columnTypes reads "name type nullable" per column, in table order.
-func columnTypes(t testing.TB, d *DB, table string) []string {
+func columnTypes(t testing.TB, d *db.DB, table string) []string {
 	t.Helper()
 	q := "SELECT COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION"
-	if d.Dialect == SQLite {
+	if d.Dialect == db.SQLite {
 		q = `SELECT name, type, CASE WHEN "notnull" = 1 OR pk > 0 THEN 'NO' ELSE 'YES' END FROM pragma_table_info(?)`
 	}
 	rows, err := d.SQL.Query(q, table)
@@ -199,10 +201,10 @@ func TestAutoCreateStringKeyFailsLikeTheConnector(t *testing.T) {
 			produce(t, brokers, orderRecord(t, topic, testOrder(1)))
 			r := start(t, ordersConfig(t, topic, table, "auto.create", "true", "max.retries", "1"), d, brokers, nil)
 			err := r.wait(t)
-			if !errors.Is(err, ErrWrite) || !strings.Contains(err.Error(), "go run ./local migrate") || !strings.Contains(err.Error(), "TEXT") {
+			if !errors.Is(err, ErrWrite) || !strings.Contains(err.Error(), "ordersync migrate") || !strings.Contains(err.Error(), "TEXT") {
 				t.Fatalf("Run = %v, want a write error pointing at db/migrations", err)
 			}
-			if tg.name == MySQL && !strings.Contains(err.Error(), "1170") {
+			if tg.name == db.MySQL && !strings.Contains(err.Error(), "1170") {
 				t.Fatalf("Run = %v, want MySQL error 1170 (BLOB/TEXT column used in key specification)", err)
 			}
 			if r.Stats().Retries != 1 {
@@ -242,8 +244,8 @@ func TestAutoEvolveAddsOptionalColumns(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := map[string][]string{
-				MySQL:  {"id bigint(20) NO", "name text YES", "note text YES", "qty int(11) YES"},
-				SQLite: {"id BIGINT NO", "name TEXT YES", "note TEXT YES", "qty INT YES"},
+				db.MySQL:  {"id bigint(20) NO", "name text YES", "note text YES", "qty int(11) YES"},
+				db.SQLite: {"id BIGINT NO", "name TEXT YES", "note TEXT YES", "qty INT YES"},
 			}[tg.name]
 			if got := columnTypes(t, d, table); strings.Join(got, ",") != strings.Join(want, ",") {
 				t.Fatalf("columns %v, want %v", got, want)
@@ -294,7 +296,7 @@ func TestMissingTableWithoutAutoCreate(t *testing.T) {
 	produce(t, brokers, orderRecord(t, topic, testOrder(1)))
 	r := start(t, ordersConfig(t, topic, "no_such_table"), d, brokers, nil)
 	err := r.wait(t)
-	if !errors.Is(err, ErrTable) || !errors.Is(err, ErrTolerance) || !strings.Contains(err.Error(), "go run ./local migrate") {
+	if !errors.Is(err, ErrTable) || !errors.Is(err, ErrTolerance) || !strings.Contains(err.Error(), "ordersync migrate") {
 		t.Fatalf("Run = %v, want a table error naming the migrations", err)
 	}
 	if r.Stats().Retries != 0 {
@@ -389,7 +391,7 @@ func TestKafkaCoordinatesKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	q, err := sqlWriter{dialect: MySQL, quote: true}.create(l)
+	q, err := sqlWriter{dialect: db.MySQL, quote: true}.create(l)
 	if err != nil {
 		t.Fatal(err)
 	}

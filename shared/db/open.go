@@ -1,4 +1,11 @@
-package sink
+// Package db provides the one way ordersync opens its database: a DATABASE_URL
+// (MariaDB / Aurora MySQL) or an embedded SQLite file, its dialect, and the migrations
+// runner for db/migrations.
+//
+// The package does not link a SQLite driver: programs that offer the embedded file
+// (the sink, the local CLI) import modernc.org/sqlite themselves, so Lambda builds that
+// only talk to MariaDB stay small.
+package db
 
 import (
 	"context"
@@ -12,19 +19,18 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
-	_ "modernc.org/sqlite" // database/sql driver "sqlite", pure Go
 )
 
 // Dialects of a DB.
 const (
 	MySQL  = "mysql"  // MariaDB / Aurora MySQL through github.com/go-sql-driver/mysql
-	SQLite = "sqlite" // an embedded file through modernc.org/sqlite
+	SQLite = "sqlite" // an embedded file through modernc.org/sqlite (imported by the caller)
 )
 
 // SQLiteFile is the file Open uses inside its data directory when no database URL is set.
 const SQLiteFile = "ordersync.db"
 
-// DB is the database a sink writes to.
+// DB is an open database and its dialect.
 type DB struct {
 	SQL     *sql.DB
 	Dialect string // MySQL or SQLite
@@ -48,7 +54,7 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*DB, error) {
 		file := filepath.Join(dataDir, SQLiteFile)
 		sqldb, err := sql.Open("sqlite", SQLiteDSN(file))
 		if err != nil {
-			return nil, fmt.Errorf("open %s: %w", file, err)
+			return nil, fmt.Errorf("open %s: %w (this program is built without SQLite: set DATABASE_URL)", file, err)
 		}
 		// One writer at a time is what SQLite does anyway; one connection avoids
 		// SQLITE_BUSY between our own connections.

@@ -11,9 +11,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/ordersync/ordersync/local/sink"
 	"github.com/ordersync/ordersync/shared/envelope"
 	"github.com/ordersync/ordersync/shared/order"
+	"github.com/ordersync/ordersync/sink"
 )
 
 // Hostile input reaching the sink: SQL metacharacters, backticks, quotes and unicode in

@@ -14,10 +14,10 @@ import (
 	"github.com/ordersync/ordersync/local/stack"
 )
 
-const stackUsage = `usage: go run ./local [flags]          (make run)
-       go run ./local broker [flags]   the embedded Kafka broker only
-       go run ./local sink [flags]     the sink only
-       go run ./local migrate [flags]  apply db/migrations
+const stackUsage = `usage: go run ./cmd/ordersync [flags]          (make run)
+       go run ./cmd/ordersync broker [flags]   the embedded Kafka broker only
+       go run ./cmd/ordersync sink [flags]     the sink only
+       go run ./cmd/ordersync migrate [flags]  apply db/migrations
 
 Runs the whole pipeline on this machine, without Docker or AWS: an embedded Kafka
 broker, the functions of template.yaml as real processes under a Lambda Runtime API

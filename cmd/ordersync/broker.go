@@ -16,14 +16,14 @@ import (
 	"github.com/ordersync/ordersync/local/stack"
 )
 
-const brokerUsage = `usage: go run ./local broker [flags]
+const brokerUsage = `usage: go run ./cmd/ordersync broker [flags]
 
 Runs only the embedded Kafka broker (kfake), with the pipeline's topics created and
 its data kept under --data, for functions and sinks run some other way. With
 --advertise HOST:PORT it listens on all interfaces and names HOST:PORT in metadata,
 so that a container reaches it, e.g. for sam local invoke:
 
-  go run ./local broker --advertise host.docker.internal:9092
+  go run ./cmd/ordersync broker --advertise host.docker.internal:9092
   sam local invoke CreateOrderFunction -e events/create-order.json --env-vars env.json
 
 Flags:

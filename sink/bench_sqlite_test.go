@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ordersync/ordersync/shared/db"
+
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -19,7 +21,7 @@ const benchOrders = 100_000
 // statements. BenchmarkMariaDB is the same for MariaDB.
 func BenchmarkSQLite(b *testing.B) { benchTarget(b, openSQLite) }
 
-func benchTarget(b *testing.B, open func(testing.TB) *DB) {
+func benchTarget(b *testing.B, open func(testing.TB) *db.DB) {
 	d := open(b)
 	orders := make([]order.Order, benchOrders)
 	for i := range orders {
@@ -68,10 +70,10 @@ func benchTarget(b *testing.B, open func(testing.TB) *DB) {
 
 // writeDirect is the baseline: the sink's own multi-row upsert, straight through
 // database/sql, batch rows per transaction.
-func writeDirect(b *testing.B, d *DB, table string, orders []order.Order, batch int) {
+func writeDirect(b *testing.B, d *db.DB, table string, orders []order.Order, batch int) {
 	cols := "order_id,user_id,product_id,qty,unit_price,total_price,status,created_at,reason"
 	tail := " ON DUPLICATE KEY UPDATE user_id=VALUES(user_id),product_id=VALUES(product_id),qty=VALUES(qty),unit_price=VALUES(unit_price),total_price=VALUES(total_price),status=VALUES(status),created_at=VALUES(created_at),reason=VALUES(reason)"
-	if d.Dialect == SQLite {
+	if d.Dialect == db.SQLite {
 		tail = " ON CONFLICT(order_id) DO UPDATE SET user_id=excluded.user_id,product_id=excluded.product_id,qty=excluded.qty,unit_price=excluded.unit_price,total_price=excluded.total_price,status=excluded.status,created_at=excluded.created_at,reason=excluded.reason"
 	}
 	ctx := context.Background()

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ordersync/ordersync/shared/db"
+
 	"github.com/ordersync/ordersync/shared/envelope"
 )
 
@@ -87,7 +89,7 @@ func (w sqlWriter) insert(l *layout, rows int, upsert bool) string {
 	cols := l.insertCols
 	b.Grow(64 + rows*(2*len(cols)+3))
 	kw := func(upper, lower string) {
-		if upsert && w.dialect == MySQL {
+		if upsert && w.dialect == db.MySQL {
 			b.WriteString(lower)
 		} else {
 			b.WriteString(upper)
@@ -119,7 +121,7 @@ func (w sqlWriter) insert(l *layout, rows int, upsert bool) string {
 	if len(update) == 0 {
 		update = l.keys
 	}
-	if w.dialect == MySQL {
+	if w.dialect == db.MySQL {
 		b.WriteString(" on duplicate key update ")
 		for i, c := range update {
 			if i > 0 {
@@ -216,7 +218,7 @@ func (w sqlWriter) create(l *layout) (string, error) {
 // alter builds the auto.evolve statements: MySQL adds every column in one ALTER TABLE,
 // SQLite (which takes one ADD per statement) gets one ALTER TABLE per column.
 func (w sqlWriter) alter(t tableID, cols []*column) ([]string, error) {
-	if w.dialect == SQLite {
+	if w.dialect == db.SQLite {
 		var out []string
 		for _, c := range cols {
 			var b strings.Builder

@@ -8,15 +8,14 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/ordersync/ordersync/local/migrate"
-	"github.com/ordersync/ordersync/local/sink"
+	"github.com/ordersync/ordersync/shared/db"
 )
 
 // runMigrate applies db/migrations to $DATABASE_URL, or to the SQLite file under --data.
 func runMigrate(args []string) error {
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), `usage: go run ./local migrate [--data DIR]
+		fmt.Fprintln(fs.Output(), `usage: go run ./cmd/ordersync migrate [--data DIR]
 
 Applies db/migrations/*.sql (each file once, recorded in schema_migrations) to
 DATABASE_URL (mysql://user:pass@host:port/db), or, when it is unset, to the
@@ -30,14 +29,14 @@ embedded SQLite file DIR/ordersync.db.`)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	db, err := sink.Open(ctx, os.Getenv("DATABASE_URL"), *dataDir)
+	store, err := db.Open(ctx, os.Getenv("DATABASE_URL"), *dataDir)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	defer db.Close()
-	if err := migrate.Apply(ctx, db.SQL, db.Dialect); err != nil {
-		return fmt.Errorf("migrate %s: %w", db.Where, err)
+	defer store.Close()
+	if err := db.Apply(ctx, store.SQL, store.Dialect); err != nil {
+		return fmt.Errorf("migrate %s: %w", store.Where, err)
 	}
-	fmt.Fprintf(os.Stderr, "migrations applied to %s database %s\n", db.Dialect, db.Where)
+	fmt.Fprintf(os.Stderr, "migrations applied to %s database %s\n", store.Dialect, store.Where)
 	return nil
 }

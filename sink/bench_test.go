@@ -20,8 +20,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/ordersync/ordersync/db"
-	"github.com/ordersync/ordersync/local/migrate"
+	"github.com/ordersync/ordersync/db/migrations"
+	"github.com/ordersync/ordersync/shared/db"
 	"github.com/ordersync/ordersync/shared/order"
 )
 
@@ -145,12 +145,12 @@ func BenchmarkMariaDB(b *testing.B) {
 }
 
 // benchMariaDB opens the MariaDB the tests use, or skips (fails in CI) without one.
-func benchMariaDB(b *testing.B) *DB {
+func benchMariaDB(b *testing.B) *db.DB {
 	url := os.Getenv("SINK_TEST_DATABASE_URL")
 	if url == "" {
 		url = "mysql://root@127.0.0.1:3306/test"
 	}
-	d, err := Open(context.Background(), url, "")
+	d, err := db.Open(context.Background(), url, "")
 	if err != nil {
 		if os.Getenv("CI") == "true" {
 			b.Fatalf("MariaDB is required in CI: %v", err)
@@ -214,24 +214,24 @@ func benchOrder(i int) order.Order {
 }
 
 // benchTable creates table with db/migrations/0001_orders.sql, renamed.
-func benchTable(b *testing.B, d *DB, table string) {
-	text, err := db.Migrations.ReadFile("migrations/0001_orders.sql")
+func benchTable(b *testing.B, d *db.DB, table string) {
+	text, err := migrations.FS.ReadFile("0001_orders.sql")
 	if err != nil {
 		b.Fatal(err)
 	}
 	script := regexp.MustCompile(`\borders\b`).ReplaceAllString(string(text), table)
 	script = strings.ReplaceAll(script, "orders_user_created", table+"_user_created")
 	b.Cleanup(func() { benchDrop(d, table) })
-	for _, stmt := range migrate.Split(script) {
+	for _, stmt := range db.Split(script) {
 		if _, err := d.SQL.Exec(stmt); err != nil {
 			b.Fatalf("%s: %v", stmt, err)
 		}
 	}
 }
 
-func benchDrop(d *DB, table string) { d.SQL.Exec("DROP TABLE IF EXISTS `" + table + "`") }
+func benchDrop(d *db.DB, table string) { d.SQL.Exec("DROP TABLE IF EXISTS `" + table + "`") }
 
-func benchCount(b *testing.B, d *DB, table string) int {
+func benchCount(b *testing.B, d *db.DB, table string) int {
 	var n int
 	if err := d.SQL.QueryRow("SELECT COUNT(*) FROM `" + table + "`").Scan(&n); err != nil {
 		b.Fatal(err)

@@ -1,10 +1,11 @@
-// Package migrate provides an applier for the SQL migrations in db/migrations.
+// Apply runs the SQL migrations in db/migrations.
 //
 // Each file runs once: applied files are recorded in schema_migrations, and every
 // statement is itself idempotent (CREATE TABLE IF NOT EXISTS), so a run interrupted
 // between a statement and its bookkeeping is safe to repeat. The same files apply to
 // MariaDB / Aurora MySQL and to SQLite (MySQL-only table options live in /*! */ comments).
-package migrate
+
+package db
 
 import (
 	"context"
@@ -17,13 +18,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ordersync/ordersync/db"
-)
-
-// Dialects accepted by Apply.
-const (
-	MySQL  = "mysql"  // MariaDB and Aurora MySQL
-	SQLite = "sqlite" // modernc.org/sqlite
+	"github.com/ordersync/ordersync/db/migrations"
 )
 
 // Errors returned by Apply.
@@ -37,7 +32,7 @@ const lockName = "ordersync_migrate"
 // Apply runs the migrations from db/migrations that the database has not seen yet, in
 // file-name order. dialect is MySQL or SQLite.
 func Apply(ctx context.Context, sqldb *sql.DB, dialect string) error {
-	_, err := ApplyFS(ctx, sqldb, dialect, db.Migrations, "migrations")
+	_, err := ApplyFS(ctx, sqldb, dialect, migrations.FS, ".")
 	return err
 }
 

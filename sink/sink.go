@@ -1,4 +1,4 @@
-// Package sink provides a local Kafka Connect JDBC sink: it reads a JdbcSinkConnector
+// Package sink provides a self-hosted Kafka Connect JDBC sink: it reads a JdbcSinkConnector
 // config (connect/orders-sink.json) and applies it with the connector's semantics to
 // MariaDB / MySQL or to an embedded SQLite file.
 //
@@ -33,6 +33,9 @@ import (
 	"syscall"
 	"time"
 	"unicode/utf8"
+
+	"github.com/ordersync/ordersync/shared/db"
+	_ "modernc.org/sqlite" // the embedded SQLite file, pure Go
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/ordersync/ordersync/shared/envelope"
@@ -74,10 +77,10 @@ type Stats struct {
 
 // Sink applies one connector config. Create it with New, then call Run once.
 type Sink struct {
-	cfg Config
-	db  *DB
-	cl  *kgo.Client
-	w   sqlWriter
+	cfg   Config
+	store *db.DB
+	cl    *kgo.Client
+	w     sqlWriter
 
 	// Logger receives the sink's logs (nil: slog.Default()). Set before Run.
 	Logger *slog.Logger
@@ -108,17 +111,17 @@ type topicPartition struct {
 
 // maxParams bounds the placeholders of one multi-row statement (SQLite allows 32766,
 // MySQL 65535).
-var maxParams = map[string]int{MySQL: 65535, SQLite: 32766}
+var maxParams = map[string]int{db.MySQL: 65535, db.SQLite: 32766}
 
 // New creates a sink for cfg writing to db. kgoOpts configure the Kafka client; they
 // must include kgo.SeedBrokers. The client consumes in group connect-<name> with manual
 // commits and also produces to the dead letter queue.
-func New(cfg Config, db *DB, kgoOpts ...kgo.Opt) (*Sink, error) {
+func New(cfg Config, store *db.DB, kgoOpts ...kgo.Opt) (*Sink, error) {
 	cl, err := kgo.NewClient(append(ClientOpts(cfg), kgoOpts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("sink %s: kafka client: %w", cfg.Name, err)
 	}
-	s, err := NewWithClient(cfg, db, cl)
+	s, err := NewWithClient(cfg, store, cl)
 	if err != nil {
 		cl.Close()
 		return nil, err
@@ -147,15 +150,15 @@ func ClientOpts(cfg Config) []kgo.Opt {
 
 // NewWithClient creates a sink on a client made with ClientOpts(cfg). The sink owns the
 // client and closes it when Run returns.
-func NewWithClient(cfg Config, db *DB, cl *kgo.Client) (*Sink, error) {
-	if db == nil || db.SQL == nil {
+func NewWithClient(cfg Config, store *db.DB, cl *kgo.Client) (*Sink, error) {
+	if store == nil || store.SQL == nil {
 		return nil, fmt.Errorf("sink %s: no database", cfg.Name)
 	}
 	return &Sink{
 		cfg:        cfg,
-		db:         db,
+		store:      store,
 		cl:         cl,
-		w:          sqlWriter{dialect: db.Dialect, quote: cfg.QuoteIdentifiers},
+		w:          sqlWriter{dialect: store.Dialect, quote: cfg.QuoteIdentifiers},
 		layouts:    map[string]*layout{},
 		texts:      map[textKey]string{},
 		tables:     map[tableID]map[string]string{},
@@ -196,7 +199,7 @@ func (s *Sink) Run(ctx context.Context) error {
 	defer s.close()
 	log := s.log().With(slog.String("connector", s.cfg.Name))
 	log.Info("sink started", slog.String("group", s.cfg.Group), slog.String("topics", s.topicsString()),
-		slog.String("database", s.db.Dialect+" "+s.db.Where))
+		slog.String("database", s.store.Dialect+" "+s.store.Where))
 	stopProgress := s.progress(ctx, log)
 	defer stopProgress()
 
@@ -441,7 +444,7 @@ func (s *Sink) put(work, stop context.Context, krs []*kgo.Record, converted []co
 			if errors.Is(err, ErrTable) {
 				exc = tableException
 			}
-			if perr := s.db.SQL.PingContext(work); perr != nil {
+			if perr := s.store.SQL.PingContext(work); perr != nil {
 				return fmt.Errorf("sink %s: %w: %w", s.cfg.Name, ErrDatabase, perr)
 			}
 			reports = append(reports, failure{kr: r.kr, stage: "TASK_PUT", class: connectorTaskClass, exception: exc, err: err})
@@ -721,7 +724,7 @@ func (s *Sink) write(ctx context.Context, recs []*record) (int64, error) {
 		}
 	}
 
-	tx, err := s.db.SQL.BeginTx(ctx, nil)
+	tx, err := s.store.SQL.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("%w: begin: %w", ErrDatabase, err)
 	}
@@ -791,10 +794,10 @@ func (s *Sink) columns(ctx context.Context, t tableID) (map[string]string, error
 		rows *sql.Rows
 		err  error
 	)
-	if s.db.Dialect == MySQL {
-		rows, err = s.db.SQL.QueryContext(ctx, "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = COALESCE(NULLIF(?, ''), DATABASE()) AND TABLE_NAME = ?", t.catalog, t.name)
+	if s.store.Dialect == db.MySQL {
+		rows, err = s.store.SQL.QueryContext(ctx, "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = COALESCE(NULLIF(?, ''), DATABASE()) AND TABLE_NAME = ?", t.catalog, t.name)
 	} else {
-		rows, err = s.db.SQL.QueryContext(ctx, "SELECT name FROM pragma_table_info(?)", t.name)
+		rows, err = s.store.SQL.QueryContext(ctx, "SELECT name FROM pragma_table_info(?)", t.name)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: read columns of %s: %w", ErrWrite, t, err)
@@ -826,7 +829,7 @@ func (s *Sink) ensureTable(ctx context.Context, l *layout) error {
 	}
 	if cols == nil {
 		if !s.cfg.AutoCreate {
-			return fmt.Errorf("%w: table %s is missing and auto-creation is disabled (apply db/migrations: go run ./local migrate)", ErrTable, l.table)
+			return fmt.Errorf("%w: table %s is missing and auto-creation is disabled (apply db/migrations: ordersync migrate)", ErrTable, l.table)
 		}
 		if err := s.create(ctx, l); err != nil {
 			// Someone else may have created it meanwhile: then amend it.
@@ -874,7 +877,7 @@ func (s *Sink) ensureTable(ctx context.Context, l *layout) error {
 		return fmt.Errorf("%w: %w", ErrRecord, err)
 	}
 	for _, q := range stmts {
-		if _, err := s.db.SQL.ExecContext(ctx, q); err != nil {
+		if _, err := s.store.SQL.ExecContext(ctx, q); err != nil {
 			delete(s.tables, l.table)
 			return fmt.Errorf("%w: amend table %s: %w", ErrWrite, l.table, err)
 		}
@@ -885,7 +888,7 @@ func (s *Sink) ensureTable(ctx context.Context, l *layout) error {
 }
 
 // errTextKey is the hint for MySQL's "BLOB/TEXT column used in key specification".
-const textKeyHint = "auto.create maps a string key to TEXT, which MySQL/MariaDB cannot use in a PRIMARY KEY without a key length (kafka-connect-jdbc issue #996, the real connector fails the same way); create the table first: go run ./local migrate (db/migrations)"
+const textKeyHint = "auto.create maps a string key to TEXT, which MySQL/MariaDB cannot use in a PRIMARY KEY without a key length (kafka-connect-jdbc issue #996, the real connector fails the same way); create the table first: ordersync migrate (db/migrations)"
 
 func (s *Sink) create(ctx context.Context, l *layout) error {
 	if l.mapErr != nil {
@@ -901,12 +904,12 @@ func (s *Sink) create(ctx context.Context, l *layout) error {
 			textKeys = append(textKeys, c.name)
 		}
 	}
-	if len(textKeys) > 0 && s.db.Dialect == SQLite {
+	if len(textKeys) > 0 && s.store.Dialect == db.SQLite {
 		// SQLite could index TEXT, but the table would then work here and fail in
 		// production: refuse it the way MySQL does.
 		return fmt.Errorf("%w: create table %s: string primary key column(s) %v: %s", ErrWrite, l.table, textKeys, textKeyHint)
 	}
-	if _, err := s.db.SQL.ExecContext(ctx, q); err != nil {
+	if _, err := s.store.SQL.ExecContext(ctx, q); err != nil {
 		var me *mysql.MySQLError
 		if errors.As(err, &me) && me.Number == 1170 {
 			return fmt.Errorf("%w: create table %s: %w: %s", ErrWrite, l.table, err, textKeyHint)
@@ -988,7 +991,7 @@ func (s *Sink) execRun(ctx context.Context, tx *sql.Tx, rn *run) (int64, error) 
 			if s.cfg.InsertMode == Upsert {
 				kind = 'u'
 			}
-			per := min(s.cfg.BatchSize, maxParams[s.db.Dialect]/len(l.insertCols))
+			per := min(s.cfg.BatchSize, maxParams[s.store.Dialect]/len(l.insertCols))
 			for start := 0; start < len(rn.upserts); start += per {
 				chunk := rn.upserts[start:min(start+per, len(rn.upserts))]
 				args := s.args[:0]

@@ -12,9 +12,9 @@ import (
 	"sync"
 	"syscall"
 
-	"github.com/ordersync/ordersync/local/migrate"
-	"github.com/ordersync/ordersync/local/sink"
+	"github.com/ordersync/ordersync/shared/db"
 	"github.com/ordersync/ordersync/shared/kafka"
+	"github.com/ordersync/ordersync/sink"
 )
 
 // sinkConfigFlag collects a repeatable, comma-separated flag.
@@ -36,7 +36,7 @@ func (l *sinkConfigFlag) Set(v string) error {
 func runSink(args []string) error {
 	fs := flag.NewFlagSet("sink", flag.ContinueOnError)
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), `usage: go run ./local sink [flags]
+		fmt.Fprintln(fs.Output(), `usage: go run ./cmd/ordersync sink [flags]
 
 Applies Kafka Connect JdbcSinkConnector configs (connect/*.json) locally: consumes
 their topics from KAFKA_BROKERS (default 127.0.0.1:9092; KAFKA_AUTH, KAFKA_TLS,
@@ -49,7 +49,7 @@ written and committed first.`)
 	var configs sinkConfigFlag
 	fs.Var(&configs, "sink-config", "connector config file; repeat or comma-separate for several (default connect/orders-sink.json)")
 	dataDir := fs.String("data", ".local", "directory of the embedded SQLite file")
-	doMigrate := fs.Bool("migrate", false, "apply db/migrations before starting (what `go run ./local migrate` does)")
+	doMigrate := fs.Bool("migrate", false, "apply db/migrations before starting (what `go run ./cmd/ordersync migrate` does)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -79,13 +79,13 @@ written and committed first.`)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	db, err := sink.Open(ctx, os.Getenv("DATABASE_URL"), *dataDir)
+	store, err := db.Open(ctx, os.Getenv("DATABASE_URL"), *dataDir)
 	if err != nil {
 		return fmt.Errorf("sink: %w", err)
 	}
-	defer db.Close()
+	defer store.Close()
 	if *doMigrate {
-		if err := migrate.Apply(ctx, db.SQL, db.Dialect); err != nil {
+		if err := db.Apply(ctx, store.SQL, store.Dialect); err != nil {
 			return fmt.Errorf("sink: migrate: %w", err)
 		}
 	}
@@ -96,7 +96,7 @@ written and committed first.`)
 		if err != nil {
 			return fmt.Errorf("sink %s: %w", cfg.Name, err)
 		}
-		s, err := sink.NewWithClient(cfg, db, cl)
+		s, err := sink.NewWithClient(cfg, store, cl)
 		if err != nil {
 			cl.Close()
 			return err

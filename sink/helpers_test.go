@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ordersync/ordersync/db"
-	"github.com/ordersync/ordersync/local/migrate"
+	"github.com/ordersync/ordersync/db/migrations"
+	"github.com/ordersync/ordersync/shared/db"
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -24,21 +24,21 @@ const mariaURL = "mysql://root@127.0.0.1:3306/test"
 // A target is a database the sink writes to; every behaviour test runs on both.
 type target struct {
 	name string
-	open func(t testing.TB) *DB
+	open func(t testing.TB) *db.DB
 }
 
 var targets = []target{
-	{MySQL, openMariaDB},
-	{SQLite, openSQLite},
+	{db.MySQL, openMariaDB},
+	{db.SQLite, openSQLite},
 }
 
-func openMariaDB(t testing.TB) *DB {
+func openMariaDB(t testing.TB) *db.DB {
 	t.Helper()
 	url := os.Getenv("SINK_TEST_DATABASE_URL")
 	if url == "" {
 		url = mariaURL
 	}
-	d, err := Open(context.Background(), url, "")
+	d, err := db.Open(context.Background(), url, "")
 	if err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("MariaDB is required in CI: %v", err)
@@ -49,9 +49,9 @@ func openMariaDB(t testing.TB) *DB {
 	return d
 }
 
-func openSQLite(t testing.TB) *DB {
+func openSQLite(t testing.TB) *db.DB {
 	t.Helper()
-	d, err := Open(context.Background(), "", t.TempDir())
+	d, err := db.Open(context.Background(), "", t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,21 +67,21 @@ func unique(prefix string) string {
 }
 
 // dropLater drops table when the test ends.
-func dropLater(t testing.TB, d *DB, table string) {
+func dropLater(t testing.TB, d *db.DB, table string) {
 	t.Cleanup(func() { d.SQL.Exec("DROP TABLE IF EXISTS `" + table + "`") })
 }
 
 // createOrdersTable creates table with db/migrations/0001_orders.sql, renamed.
-func createOrdersTable(t testing.TB, d *DB, table string) {
+func createOrdersTable(t testing.TB, d *db.DB, table string) {
 	t.Helper()
-	text, err := db.Migrations.ReadFile("migrations/0001_orders.sql")
+	text, err := migrations.FS.ReadFile("0001_orders.sql")
 	if err != nil {
 		t.Fatal(err)
 	}
 	script := regexp.MustCompile(`\borders\b`).ReplaceAllString(string(text), table)
 	script = strings.ReplaceAll(script, "orders_user_created", table+"_user_created")
 	dropLater(t, d, table)
-	for _, stmt := range migrate.Split(script) {
+	for _, stmt := range db.Split(script) {
 		if _, err := d.SQL.Exec(stmt); err != nil {
 			t.Fatalf("%s: %v", stmt, err)
 		}
@@ -139,7 +139,7 @@ type running struct {
 }
 
 // start runs a sink for cfg until the test ends or stop is called.
-func start(t testing.TB, cfg Config, d *DB, brokers []string, hook func() error) *running {
+func start(t testing.TB, cfg Config, d *db.DB, brokers []string, hook func() error) *running {
 	t.Helper()
 	s, err := New(cfg, d, kgo.SeedBrokers(brokers...), kgo.FetchMaxWait(50*time.Millisecond))
 	if err != nil {
@@ -215,7 +215,7 @@ func orderRecord(t testing.TB, topic string, o order.Order) *kgo.Record {
 	return &kgo.Record{Topic: topic, Key: []byte(o.OrderID), Value: v}
 }
 
-func count(t testing.TB, d *DB, table string) int {
+func count(t testing.TB, d *db.DB, table string) int {
 	t.Helper()
 	var n int
 	if err := d.SQL.QueryRow("SELECT COUNT(*) FROM `" + table + "`").Scan(&n); err != nil {
