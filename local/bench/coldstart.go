@@ -197,8 +197,8 @@ func cpuTime(pid int) time.Duration {
 func lambdaEnv(api string) []string {
 	return []string{
 		"AWS_LAMBDA_RUNTIME_API=" + api,
-		"AWS_ACCESS_KEY_ID=ASIAEXAMPLEEXAMPLE00",
-		"AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+		"AWS_ACCESS_KEY_ID=AKIDEXAMPLE",
+		"AWS_SECRET_ACCESS_KEY=bench-secret",
 		"AWS_SESSION_TOKEN=session-token",
 		"AWS_LAMBDA_FUNCTION_NAME=bench",
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=512",
