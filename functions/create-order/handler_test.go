@@ -187,7 +187,7 @@ func decodeCreated(t *testing.T, resp events.APIGatewayV2HTTPResponse) createdBo
 	return b
 }
 
-// TestCreateOrder sends DESIGN.md's example through kfake, reads the record back and
+// TestCreateOrder sends docs/http-api.md's example through kfake, reads the record back and
 // pins its value in the golden file.
 func TestCreateOrder(t *testing.T) {
 	s := newStack(t).pinned()
@@ -386,6 +386,12 @@ func TestJWTSub(t *testing.T) {
 			delete(r.RequestContext.Authorizer.JWT.Claims, "sub")
 			return r
 		}(), 403, ""},
+		{"authorizer without claims: refused", func() events.APIGatewayV2HTTPRequest {
+			r := post("user-8", designBody)
+			r.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+				JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{}}
+			return r
+		}(), 403, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -480,6 +486,10 @@ func TestRefused(t *testing.T) {
 		{"400 malformed JSON", post("user-1", `{"productId": "P",`), 400, nil},
 		{"400 trailing garbage", post("user-1", designBody+"x"), 400, nil},
 		{"400 array", post("user-1", `[`+designBody+`]`), 400, nil},
+		{"400 duplicate member", post("user-1", `{"productId": "P", "qty": 1, "unitPrice": 1, "qty": 9}`), 400, nil},
+		{"400 duplicate escaped member", post("user-1", `{"productId": "P", "qty": 1, "unitPrice": 1, "q\u0074y": 1}`), 400, nil},
+		{"400 duplicate nested member", post("user-1", `{"productId": "P", "qty": 1, "unitPrice": 1, "meta": {"a": 1, "a": 2}}`), 400, nil},
+		{"400 invalid UTF-8", post("user-1", "{\"productId\": \"P\xff\", \"qty\": 1, \"unitPrice\": 1}"), 400, nil},
 		{"400 bad base64", func() events.APIGatewayV2HTTPRequest {
 			r := post("user-1", "not base64!")
 			r.IsBase64Encoded = true
@@ -728,18 +738,19 @@ func TestRunConfigError(t *testing.T) {
 	}
 }
 
-// TestReadmeShowsRecord: the README's create-order section shows the golden record
-// byte for byte, and documents every environment variable the configuration reads.
-func TestReadmeShowsRecord(t *testing.T) {
-	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	section := func(name string) string {
-		_, rest, ok := strings.Cut(string(readme), "<!-- section:"+name+" -->")
+// TestDocsShowRecord: docs/record-format.md shows the golden record byte for byte, and
+// the README's configuration table documents every environment variable the
+// configuration reads.
+func TestDocsShowRecord(t *testing.T) {
+	section := func(file, name string) string {
+		data, err := os.ReadFile(filepath.Join("..", "..", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, rest, ok := strings.Cut(string(data), "<!-- section:"+name+" -->")
 		body, _, ok2 := strings.Cut(rest, "<!-- /section:"+name+" -->")
 		if !ok || !ok2 {
-			t.Fatalf("README has no section %s", name)
+			t.Fatalf("%s has no section %s", file, name)
 		}
 		return body
 	}
@@ -747,10 +758,10 @@ func TestReadmeShowsRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(section("create-order"), "\n"+string(golden)+"\n") {
-		t.Error("README's create-order section does not show testdata/order-submitted.golden.json verbatim")
+	if !strings.Contains(section("docs/record-format.md", "order-record"), "\n"+string(golden)+"\n") {
+		t.Error("docs/record-format.md's order-record section does not show testdata/order-submitted.golden.json verbatim")
 	}
-	config := section("config")
+	config := section("README.md", "config")
 	for _, v := range []string{"KAFKA_BROKERS", "KAFKA_AUTH", "KAFKA_TLS", "KAFKA_USERNAME", "KAFKA_PASSWORD",
 		"ORDERS_SUBMITTED_TOPIC", "ORDERS_TOPIC", "ORDERS_REJECTED_TOPIC", "ORDERS_DLQ_TOPIC", "LOG_LEVEL"} {
 		if !strings.Contains(config, "| `"+v+"` |") {
@@ -807,5 +818,24 @@ func TestConcurrent(t *testing.T) {
 	}
 	if len(seen) != 0 {
 		t.Errorf("%d answered orders have no record", len(seen))
+	}
+}
+
+// TestDuplicateMemberNamed: a body with a member twice is refused with 400 whose detail
+// names the member, and produces nothing: parsers that keep the first or the last value
+// would read different orders.
+func TestDuplicateMemberNamed(t *testing.T) {
+	s := newStack(t)
+	resp, err := s.h.Handle(lambdaCtx(t, "req-dup", 10*time.Second),
+		post("user-1", `{"productId": "P", "qty": 1, "unitPrice": 1, "qty": 10000}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := checkProblem(t, resp, 400, nil)
+	if !strings.Contains(p.Detail, `"qty"`) {
+		t.Errorf("detail %q does not name the member", p.Detail)
+	}
+	if n := s.endOffset(t); n != 0 {
+		t.Errorf("%d records stored", n)
 	}
 }

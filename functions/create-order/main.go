@@ -5,7 +5,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -26,7 +25,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	slog.SetDefault(log)
+	logging.SetDefault(log)
 
 	cfg, err := kafka.ConfigFromEnv(os.Getenv)
 	if err != nil {
@@ -46,6 +45,6 @@ func run() error {
 	// record still buffered at shutdown belongs to a request that was already answered
 	// with an error and will be retried; producing it late is harmless (order ids are
 	// deterministic and every consumer upserts by id) and losing it is too.
-	lambda.Start(kafka.OnInvoke(p, h.Handle))
+	lambda.Start(kafka.OnInvoke(p, logging.Invocations(log, h.Handle)))
 	return nil
 }

@@ -27,7 +27,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	slog.SetDefault(log)
+	logging.SetDefault(log)
 
 	cfg, err := kafka.ConfigFromEnv(os.Getenv)
 	if err != nil {
@@ -56,6 +56,6 @@ func run() error {
 	// record still buffered at shutdown belongs to a request that was already answered
 	// with an error and will be retried; producing it late is harmless (order ids are
 	// deterministic and every consumer upserts by id) and losing it is too.
-	lambda.StartWithOptions(kafka.OnInvoke(p, h.Handle), lambda.WithContext(ctx))
+	lambda.StartWithOptions(kafka.OnInvoke(p, logging.Invocations(log, h.Handle)), lambda.WithContext(ctx))
 	return nil
 }
