@@ -46,7 +46,7 @@ const (
 		"has no public way to load a producer topic before its first record) and the " +
 		"produce; the producer id and the connections are ready from init. On this shared " +
 		"machine every cross-process hop waits for a CPU: while these rows were measured the " +
-		"load average was 10–30 on 2 cores and hello's own start ranged 15–110 ms, so the " +
+		"load average was 7–30 on 2 cores over the runs behind these rows, and hello's own start ranged 15–110 ms, so the " +
 		"CPU time beside each median is the steadier comparison."
 )
 
