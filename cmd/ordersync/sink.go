@@ -8,28 +8,14 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
 	"sync"
 	"syscall"
 
 	"github.com/ordersync/ordersync/shared/db"
 	"github.com/ordersync/ordersync/shared/kafka"
+	"github.com/ordersync/ordersync/shared/logging"
 	"github.com/ordersync/ordersync/sink"
 )
-
-// sinkConfigFlag collects a repeatable, comma-separated flag.
-type sinkConfigFlag []string
-
-func (l *sinkConfigFlag) String() string { return strings.Join(*l, ",") }
-
-func (l *sinkConfigFlag) Set(v string) error {
-	for _, s := range strings.Split(v, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			*l = append(*l, s)
-		}
-	}
-	return nil
-}
 
 // runSink runs the JDBC-style sink alone: one consumer per connector file, against
 // KAFKA_BROKERS and DATABASE_URL (or the embedded SQLite file).
@@ -46,31 +32,27 @@ embedded SQLite file <data>/ordersync.db. Stop with Ctrl-C: the batch in flight 
 written and committed first.`)
 		fs.PrintDefaults()
 	}
-	var configs sinkConfigFlag
-	fs.Var(&configs, "sink-config", "connector config file; repeat or comma-separate for several (default connect/orders-sink.json)")
+	var configs listFlag
+	fs.Var(&configs, "sink-config", "connector config `file`; repeat or comma-separate for several (default connect/orders-sink.json)")
 	dataDir := fs.String("data", ".local", "directory of the embedded SQLite file")
-	doMigrate := fs.Bool("migrate", false, "apply db/migrations before starting (what `go run ./cmd/ordersync migrate` does)")
-	if err := fs.Parse(args); err != nil {
+	doMigrate := fs.Bool("migrate", false, "apply db/migrations before starting, as the migrate sub-command does")
+	if help, err := parse(fs, args); help || err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("sink: unexpected argument %q", fs.Arg(0))
 	}
 	if len(configs) == 0 {
-		configs = sinkConfigFlag{"connect/orders-sink.json"}
+		configs = listFlag{"connect/orders-sink.json"}
 	}
-	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: sinkLogLevel(os.Getenv("LOG_LEVEL"))}))
-
-	var cfgs []sink.Config
-	for _, path := range configs {
-		cfg, err := sink.LoadConfig(path)
-		if err != nil {
-			return fmt.Errorf("sink: %w", err)
-		}
-		if unknown := cfg.Unknown(); len(unknown) > 0 {
-			log.Warn("connector config keys Kafka Connect does not know; they have no effect", slog.String("file", path), slog.Any("keys", unknown))
-		}
-		cfgs = append(cfgs, cfg)
+	log, err := logging.New(os.Stderr, os.Getenv) // JSON, at LOG_LEVEL
+	if err != nil {
+		return fmt.Errorf("sink: %w", err)
+	}
+	slog.SetDefault(log) // where shared/kafka's clients send franz-go's warnings
+	cfgs, err := loadSinkConfigs(configs, log)
+	if err != nil {
+		return err
 	}
 	kcfg, err := kafka.ConfigFromEnv(os.Getenv) // KAFKA_BROKERS, KAFKA_AUTH, KAFKA_TLS, ...
 	if err != nil {
@@ -79,16 +61,11 @@ written and committed first.`)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	store, err := db.Open(ctx, os.Getenv("DATABASE_URL"), *dataDir)
+	store, err := openSinkDB(ctx, *dataDir, *doMigrate)
 	if err != nil {
-		return fmt.Errorf("sink: %w", err)
+		return err
 	}
 	defer store.Close()
-	if *doMigrate {
-		if err := db.Apply(ctx, store.SQL, store.Dialect); err != nil {
-			return fmt.Errorf("sink: migrate: %w", err)
-		}
-	}
 
 	sinks := make([]*sink.Sink, 0, len(cfgs))
 	for _, cfg := range cfgs {
@@ -104,7 +81,44 @@ written and committed first.`)
 		s.Logger = log
 		sinks = append(sinks, s)
 	}
-	// One sink failing stops the others, as a failed task would be restarted by hand.
+	return runSinks(ctx, sinks)
+}
+
+// loadSinkConfigs reads the connector files, warning about keys Kafka Connect does not
+// know.
+func loadSinkConfigs(paths []string, log *slog.Logger) ([]sink.Config, error) {
+	var cfgs []sink.Config
+	for _, path := range paths {
+		cfg, err := sink.LoadConfig(path)
+		if err != nil {
+			return nil, fmt.Errorf("sink: %w", err)
+		}
+		if unknown := cfg.Unknown(); len(unknown) > 0 {
+			log.Warn("connector config keys Kafka Connect does not know; they have no effect", slog.String("file", path), slog.Any("keys", unknown))
+		}
+		cfgs = append(cfgs, cfg)
+	}
+	return cfgs, nil
+}
+
+// openSinkDB opens DATABASE_URL or the SQLite file under dataDir, migrated if asked.
+func openSinkDB(ctx context.Context, dataDir string, migrate bool) (*db.DB, error) {
+	store, err := db.Open(ctx, os.Getenv("DATABASE_URL"), dataDir)
+	if err != nil {
+		return nil, fmt.Errorf("sink: %w", err)
+	}
+	if migrate {
+		if err := db.Apply(ctx, store.SQL, store.Dialect); err != nil {
+			store.Close()
+			return nil, fmt.Errorf("sink: migrate: %w", err)
+		}
+	}
+	return store, nil
+}
+
+// runSinks runs the sinks until ctx ends; one failing stops the others, as a failed
+// task would be restarted by hand.
+func runSinks(ctx context.Context, sinks []*sink.Sink) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errs := make([]error, len(sinks))
@@ -120,12 +134,4 @@ written and committed first.`)
 	}
 	wg.Wait()
 	return errors.Join(errs...)
-}
-
-func sinkLogLevel(s string) slog.Level {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(s)); err != nil {
-		return slog.LevelInfo
-	}
-	return l
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ordersync/ordersync/shared/kafka"
 	"github.com/ordersync/ordersync/shared/logging"
+	"github.com/ordersync/ordersync/shared/metrics"
 )
 
 func main() {
@@ -38,6 +39,9 @@ func run() error {
 		return err
 	}
 	h := NewHandler(p, cfg.Topics.Submitted, log)
+	if h.Metrics, err = metrics.FromEnv(os.Getenv, "create-order", os.Stdout); err != nil {
+		return err
+	}
 
 	// No lambda.WithEnableSIGTERM: it registers an extension, one more Runtime API round
 	// trip before the first /invocation/next, and the flush it would buy on SIGTERM saves

@@ -16,9 +16,9 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/ordersync/ordersync/internal/testkit"
 	"github.com/ordersync/ordersync/local/runtimeapi"
 	"github.com/ordersync/ordersync/shared/kafka"
-	"github.com/ordersync/ordersync/shared/kafka/kafkatest"
 )
 
 // The binary's start-up as Lambda runs it: built, started under the Runtime API
@@ -97,7 +97,7 @@ func TestBrokerDownAtInit(t *testing.T) {
 // SnapStart) and the connections init opened are silently dead when it thaws. The first
 // request must still get its 201 within Lambda's timeout, on new connections.
 func TestFrozenAfterInit(t *testing.T) {
-	var f kafkatest.Freezer
+	var f testkit.Freezer
 	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "orders.submitted"), f.Listen())
 	if err != nil {
 		t.Fatal(err)

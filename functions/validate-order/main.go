@@ -13,6 +13,7 @@ import (
 
 	"github.com/ordersync/ordersync/shared/kafka"
 	"github.com/ordersync/ordersync/shared/logging"
+	"github.com/ordersync/ordersync/shared/metrics"
 )
 
 func main() {
@@ -49,6 +50,16 @@ func run() error {
 		return err
 	}
 	h := &Handler{Producer: p, Topics: cfg.Topics, Catalog: catalog, Log: log}
+	switch v := os.Getenv("REPORT_BATCH_ITEM_FAILURES"); v {
+	case "", "false":
+	case "true":
+		h.ReportBatchItemFailures = true
+	default:
+		return fmt.Errorf("REPORT_BATCH_ITEM_FAILURES: %q is not true or false", v)
+	}
+	if h.Metrics, err = metrics.FromEnv(os.Getenv, "validate-order", os.Stdout); err != nil {
+		return err
+	}
 
 	// No lambda.WithEnableSIGTERM: it registers an extension, one more Runtime API round
 	// trip before the first /invocation/next, and the flush it would buy on SIGTERM saves

@@ -14,9 +14,9 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/ordersync/ordersync/internal/testkit"
 	"github.com/ordersync/ordersync/local/runtimeapi"
 	"github.com/ordersync/ordersync/shared/kafka"
-	"github.com/ordersync/ordersync/shared/kafka/kafkatest"
 )
 
 // TestFrozenAfterInit runs the binary as Lambda does: the environment is frozen after
@@ -27,7 +27,7 @@ func TestFrozenAfterInit(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the function; skipped with -short")
 	}
-	var f kafkatest.Freezer
+	var f testkit.Freezer
 	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), f.Listen(),
 		kfake.SeedTopics(1, "orders.submitted", "orders", "orders.rejected", "orders.dlq"))
 	if err != nil {

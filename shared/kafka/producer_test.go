@@ -11,13 +11,13 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/ordersync/ordersync/shared/kafka/kafkatest"
+	"github.com/ordersync/ordersync/internal/testkit"
 )
 
 // freezableCluster starts a one-broker kfake cluster behind a freezer.
-func freezableCluster(t *testing.T) (*kfake.Cluster, *kafkatest.Freezer, string) {
+func freezableCluster(t *testing.T) (*kfake.Cluster, *testkit.Freezer, string) {
 	t.Helper()
-	f := &kafkatest.Freezer{}
+	f := &testkit.Freezer{}
 	c, topic := cluster(t, f.Listen())
 	return c, f, topic
 }

@@ -1,6 +1,4 @@
-// Package kafkatest provides a broker listener for tests that freezes connections the
-// way a Lambda freeze or a SnapStart restore can leave them: silently dead.
-package kafkatest
+package testkit
 
 import (
 	"net"
