@@ -1,0 +1,240 @@
+package sink
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// A failure is a record the connector reports to the errant record reporter.
+type failure struct {
+	kr        *kgo.Record
+	stage     string // KEY_CONVERTER, VALUE_CONVERTER, TASK_PUT
+	class     string // executing class
+	exception string // exception class
+	err       error
+}
+
+// put is WorkerSinkTask.deliverMessages + JdbcSinkTask.put for one converted batch:
+// report converter failures, write in one transaction with whole-batch retries, unroll to the DLQ when allowed,
+// produce the DLQ records, then commit offsets. work never ends early; stop is the
+// caller's context, checked only between retries.
+func (s *Sink) put(work, stop context.Context, krs []*kgo.Record, converted []converted) error {
+	log := s.log().With(slog.String("connector", s.cfg.Name))
+	var (
+		recs    = make([]*record, 0, len(krs))
+		reports []failure
+	)
+	for i := range krs {
+		r, f, err := converted[i].r, converted[i].f, converted[i].err
+		if err != nil {
+			return err
+		}
+		if f != nil {
+			reports = append(reports, *f)
+			if err := s.report(work, log, reports); err != nil {
+				return err
+			}
+			reports = reports[:0]
+			continue
+		}
+		recs = append(recs, r)
+	}
+
+	remaining := s.cfg.MaxRetries
+	for len(recs) > 0 {
+		rows, err := s.write(work, recs)
+		if err == nil {
+			s.stats.rows.Add(rows)
+			break
+		}
+		if errors.Is(err, ErrRecord) || errors.Is(err, ErrDatabase) {
+			return fmt.Errorf("sink %s: %w: %w", s.cfg.Name, ErrTolerance, err)
+		}
+		if errors.Is(err, ErrWrite) && remaining > 0 {
+			remaining--
+			s.stats.retries.Add(1)
+			log.Warn("write failed, retrying the batch", slog.Int("remaining_retries", remaining),
+				slog.Duration("backoff", s.cfg.RetryBackoff), slog.String("error", err.Error()))
+			s.reset()
+			select {
+			case <-time.After(s.cfg.RetryBackoff):
+			case <-stop.Done():
+				return nil // not committed: the batch is delivered again after a restart
+			}
+			continue
+		}
+		if connectionLost(err) {
+			// Out of retries because the database is away: no record is at fault, so none
+			// is unrolled to the DLQ; the batch stays uncommitted for a restarted sink.
+			return fmt.Errorf("sink %s: %w: %w", s.cfg.Name, ErrDatabase, err)
+		}
+		if !s.cfg.reporter() {
+			return fmt.Errorf("sink %s: %w (set errors.deadletterqueue.topic.name or errors.log.enable to report failing records): %w", s.cfg.Name, ErrTolerance, err)
+		}
+		// Unroll: every record alone, in its own transaction; report the ones that fail.
+		s.reset()
+		for _, r := range recs {
+			rows, err := s.write(work, []*record{r})
+			if err == nil {
+				s.stats.rows.Add(rows)
+				continue
+			}
+			if errors.Is(err, ErrRecord) || errors.Is(err, ErrDatabase) {
+				return fmt.Errorf("sink %s: %w: %w", s.cfg.Name, ErrTolerance, err)
+			}
+			if connectionLost(err) {
+				// The connection broke under this record, not the record: a ping after the
+				// failure may already find the database back, so decide on the error itself.
+				return fmt.Errorf("sink %s: %w: %w", s.cfg.Name, ErrDatabase, err)
+			}
+			exc := sqlException
+			if errors.Is(err, ErrTable) {
+				exc = tableException
+			}
+			if perr := s.store.SQL.PingContext(work); perr != nil {
+				return fmt.Errorf("sink %s: %w: %w", s.cfg.Name, ErrDatabase, perr)
+			}
+			reports = append(reports, failure{kr: r.kr, stage: "TASK_PUT", class: connectorTaskClass, exception: exc, err: err})
+		}
+		if err := s.report(work, log, reports); err != nil {
+			return err
+		}
+		break
+	}
+
+	if s.afterDBCommit != nil {
+		if err := s.afterDBCommit(); err != nil {
+			return err
+		}
+	}
+	if err := s.cl.CommitRecords(work, krs...); err != nil {
+		return fmt.Errorf("sink %s: commit offsets: %w", s.cfg.Name, err)
+	}
+	for _, kr := range krs {
+		s.positions[topicPartition{kr.Topic, kr.Partition}] = kr.Offset + 1
+	}
+	s.stats.records.Add(int64(len(krs)))
+	s.stats.batches.Add(1)
+	return nil
+}
+
+// connectionLost tells whether err is the connection to the database failing rather than
+// the database refusing a statement: such an error says nothing about the records.
+func connectionLost(err error) bool {
+	var netErr net.Error
+	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, mysql.ErrInvalidConn) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE) ||
+		errors.As(err, &netErr)
+}
+
+// report hands failed records to the errant record reporter: the DLQ (when configured)
+// and the log (errors.log.enable). With errors.tolerance=none the first one then stops
+// the sink, as RetryWithToleranceOperator does.
+func (s *Sink) report(ctx context.Context, log *slog.Logger, fs []failure) error {
+	if len(fs) == 0 {
+		return nil
+	}
+	if s.cfg.DLQTopic != "" {
+		if err := s.ensureDLQ(ctx); err != nil {
+			return err
+		}
+		out := make([]*kgo.Record, 0, len(fs))
+		for _, f := range fs {
+			out = append(out, s.dlqRecord(f))
+		}
+		if err := s.cl.ProduceSync(ctx, out...).FirstErr(); err != nil {
+			return fmt.Errorf("sink %s: %w: %s: %w", s.cfg.Name, ErrDLQ, s.cfg.DLQTopic, err)
+		}
+		s.stats.dead.Add(int64(len(out)))
+	}
+	for _, f := range fs {
+		if s.cfg.ErrorsLogEnable || !s.cfg.ErrorsToleranceAll {
+			attrs := []any{slog.String("stage", f.stage), slog.String("topic", f.kr.Topic),
+				slog.Int("partition", int(f.kr.Partition)), slog.Int64("offset", f.kr.Offset),
+				slog.String("error", f.err.Error())}
+			if s.cfg.Raw["errors.log.include.messages"] == "true" {
+				attrs = append(attrs, slog.String("key", string(f.kr.Key)), slog.String("value", string(f.kr.Value)))
+			}
+			log.Warn("error encountered in task", attrs...)
+		}
+	}
+	if !s.cfg.ErrorsToleranceAll {
+		f := fs[0]
+		return fmt.Errorf("sink %s: %w: %s %s[%d]@%d: %w", s.cfg.Name, ErrTolerance, f.stage, f.kr.Topic, f.kr.Partition, f.kr.Offset, f.err)
+	}
+	return nil
+}
+
+// dlqRecord is DeadLetterQueueReporter's record: the original key, value, headers and
+// timestamp, plus the context headers when enabled.
+func (s *Sink) dlqRecord(f failure) *kgo.Record {
+	r := &kgo.Record{
+		Topic:     s.cfg.DLQTopic,
+		Key:       f.kr.Key,
+		Value:     f.kr.Value,
+		Timestamp: f.kr.Timestamp,
+		Headers:   append([]kgo.RecordHeader(nil), f.kr.Headers...),
+	}
+	if s.cfg.DLQContextHeadersEnable {
+		add := func(k, v string) {
+			r.Headers = append(r.Headers, kgo.RecordHeader{Key: "__connect.errors." + k, Value: []byte(v)})
+		}
+		add("topic", f.kr.Topic)
+		add("partition", strconv.Itoa(int(f.kr.Partition)))
+		add("offset", strconv.FormatInt(f.kr.Offset, 10))
+		add("connector.name", s.cfg.Name)
+		add("task.id", "0")
+		add("stage", f.stage)
+		add("class.name", f.class)
+		add("exception.class.name", f.exception)
+		add("exception.message", f.err.Error())
+		add("exception.stacktrace", f.exception+": "+f.err.Error())
+	}
+	return r
+}
+
+// ensureDLQ creates the DLQ topic with one partition if it is missing, as the worker
+// does. The replication factor is capped at the number of brokers, so a one-broker
+// local cluster works; production uses the configured factor.
+func (s *Sink) ensureDLQ(ctx context.Context) error {
+	if s.dlqReady {
+		return nil
+	}
+	adm := kadm.NewClient(s.cl)
+	topics, err := adm.ListTopics(ctx, s.cfg.DLQTopic)
+	if err != nil {
+		return fmt.Errorf("sink %s: %w: describe %s: %w", s.cfg.Name, ErrDLQ, s.cfg.DLQTopic, err)
+	}
+	if td, ok := topics[s.cfg.DLQTopic]; !ok || td.Err != nil {
+		rf := s.cfg.DLQReplicationFactor
+		if brokers, err := adm.ListBrokers(ctx); err == nil && rf > 0 && int(rf) > len(brokers) {
+			rf = int16(len(brokers))
+		}
+		_, err := adm.CreateTopic(ctx, 1, rf, nil, s.cfg.DLQTopic)
+		if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+			return fmt.Errorf("sink %s: %w: create %s: %w", s.cfg.Name, ErrDLQ, s.cfg.DLQTopic, err)
+		}
+	}
+	s.dlqReady = true
+	return nil
+}
+
+// reset forgets cached table metadata, as the connector re-creates its writer
+// after a failed put.
+func (s *Sink) reset() {
+	clear(s.tables)
+}
