@@ -12,7 +12,8 @@
 // Where it differs on purpose: values are decoded strictly (JsonConverter turns a
 // wrong-typed value into 0, false or null; here the record is reported as a converter
 // error and dead-lettered), one put is at most batch.size records, and connection.url
-// and its credentials are ignored in favour of the database given to New.
+// and its credentials are ignored in favour of the database given to New; the Kafka
+// connection is the client given to New (see ClientOpts).
 package sink
 
 import (
@@ -98,26 +99,12 @@ type topicPartition struct {
 // MySQL 65535).
 var maxParams = map[string]int{db.MySQL: 65535, db.SQLite: 32766}
 
-// New creates a sink for cfg writing to db. kgoOpts configure the Kafka client; they
-// must include kgo.SeedBrokers. The client consumes in group connect-<name> with manual
-// commits and also produces to the dead letter queue.
-func New(cfg Config, store *db.DB, kgoOpts ...kgo.Opt) (*Sink, error) {
-	cl, err := kgo.NewClient(append(ClientOpts(cfg), kgoOpts...)...)
-	if err != nil {
-		return nil, fmt.Errorf("sink %s: kafka client: %w", cfg.Name, err)
-	}
-	s, err := NewWithClient(cfg, store, cl)
-	if err != nil {
-		cl.Close()
-		return nil, err
-	}
-	return s, nil
-}
-
-// ClientOpts are the consumer options a sink's Kafka client needs: group
-// connect-<name>, the configured topics from the earliest offset, manual commits, no
-// rebalance while a batch is in flight. Use them with NewWithClient when the client is
-// built elsewhere (SASL, TLS).
+// ClientOpts are the options a sink's Kafka client needs on top of the connection
+// settings: group connect-<name>, the configured topics from the earliest offset,
+// manual commits, no rebalance while a batch is in flight. Build the client with them
+// through shared/kafka, so that every KAFKA_AUTH mode reaches the sink:
+//
+//	cl, err := kafka.NewClient(ctx, kcfg, sink.ClientOpts(cfg)...)
 func ClientOpts(cfg Config) []kgo.Opt {
 	opts := []kgo.Opt{
 		kgo.ConsumerGroup(cfg.Group),
@@ -133,11 +120,15 @@ func ClientOpts(cfg Config) []kgo.Opt {
 	return append(opts, kgo.ConsumeTopics(cfg.Topics...))
 }
 
-// NewWithClient creates a sink on a client made with ClientOpts(cfg). The sink owns the
-// client and closes it when Run returns.
-func NewWithClient(cfg Config, store *db.DB, cl *kgo.Client) (*Sink, error) {
+// New creates a sink for cfg writing to store, consuming and producing (to the dead
+// letter queue) with cl, a client built with ClientOpts(cfg). The sink owns cl from
+// then on and closes it when Run returns; when New fails, cl stays the caller's.
+func New(cfg Config, store *db.DB, cl *kgo.Client) (*Sink, error) {
 	if store == nil || store.SQL == nil {
 		return nil, fmt.Errorf("sink %s: no database", cfg.Name)
+	}
+	if cl == nil {
+		return nil, fmt.Errorf("sink %s: no kafka client", cfg.Name)
 	}
 	return &Sink{
 		cfg:        cfg,

@@ -6,7 +6,6 @@ package stack
 import (
 	"cmp"
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -23,7 +22,6 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/sasl/scram"
 
 	"github.com/ordersync/ordersync/local/broker"
 	"github.com/ordersync/ordersync/local/console"
@@ -151,9 +149,6 @@ func Run(ctx context.Context, cfg Config) error {
 	kafkaWhere := ""
 	if external {
 		kafkaWhere = strings.Join(kcfg.Brokers, ",") + " (KAFKA_BROKERS)"
-		if kcfg.Auth == kafka.AuthMSKIAM {
-			stackf("warning: the local sinks connect without MSK IAM; use SCRAM or plaintext listeners for them")
-		}
 	} else {
 		kcfg.Auth, kcfg.TLS, kcfg.Username, kcfg.Password = kafka.AuthNone, false, "", ""
 		brk, err = broker.Start(ctx, broker.Config{
@@ -340,8 +335,14 @@ func Run(ctx context.Context, cfg Config) error {
 		},
 	}))
 	for _, sc := range sinkCfgs {
-		s, err := sink.New(sc, store, sinkOpts(kcfg)...)
+		cl, err := kafka.NewClient(ctx, kcfg, sink.ClientOpts(sc)...)
 		if err != nil {
+			closeFunctions()
+			return fmt.Errorf("sink %s: %w", sc.Name, err)
+		}
+		s, err := sink.New(sc, store, cl)
+		if err != nil {
+			cl.Close()
 			closeFunctions()
 			return err
 		}
@@ -439,19 +440,6 @@ func Run(ctx context.Context, cfg Config) error {
 	runMu.Lock()
 	defer runMu.Unlock()
 	return runErr
-}
-
-// sinkOpts reach the stack's Kafka for a sink: plaintext, or SCRAM and TLS for a
-// KAFKA_BROKERS that needs them. MSK IAM is left to the functions and triggers.
-func sinkOpts(kcfg kafka.Config) []kgo.Opt {
-	opts := []kgo.Opt{kgo.SeedBrokers(kcfg.Brokers...)}
-	if kcfg.TLS {
-		opts = append(opts, kgo.DialTLSConfig(&tls.Config{MinVersion: tls.VersionTLS12}))
-	}
-	if kcfg.Auth == kafka.AuthSCRAM {
-		opts = append(opts, kgo.SASL(scram.Auth{User: kcfg.Username, Pass: kcfg.Password}.AsSha512Mechanism()))
-	}
-	return opts
 }
 
 // functionEnv is a function's environment: the template's variables, each overridden by
