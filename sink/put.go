@@ -28,40 +28,47 @@ type failure struct {
 }
 
 // put is WorkerSinkTask.deliverMessages + JdbcSinkTask.put for one converted batch:
-// report converter failures, write in one transaction with whole-batch retries, unroll to the DLQ when allowed,
-// produce the DLQ records, then commit offsets. work never ends early; stop is the
-// caller's context, checked only between retries.
+// report converter failures, write in one transaction with whole-batch retries, unroll
+// to the DLQ when allowed, produce the DLQ records, then commit offsets. work never ends
+// early; stop is the caller's context, checked only between retries.
 func (s *Sink) put(work, stop context.Context, krs []*kgo.Record, converted []converted) error {
 	log := s.log().With(slog.String("connector", s.cfg.Name))
-	var (
-		recs    = make([]*record, 0, len(krs))
-		reports []failure
-	)
+	recs := make([]*record, 0, len(krs))
 	for i := range krs {
-		r, f, err := converted[i].r, converted[i].f, converted[i].err
-		if err != nil {
-			return err
+		c := converted[i]
+		if c.err != nil {
+			return c.err
 		}
-		if f != nil {
-			reports = append(reports, *f)
-			if err := s.report(work, log, reports); err != nil {
+		if c.f != nil {
+			if err := s.report(work, log, []failure{*c.f}); err != nil {
 				return err
 			}
-			reports = reports[:0]
 			continue
 		}
-		recs = append(recs, r)
+		recs = append(recs, c.r)
 	}
+	if len(recs) > 0 {
+		written, err := s.writeBatch(work, stop, log, recs)
+		if err != nil || !written {
+			return err // not written: stopped between retries, so not committed either
+		}
+	}
+	return s.commitOffsets(work, krs)
+}
 
+// writeBatch writes recs in one transaction, retrying the whole batch max.retries times
+// after a write error, then unrolls it to the errant record reporter when one is
+// configured. It reports false (and no error) when stop ends it between retries.
+func (s *Sink) writeBatch(work, stop context.Context, log *slog.Logger, recs []*record) (bool, error) {
 	remaining := s.cfg.MaxRetries
-	for len(recs) > 0 {
+	for {
 		rows, err := s.write(work, recs)
 		if err == nil {
 			s.stats.rows.Add(rows)
-			break
+			return true, nil
 		}
 		if errors.Is(err, ErrRecord) || errors.Is(err, ErrDatabase) {
-			return fmt.Errorf("sink %s: %w: %w", s.cfg.Name, ErrTolerance, err)
+			return false, fmt.Errorf("sink %s: %w: %w", s.cfg.Name, ErrTolerance, err)
 		}
 		if errors.Is(err, ErrWrite) && remaining > 0 {
 			remaining--
@@ -72,49 +79,56 @@ func (s *Sink) put(work, stop context.Context, krs []*kgo.Record, converted []co
 			select {
 			case <-time.After(s.cfg.RetryBackoff):
 			case <-stop.Done():
-				return nil // not committed: the batch is delivered again after a restart
+				return false, nil // not committed: the batch is delivered again after a restart
 			}
 			continue
 		}
 		if connectionLost(err) {
 			// Out of retries because the database is away: no record is at fault, so none
 			// is unrolled to the DLQ; the batch stays uncommitted for a restarted sink.
-			return fmt.Errorf("sink %s: %w: %w", s.cfg.Name, ErrDatabase, err)
+			return false, fmt.Errorf("sink %s: %w: %w", s.cfg.Name, ErrDatabase, err)
 		}
 		if !s.cfg.reporter() {
-			return fmt.Errorf("sink %s: %w (set errors.deadletterqueue.topic.name or errors.log.enable to report failing records): %w", s.cfg.Name, ErrTolerance, err)
+			return false, fmt.Errorf("sink %s: %w (set errors.deadletterqueue.topic.name or errors.log.enable to report failing records): %w", s.cfg.Name, ErrTolerance, err)
 		}
-		// Unroll: every record alone, in its own transaction; report the ones that fail.
-		s.reset()
-		for _, r := range recs {
-			rows, err := s.write(work, []*record{r})
-			if err == nil {
-				s.stats.rows.Add(rows)
-				continue
-			}
-			if errors.Is(err, ErrRecord) || errors.Is(err, ErrDatabase) {
-				return fmt.Errorf("sink %s: %w: %w", s.cfg.Name, ErrTolerance, err)
-			}
-			if connectionLost(err) {
-				// The connection broke under this record, not the record: a ping after the
-				// failure may already find the database back, so decide on the error itself.
-				return fmt.Errorf("sink %s: %w: %w", s.cfg.Name, ErrDatabase, err)
-			}
-			exc := sqlException
-			if errors.Is(err, ErrTable) {
-				exc = tableException
-			}
-			if perr := s.store.SQL.PingContext(work); perr != nil {
-				return fmt.Errorf("sink %s: %w: %w", s.cfg.Name, ErrDatabase, perr)
-			}
-			reports = append(reports, failure{kr: r.kr, stage: "TASK_PUT", class: connectorTaskClass, exception: exc, err: err})
-		}
-		if err := s.report(work, log, reports); err != nil {
-			return err
-		}
-		break
+		return true, s.unroll(work, log, recs)
 	}
+}
 
+// unroll writes every record alone, in its own transaction, and reports the ones that
+// fail (kafka-connect-jdbc >= 10.1).
+func (s *Sink) unroll(work context.Context, log *slog.Logger, recs []*record) error {
+	s.reset()
+	var reports []failure
+	for _, r := range recs {
+		rows, err := s.write(work, []*record{r})
+		if err == nil {
+			s.stats.rows.Add(rows)
+			continue
+		}
+		if errors.Is(err, ErrRecord) || errors.Is(err, ErrDatabase) {
+			return fmt.Errorf("sink %s: %w: %w", s.cfg.Name, ErrTolerance, err)
+		}
+		if connectionLost(err) {
+			// The connection broke under this record, not the record: a ping after the
+			// failure may already find the database back, so decide on the error itself.
+			return fmt.Errorf("sink %s: %w: %w", s.cfg.Name, ErrDatabase, err)
+		}
+		exc := sqlException
+		if errors.Is(err, ErrTable) {
+			exc = tableException
+		}
+		if perr := s.store.SQL.PingContext(work); perr != nil {
+			return fmt.Errorf("sink %s: %w: %w", s.cfg.Name, ErrDatabase, perr)
+		}
+		reports = append(reports, failure{kr: r.kr, stage: "TASK_PUT", class: connectorTaskClass, exception: exc, err: err})
+	}
+	return s.report(work, log, reports)
+}
+
+// commitOffsets commits a written batch's offsets: after the database commit, never
+// before.
+func (s *Sink) commitOffsets(work context.Context, krs []*kgo.Record) error {
 	if s.afterDBCommit != nil {
 		if err := s.afterDBCommit(); err != nil {
 			return err
