@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 
 	"github.com/go-sql-driver/mysql"
@@ -141,15 +142,12 @@ func (s *Sink) ensureTable(ctx context.Context, l *layout) error {
 	if l.mapErr != nil {
 		return l.mapErr
 	}
-	stmts, err := s.w.alter(l.table, missing)
+	err = s.ddl(ctx, func(w sqlWriter) ([]string, error) { return w.alter(l.table, missing) }, func(err error) error {
+		delete(s.tables, l.table)
+		return fmt.Errorf("%w: amend table %s: %w", ErrWrite, l.table, err)
+	})
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrRecord, err)
-	}
-	for _, q := range stmts {
-		if _, err := s.store.SQL.ExecContext(ctx, q); err != nil {
-			delete(s.tables, l.table)
-			return fmt.Errorf("%w: amend table %s: %w", ErrWrite, l.table, err)
-		}
+		return err
 	}
 	s.log().Info("table altered", slog.String("connector", s.cfg.Name), slog.String("table", l.table.String()), slog.Any("added", names))
 	delete(s.tables, l.table)
@@ -163,10 +161,6 @@ func (s *Sink) create(ctx context.Context, l *layout) error {
 	if l.mapErr != nil {
 		return l.mapErr
 	}
-	q, err := s.w.create(l)
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrRecord, err)
-	}
 	var textKeys []string
 	for _, c := range l.all {
 		if c.key && c.sqlType == "TEXT" {
@@ -178,12 +172,54 @@ func (s *Sink) create(ctx context.Context, l *layout) error {
 		// production: refuse it the way MySQL does.
 		return fmt.Errorf("%w: create table %s: string primary key column(s) %v: %s", ErrWrite, l.table, textKeys, textKeyHint)
 	}
-	if _, err := s.store.SQL.ExecContext(ctx, q); err != nil {
+	build := func(w sqlWriter) ([]string, error) {
+		q, err := w.create(l)
+		return []string{q}, err
+	}
+	return s.ddl(ctx, build, func(err error) error {
 		var me *mysql.MySQLError
 		if errors.As(err, &me) && me.Number == 1170 {
 			return fmt.Errorf("%w: create table %s: %w: %s", ErrWrite, l.table, err, textKeyHint)
 		}
 		return fmt.Errorf("%w: create table %s: %w", ErrWrite, l.table, err)
+	})
+}
+
+// ddl builds DDL statements and runs them on one connection. For MySQL it first reads
+// that session's sql_mode, so that a string default is escaped exactly the way the
+// session will parse it: with backslash escapes in MariaDB's default mode, without
+// under NO_BACKSLASH_ESCAPES. Reading the mode, rather than setting it for the DDL,
+// changes no session state, so nothing leaks into the pooled connection the writes use
+// next, and it works on any server whatever its configured mode (Aurora MySQL
+// included). A statement that cannot be built safely (an identifier or default the
+// dialect cannot hold) is a TableAlterOrCreateException (ErrTable: no retry, the record
+// is reported); a type without a mapping is the connector's ConnectException
+// (ErrRecord); a failed statement is passed to failed.
+func (s *Sink) ddl(ctx context.Context, build func(sqlWriter) ([]string, error), failed func(error) error) error {
+	conn, err := s.store.SQL.Conn(ctx)
+	if err != nil {
+		return failed(err)
+	}
+	defer conn.Close()
+	w := s.w
+	if s.store.Dialect == db.MySQL {
+		var mode string
+		if err := conn.QueryRowContext(ctx, "SELECT @@SESSION.sql_mode").Scan(&mode); err != nil {
+			return failed(fmt.Errorf("read sql_mode: %w", err))
+		}
+		w.noBackslashEscapes = slices.Contains(strings.Split(strings.ToUpper(mode), ","), "NO_BACKSLASH_ESCAPES")
+	}
+	stmts, err := build(w)
+	switch {
+	case errors.Is(err, errNoMapping):
+		return fmt.Errorf("%w: %w", ErrRecord, err)
+	case err != nil:
+		return fmt.Errorf("%w: %w", ErrTable, err)
+	}
+	for _, q := range stmts {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return failed(err)
+		}
 	}
 	return nil
 }
