@@ -48,7 +48,7 @@ func (s *Sink) Run(ctx context.Context) error {
 		if len(b.krs) > 0 {
 			// The batch in flight finishes even when ctx is cancelled meanwhile.
 			if err := s.put(context.WithoutCancel(ctx), ctx, b.krs, b.converted); err != nil {
-				log.Error("sink stopped", slog.String("error", err.Error()))
+				log.LogAttrs(ctx, slog.LevelError, "sink stopped", append(faultAttrs(err), slog.String("error", err.Error()))...)
 				return err
 			}
 		}

@@ -2,6 +2,7 @@ package sink
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"runtime"
 	"strings"
@@ -62,6 +63,9 @@ func (s *Sink) convert(kr *kgo.Record) (*record, *failure, error) {
 		}
 	default:
 		schema, v, err := envelope.Decode(kr.Key)
+		if err == nil && kr.Key != nil && len(kr.Key) == 0 {
+			err = errEmpty
+		}
 		if err != nil {
 			return nil, &failure{kr: kr, stage: "KEY_CONVERTER", class: converterClass, exception: dataException,
 				err: fmt.Errorf("%w: key: %w", ErrConverter, err)}, nil
@@ -70,6 +74,9 @@ func (s *Sink) convert(kr *kgo.Record) (*record, *failure, error) {
 	}
 
 	schema, v, err := envelope.Decode(kr.Value)
+	if err == nil && kr.Value != nil && len(kr.Value) == 0 {
+		err = errEmpty
+	}
 	if err != nil {
 		if nullSchema(kr.Value) {
 			return nil, nil, s.recordError(kr, "a schemaless value (\"schema\": null)")
@@ -88,16 +95,21 @@ func (s *Sink) convert(kr *kgo.Record) (*record, *failure, error) {
 		return nil, nil, s.recordError(kr, "a null value (a tombstone); drop tombstones with the Filter SMT and the RecordIsTombstone predicate, or set delete.enabled=true with pk.mode=record_key")
 	}
 	if s.cfg.PKMode == PKRecordKey && r.key == nil {
-		return nil, nil, fmt.Errorf("sink %s: %w: pk.mode=record_key requires records with a non-null key, but found record at %s[%d]@%d with a null key",
-			s.cfg.Name, ErrRecord, kr.Topic, kr.Partition, kr.Offset)
+		return nil, nil, &recordFault{kr, fmt.Errorf("sink %s: %w: pk.mode=record_key requires records with a non-null key, but found record at %s[%d]@%d with a null key",
+			s.cfg.Name, ErrRecord, kr.Topic, kr.Partition, kr.Offset)}
 	}
 	return r, nil, nil
 }
 
 func (s *Sink) recordError(kr *kgo.Record, what string) error {
-	return fmt.Errorf("sink %s: %w: configured with delete.enabled=%t and pk.mode=%s, it requires records with a non-null Struct value and non-null Struct schema, but found record at %s[%d]@%d with %s",
-		s.cfg.Name, ErrRecord, s.cfg.DeleteEnabled, s.cfg.PKMode, kr.Topic, kr.Partition, kr.Offset, what)
+	return &recordFault{kr, fmt.Errorf("sink %s: %w: configured with delete.enabled=%t and pk.mode=%s, it requires records with a non-null Struct value and non-null Struct schema, but found record at %s[%d]@%d with %s",
+		s.cfg.Name, ErrRecord, s.cfg.DeleteEnabled, s.cfg.PKMode, kr.Topic, kr.Partition, kr.Offset, what)}
 }
+
+// errEmpty is JsonConverter's DataException for a zero-length key or value: Jackson
+// finds no JSON in it, so it is neither an envelope nor a tombstone (a tombstone is a
+// null value, which Kafka tells apart from an empty one).
+var errEmpty = errors.New("zero-length data is not a tombstone (a tombstone is null) and not JSON: JsonConverter with schemas.enable requires \"schema\" and \"payload\" fields")
 
 func nullSchema(value []byte) bool {
 	var env struct {

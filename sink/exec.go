@@ -39,7 +39,7 @@ func (s *Sink) write(ctx context.Context, recs []*record) (int64, error) {
 			}
 			l, err := s.layout(r.table, r.keySchema, valueSchema)
 			if err != nil {
-				return 0, fmt.Errorf("%s[%d]@%d: %w", r.kr.Topic, r.kr.Partition, r.kr.Offset, err)
+				return 0, &recordFault{r.kr, fmt.Errorf("%s[%d]@%d: %w", r.kr.Topic, r.kr.Partition, r.kr.Offset, err)}
 			}
 			cur, curKey, curValue = &run{l: l}, r.keySchema, valueSchema
 			runs = append(runs, cur)
@@ -76,6 +76,7 @@ func (s *Sink) write(ctx context.Context, recs []*record) (int64, error) {
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("%w: commit: %w", ErrWrite, err)
 	}
+	s.logRows(ctx, recs)
 	return rows, nil
 }
 

@@ -278,11 +278,11 @@ func (b *layoutBuilder) createOrder(valueSchema *envelope.Schema) {
 // a type without a mapping is kept in mapErr, reported only when DDL is needed.
 func (l *layout) check(w sqlWriter) error {
 	if err := w.checkTable(l.table); err != nil {
-		return err
+		return fmt.Errorf("%w: table %s: %w", ErrTable, l.table, err)
 	}
 	for _, col := range l.all {
 		if err := w.checkIdent(col.name); err != nil {
-			return err
+			return fmt.Errorf("%w: table %s: column: %w", ErrTable, l.table, err)
 		}
 		t, err := sqlType(col.schema)
 		if err != nil {
@@ -323,7 +323,7 @@ func (l *layout) args(dst []any, cols []*column, r *record) ([]any, error) {
 		}
 		b, err := bindValue(c.schema, v)
 		if err != nil {
-			return dst, fmt.Errorf("%w: column %s: %w", ErrRecord, c.name, err)
+			return dst, &recordFault{r.kr, fmt.Errorf("%w: %s[%d]@%d: column %s: %w", ErrRecord, r.kr.Topic, r.kr.Partition, r.kr.Offset, c.name, err)}
 		}
 		dst = append(dst, b)
 	}

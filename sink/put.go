@@ -175,22 +175,34 @@ func (s *Sink) report(ctx context.Context, log *slog.Logger, fs []failure) error
 		}
 		s.stats.dead.Add(int64(len(out)))
 	}
-	for _, f := range fs {
-		if s.cfg.ErrorsLogEnable || !s.cfg.ErrorsToleranceAll {
-			attrs := []any{slog.String("stage", f.stage), slog.String("topic", f.kr.Topic),
-				slog.Int("partition", int(f.kr.Partition)), slog.Int64("offset", f.kr.Offset),
-				slog.String("error", f.err.Error())}
-			if s.cfg.Raw["errors.log.include.messages"] == "true" {
-				attrs = append(attrs, slog.String("key", string(f.kr.Key)), slog.String("value", string(f.kr.Value)))
-			}
-			log.Warn("error encountered in task", attrs...)
-		}
-	}
+	s.logFailures(ctx, log, fs)
 	if !s.cfg.ErrorsToleranceAll {
 		f := fs[0]
-		return fmt.Errorf("sink %s: %w: %s %s[%d]@%d: %w", s.cfg.Name, ErrTolerance, f.stage, f.kr.Topic, f.kr.Partition, f.kr.Offset, f.err)
+		return &recordFault{f.kr, fmt.Errorf("sink %s: %w: %s %s[%d]@%d: %w", s.cfg.Name, ErrTolerance, f.stage, f.kr.Topic, f.kr.Partition, f.kr.Offset, f.err)}
 	}
 	return nil
+}
+
+// logFailures writes one WARN line per reported record, with its order id and the
+// reason: "record dead-lettered" once it is in the DLQ, otherwise "error encountered in
+// task" when errors.log.enable is set or the failure stops the sink.
+func (s *Sink) logFailures(ctx context.Context, log *slog.Logger, fs []failure) {
+	msg := "error encountered in task"
+	if s.cfg.DLQTopic != "" {
+		msg = "record dead-lettered"
+	} else if !s.cfg.ErrorsLogEnable && s.cfg.ErrorsToleranceAll {
+		return
+	}
+	for _, f := range fs {
+		attrs := append(recordAttrs(nil, f.kr, nil), slog.String("stage", f.stage), slog.String("reason", f.err.Error()))
+		if s.cfg.DLQTopic != "" {
+			attrs = append(attrs, slog.String("dlq_topic", s.cfg.DLQTopic))
+		}
+		if s.cfg.Raw["errors.log.include.messages"] == "true" {
+			attrs = append(attrs, slog.String("key", string(f.kr.Key)), slog.String("value", string(f.kr.Value)))
+		}
+		log.LogAttrs(ctx, slog.LevelWarn, msg, attrs...)
+	}
 }
 
 // dlqRecord is DeadLetterQueueReporter's record: the original key, value, headers and
