@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"strings"
 	"testing"
@@ -206,4 +207,27 @@ func TestConvertEmptyIsNotNull(t *testing.T) {
 			}
 		})
 	}
+}
+
+// BenchmarkLogRows is the cost of the per-row INFO line ("row written", with order_id,
+// coordinates and traceparent) through a text handler, per row.
+func BenchmarkLogRows(b *testing.B) {
+	s := &Sink{cfg: Config{Name: "bench"}}
+	s.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	recs := make([]*record, 3000)
+	for i := range recs {
+		o := testOrder(i)
+		kr := orderRecord(b, "orders", o)
+		kr.Headers = []kgo.RecordHeader{{Key: "traceparent", Value: []byte(testTraceparent)}}
+		r, _, err := (&Sink{cfg: testConfig(b, "x", "topics", "orders")}).convert(kr)
+		if err != nil {
+			b.Fatal(err)
+		}
+		recs[i] = r
+	}
+	ctx := context.Background()
+	for b.Loop() {
+		s.logRows(ctx, recs)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(recs)), "ns/row")
 }
