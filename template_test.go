@@ -519,21 +519,22 @@ func referenceProblems(tpl map[string]any) []string {
 	return problems
 }
 
-// TestREADMEDocumentsTemplate checks the README's SAM section: every template parameter
-// in its table, and the deploy and local-invoke commands.
-func TestREADMEDocumentsTemplate(t *testing.T) {
-	data, err := os.ReadFile("README.md")
+// TestDocsDocumentTemplate checks the SAM section of docs/deploy.md: every template
+// parameter in its table, and the deploy and local-invoke commands.
+func TestDocsDocumentTemplate(t *testing.T) {
+	const page = "docs/deploy.md"
+	data, err := os.ReadFile(page)
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, sec, ok := strings.Cut(string(data), "<!-- section:sam -->")
 	sec, _, ok2 := strings.Cut(sec, "<!-- /section:sam -->")
 	if !ok || !ok2 {
-		t.Fatal("README.md has no sam section")
+		t.Fatal(page + " has no sam section")
 	}
 	for name := range section(t, loadTemplate(t), "Parameters") {
 		if !strings.Contains(sec, "| `"+name+"` |") {
-			t.Errorf("README.md: parameter %s is not in the parameter table", name)
+			t.Errorf("%s: parameter %s is not in the parameter table", page, name)
 		}
 	}
 	for _, cmd := range []string{
@@ -543,13 +544,13 @@ func TestREADMEDocumentsTemplate(t *testing.T) {
 		"sam local invoke ValidateOrderFunction -e events/validate-order.json --env-vars env.json",
 	} {
 		if !strings.Contains(sec, cmd) {
-			t.Errorf("README.md: the sam section does not show %q", cmd)
+			t.Errorf("%s: the sam section does not show %q", page, cmd)
 		}
 	}
 	files, _ := filepath.Glob("events/*.json")
 	for _, f := range files {
 		if !strings.Contains(sec, "`"+filepath.Base(f)+"`") {
-			t.Errorf("README.md: %s is not described", f)
+			t.Errorf("%s: %s is not described", page, f)
 		}
 	}
 }

@@ -187,7 +187,7 @@ func decodeCreated(t *testing.T, resp events.APIGatewayV2HTTPResponse) createdBo
 	return b
 }
 
-// TestCreateOrder sends DESIGN.md's example through kfake, reads the record back and
+// TestCreateOrder sends docs/http-api.md's example through kfake, reads the record back and
 // pins its value in the golden file.
 func TestCreateOrder(t *testing.T) {
 	s := newStack(t).pinned()
@@ -728,18 +728,19 @@ func TestRunConfigError(t *testing.T) {
 	}
 }
 
-// TestReadmeShowsRecord: the README's create-order section shows the golden record
-// byte for byte, and documents every environment variable the configuration reads.
-func TestReadmeShowsRecord(t *testing.T) {
-	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	section := func(name string) string {
-		_, rest, ok := strings.Cut(string(readme), "<!-- section:"+name+" -->")
+// TestDocsShowRecord: docs/record-format.md shows the golden record byte for byte, and
+// the README's configuration table documents every environment variable the
+// configuration reads.
+func TestDocsShowRecord(t *testing.T) {
+	section := func(file, name string) string {
+		data, err := os.ReadFile(filepath.Join("..", "..", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, rest, ok := strings.Cut(string(data), "<!-- section:"+name+" -->")
 		body, _, ok2 := strings.Cut(rest, "<!-- /section:"+name+" -->")
 		if !ok || !ok2 {
-			t.Fatalf("README has no section %s", name)
+			t.Fatalf("%s has no section %s", file, name)
 		}
 		return body
 	}
@@ -747,10 +748,10 @@ func TestReadmeShowsRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(section("create-order"), "\n"+string(golden)+"\n") {
-		t.Error("README's create-order section does not show testdata/order-submitted.golden.json verbatim")
+	if !strings.Contains(section("docs/record-format.md", "order-record"), "\n"+string(golden)+"\n") {
+		t.Error("docs/record-format.md's order-record section does not show testdata/order-submitted.golden.json verbatim")
 	}
-	config := section("config")
+	config := section("README.md", "config")
 	for _, v := range []string{"KAFKA_BROKERS", "KAFKA_AUTH", "KAFKA_TLS", "KAFKA_USERNAME", "KAFKA_PASSWORD",
 		"ORDERS_SUBMITTED_TOPIC", "ORDERS_TOPIC", "ORDERS_REJECTED_TOPIC", "ORDERS_DLQ_TOPIC", "LOG_LEVEL"} {
 		if !strings.Contains(config, "| `"+v+"` |") {

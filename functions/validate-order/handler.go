@@ -215,7 +215,7 @@ func (h *Handler) route(ctx context.Context, r *events.KafkaRecord, rec *kgo.Rec
 	return o
 }
 
-// check returns the rules the submitted order breaks: DESIGN.md's (order.Check), a
+// check returns the rules the submitted order breaks: docs/http-api.md's (order.Check), a
 // status other than PENDING, a record key that is not the order id, and the catalog's.
 func (h *Handler) check(o *order.Order, key []byte) []order.FieldError {
 	var errs []order.FieldError

@@ -25,7 +25,7 @@ func TestEndToEndSQLite(t *testing.T) {
 	}
 	work := t.TempDir()
 	bin := buildLocal(t, root)
-	// --help lists every flag and variable of DESIGN.md's local command.
+	// --help lists every flag and variable of the local command (README.md, Configuration).
 	for _, tc := range []struct {
 		args []string
 		want []string

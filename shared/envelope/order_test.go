@@ -6,7 +6,7 @@ import (
 	"github.com/ordersync/ordersync/shared/envelope"
 )
 
-// order has the shape of the record value in DESIGN.md; the real type lives
+// order has the shape of the record value in docs/record-format.md; the real type lives
 // in shared/order.
 type order struct {
 	OrderID    string    `connect:"order_id"`

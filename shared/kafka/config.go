@@ -50,8 +50,8 @@ type ConfigError struct {
 func (e *ConfigError) Error() string { return e.Var + ": " + e.Problem }
 
 // ConfigFromEnv reads the configuration through getenv (os.Getenv in production) and
-// applies DESIGN.md's defaults. An empty variable counts as unset. The first bad setting
-// is returned as a *ConfigError.
+// applies the defaults of README.md's configuration table. An empty variable counts as
+// unset. The first bad setting is returned as a *ConfigError.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	var cfg Config
 

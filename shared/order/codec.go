@@ -7,7 +7,7 @@ import (
 )
 
 // Codec writes and reads order records: Kafka Connect JSON envelopes (JsonConverter,
-// schemas.enable=true) whose schema is the struct "orders" of DESIGN.md.
+// schemas.enable=true) whose schema is the struct "orders" of docs/record-format.md.
 var Codec = newCodec()
 
 // newCodec builds Codec. Order's tags are fixed at compile time, so an error here is a

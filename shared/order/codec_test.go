@@ -4,7 +4,7 @@ import (
 	"testing"
 )
 
-// wantSchema is DESIGN.md's order schema as Kafka's JsonConverter writes it.
+// wantSchema is the order schema of docs/record-format.md as Kafka's JsonConverter writes it.
 const wantSchema = `{"type":"struct","fields":[` +
 	`{"type":"string","optional":false,"field":"order_id"},` +
 	`{"type":"string","optional":false,"field":"user_id"},` +

@@ -110,7 +110,7 @@ func Total(qty, unitPrice int64) (int64, error) {
 }
 
 // Check returns every rule o breaks, in field order, or nil when o is valid. Field names
-// are the record's (order_id, user_id, …). The rules are DESIGN.md's: ids 1–64 chars of
+// are the record's (order_id, user_id, …). The rules are docs/http-api.md's: ids 1–64 chars of
 // [A-Za-z0-9_-], qty 1–10000, unit price 1–1000000000, total = qty × unit price, a known
 // status, a set creation time, and an order id that is a UUID.
 func (o *Order) Check() []FieldError {
