@@ -2,8 +2,10 @@ package sink
 
 import (
 	"context"
+	"log/slog"
 	"testing"
 
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/ordersync/ordersync/shared/db"
@@ -41,5 +43,52 @@ func TestNewRefusesMissingDependencies(t *testing.T) {
 	}
 	if _, err := New(cfg, openSQLite(t), nil); err == nil {
 		t.Error("New without a client: no error")
+	}
+}
+
+// The sink reaches a broker in any KAFKA_AUTH mode shared/kafka builds: here SCRAM, on a
+// kfake cluster that requires it.
+func TestSinkThroughSCRAM(t *testing.T) {
+	const user, pass = "sink-user", "sink-secret"
+	topic, table := unique("orders"), unique("orders")
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, topic),
+		kfake.EnableSASL(), kfake.Superuser("SCRAM-SHA-512", user, pass))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	kcfg := kafka.Config{Brokers: c.ListenAddrs(), Auth: kafka.AuthSCRAM, Username: user, Password: pass}
+	ctx := context.Background()
+	producer, err := kafka.NewClient(ctx, kcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer producer.Close()
+	if err := producer.ProduceSync(ctx, orderRecord(t, topic, testOrder(1))).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	d := openSQLite(t)
+	createOrdersTable(t, d, table)
+	cfg := ordersConfig(t, topic, table)
+	cl, err := kafka.NewClient(ctx, kcfg, ClientOpts(cfg)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(cfg, d, cl)
+	if err != nil {
+		cl.Close()
+		t.Fatal(err)
+	}
+	s.Progress = -1
+	s.Logger = slog.New(slog.NewTextHandler(t.Output(), nil))
+	runCtx, cancel := context.WithCancel(ctx)
+	r := &running{Sink: s, done: make(chan error, 1), cancel: cancel}
+	go func() { r.done <- s.Run(runCtx) }()
+	r.waitRecords(t, 1)
+	if err := r.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, d, table); n != 1 {
+		t.Fatalf("%d rows, want 1", n)
 	}
 }
