@@ -54,7 +54,7 @@ func (s *Sink) write(ctx context.Context, recs []*record) (int64, error) {
 	for _, rn := range runs {
 		if len(rn.upserts) > 0 {
 			if err := s.ensureTable(ctx, rn.l); err != nil {
-				return 0, err
+				return 0, &recordFault{rn.upserts[0].kr, err} // the first record that needs the table
 			}
 		}
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ordersync/ordersync/shared/db"
 	"github.com/ordersync/ordersync/shared/kafka"
+	"github.com/ordersync/ordersync/shared/logging"
 	"github.com/ordersync/ordersync/sink"
 )
 
@@ -59,18 +60,13 @@ written and committed first.`)
 	if len(configs) == 0 {
 		configs = sinkConfigFlag{"connect/orders-sink.json"}
 	}
-	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: sinkLogLevel(os.Getenv("LOG_LEVEL"))}))
-
-	var cfgs []sink.Config
-	for _, path := range configs {
-		cfg, err := sink.LoadConfig(path)
-		if err != nil {
-			return fmt.Errorf("sink: %w", err)
-		}
-		if unknown := cfg.Unknown(); len(unknown) > 0 {
-			log.Warn("connector config keys Kafka Connect does not know; they have no effect", slog.String("file", path), slog.Any("keys", unknown))
-		}
-		cfgs = append(cfgs, cfg)
+	log, err := logging.New(os.Stderr, os.Getenv)
+	if err != nil {
+		return fmt.Errorf("sink: %w", err)
+	}
+	cfgs, err := loadSinkConfigs(log, configs)
+	if err != nil {
+		return err
 	}
 	kcfg, err := kafka.ConfigFromEnv(os.Getenv) // KAFKA_BROKERS, KAFKA_AUTH, KAFKA_TLS, ...
 	if err != nil {
@@ -89,22 +85,52 @@ written and committed first.`)
 			return fmt.Errorf("sink: migrate: %w", err)
 		}
 	}
+	sinks, err := newSinks(ctx, log, kcfg, store, cfgs)
+	if err != nil {
+		return err
+	}
+	return runSinks(ctx, sinks)
+}
 
+// loadSinkConfigs reads the connector files, warning about keys Kafka Connect does not
+// know.
+func loadSinkConfigs(log *slog.Logger, paths []string) ([]sink.Config, error) {
+	var cfgs []sink.Config
+	for _, path := range paths {
+		cfg, err := sink.LoadConfig(path)
+		if err != nil {
+			return nil, fmt.Errorf("sink: %w", err)
+		}
+		if unknown := cfg.Unknown(); len(unknown) > 0 {
+			log.Warn("connector config keys Kafka Connect does not know; they have no effect", slog.String("file", path), slog.Any("keys", unknown))
+		}
+		cfgs = append(cfgs, cfg)
+	}
+	return cfgs, nil
+}
+
+// newSinks builds one sink per config, each with its own client from shared/kafka.
+func newSinks(ctx context.Context, log *slog.Logger, kcfg kafka.Config, store *db.DB, cfgs []sink.Config) ([]*sink.Sink, error) {
 	sinks := make([]*sink.Sink, 0, len(cfgs))
 	for _, cfg := range cfgs {
 		cl, err := kafka.NewClient(ctx, kcfg, sink.ClientOpts(cfg)...)
 		if err != nil {
-			return fmt.Errorf("sink %s: %w", cfg.Name, err)
+			return nil, fmt.Errorf("sink %s: %w", cfg.Name, err)
 		}
 		s, err := sink.New(cfg, store, cl)
 		if err != nil {
 			cl.Close()
-			return err
+			return nil, err
 		}
 		s.Logger = log
 		sinks = append(sinks, s)
 	}
-	// One sink failing stops the others, as a failed task would be restarted by hand.
+	return sinks, nil
+}
+
+// runSinks runs the sinks until ctx ends; one failing stops the others, as a failed
+// task would be restarted by hand.
+func runSinks(ctx context.Context, sinks []*sink.Sink) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errs := make([]error, len(sinks))
@@ -120,12 +146,4 @@ written and committed first.`)
 	}
 	wg.Wait()
 	return errors.Join(errs...)
-}
-
-func sinkLogLevel(s string) slog.Level {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(s)); err != nil {
-		return slog.LevelInfo
-	}
-	return l
 }
