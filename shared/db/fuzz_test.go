@@ -16,10 +16,10 @@ import (
 func FuzzMySQLConfig(f *testing.F) {
 	for _, seed := range []string{
 		"mysql://root@127.0.0.1:3306/test",
-		"mysql://app:s%40cret@db.internal:3307/orders?tls=true&readTimeout=5s",
-		"mariadb://u:p@[::1]/d?timeout=1s&parseTime=false&loc=Local",
-		"mysql://u:p@h/d/e", "mysql://u:p@h", "postgres://x@y/z", "mysql://u:pa ss@h:notaport/d",
-		"mysql://%zz@h/d", "::", "", "mysql:///d", "mysql://u:p@h:1/d?sql_mode=%27NO_BACKSLASH_ESCAPES%27",
+		"mysql://app:secret@db.internal:3307/orders?tls=true&readTimeout=5s",
+		"mariadb://u:password@[::1]/d?timeout=1s&parseTime=false&loc=Local",
+		"mysql://u:password@h/d/e", "mysql://u:password@h", "postgres://x@y/z", "mysql://u:password@h:notaport/d",
+		"mysql://%zz@h/d", "::", "", "mysql:///d", "mysql://u:password@h:1/d?sql_mode=%27NO_BACKSLASH_ESCAPES%27",
 	} {
 		f.Add(seed)
 	}
