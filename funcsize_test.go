@@ -23,12 +23,6 @@ var longFuncs = []string{
 	"local/samtemplate/template.go:resolver.function",
 	"local/samtemplate/template.go:resolver.String",
 	"local/stack/stack.go:Run",
-	"shared/envelope/decode.go:scanner.value",
-	"shared/envelope/encode.go:appendValue",
-	"shared/envelope/plan.go:buildValue",
-	"shared/envelope/plan.go:buildMap",
-	"shared/envelope/schema.go:appendSchema",
-	"shared/envelope/schema.go:scanner.schema",
 }
 
 // TestFunctionLength fails for a function of more than maxFuncLines lines (signature to

@@ -121,6 +121,8 @@ func (h *Handler) handle(ctx context.Context, requestID string, req *events.APIG
 	switch err := r.UnmarshalJSON(body); {
 	case errors.Is(err, order.ErrNotObject):
 		return h.problem(ctx, requestID, pMalformed, "the body must be a JSON object")
+	case errors.Is(err, order.ErrDuplicate):
+		return h.problem(ctx, requestID, pMalformed, duplicateDetail(err))
 	case err != nil:
 		return h.problem(ctx, requestID, pMalformed, "the body is not valid JSON")
 	}
@@ -156,17 +158,23 @@ func (h *Handler) handle(ctx context.Context, requestID string, req *events.APIG
 		buffers.Put(bp) // kgo is done with the record
 	}
 	if err != nil {
-		if unavailable(err) {
-			h.logAttrs(ctx, slog.LevelWarn, "order not acknowledged in time",
-				slog.String("request_id", requestID), slog.String("order_id", o.OrderID), slog.Any("error", err))
-			return pUnavailable.Response("the order could not be stored in time; retry with the same Idempotency-Key", nil), nil
-		}
-		return h.internal(ctx, requestID, o.OrderID, "produce", err)
+		return h.notStored(ctx, requestID, o.OrderID, err)
 	}
 
 	h.logAttrs(ctx, slog.LevelInfo, "order submitted",
 		slog.String("request_id", requestID), slog.String("order_id", o.OrderID))
 	return answer, nil
+}
+
+// duplicateDetail names the member a body has twice (RFC 8259 leaves its meaning open,
+// I-JSON forbids it, and parsers that keep the first or the last would read different
+// orders).
+func duplicateDetail(err error) string {
+	var pe *envelope.PathError
+	if errors.As(err, &pe) {
+		return "the body has the member " + strconv.Quote(pe.Path) + " more than once"
+	}
+	return "the body has a member more than once"
 }
 
 // logAttrs is h.log.LogAttrs without the caller's program counter, which slog takes
@@ -223,6 +231,24 @@ func (h *Handler) produce(ctx context.Context, r *kgo.Record, meanwhile func()) 
 			return errAbandoned
 		}
 	}
+}
+
+// notStored answers a produce that failed: 500 when the topic does not exist (kgo fails
+// a record with UNKNOWN_TOPIC_OR_PARTITION only once several metadata answers in a row
+// said the topic is absent, which a leader move or a lost broker never causes), 503 with
+// Retry-After when a retry can help, 500 for any other lasting failure.
+func (h *Handler) notStored(ctx context.Context, requestID, orderID string, err error) (events.APIGatewayV2HTTPResponse, error) {
+	if errors.Is(err, kerr.UnknownTopicOrPartition) || errors.Is(err, kerr.UnknownTopicID) {
+		h.logAttrs(ctx, slog.LevelError, "produce failed: topic "+strconv.Quote(h.topic)+" does not exist",
+			slog.String("request_id", requestID), slog.String("order_id", orderID), slog.String("topic", h.topic), slog.Any("error", err))
+		return httpapi.Internal.Response(internalDetail, nil), nil
+	}
+	if unavailable(err) {
+		h.logAttrs(ctx, slog.LevelWarn, "order not acknowledged in time",
+			slog.String("request_id", requestID), slog.String("order_id", orderID), slog.Any("error", err))
+		return pUnavailable.Response("the order could not be stored in time; retry with the same Idempotency-Key", nil), nil
+	}
+	return h.internal(ctx, requestID, orderID, "produce", err)
 }
 
 // unavailable reports whether a produce error means "not acknowledged in time" (the

@@ -386,6 +386,12 @@ func TestJWTSub(t *testing.T) {
 			delete(r.RequestContext.Authorizer.JWT.Claims, "sub")
 			return r
 		}(), 403, ""},
+		{"authorizer without claims: refused", func() events.APIGatewayV2HTTPRequest {
+			r := post("user-8", designBody)
+			r.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+				JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{}}
+			return r
+		}(), 403, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -480,6 +486,10 @@ func TestRefused(t *testing.T) {
 		{"400 malformed JSON", post("user-1", `{"productId": "P",`), 400, nil},
 		{"400 trailing garbage", post("user-1", designBody+"x"), 400, nil},
 		{"400 array", post("user-1", `[`+designBody+`]`), 400, nil},
+		{"400 duplicate member", post("user-1", `{"productId": "P", "qty": 1, "unitPrice": 1, "qty": 9}`), 400, nil},
+		{"400 duplicate escaped member", post("user-1", `{"productId": "P", "qty": 1, "unitPrice": 1, "q\u0074y": 1}`), 400, nil},
+		{"400 duplicate nested member", post("user-1", `{"productId": "P", "qty": 1, "unitPrice": 1, "meta": {"a": 1, "a": 2}}`), 400, nil},
+		{"400 invalid UTF-8", post("user-1", "{\"productId\": \"P\xff\", \"qty\": 1, \"unitPrice\": 1}"), 400, nil},
 		{"400 bad base64", func() events.APIGatewayV2HTTPRequest {
 			r := post("user-1", "not base64!")
 			r.IsBase64Encoded = true
@@ -808,5 +818,24 @@ func TestConcurrent(t *testing.T) {
 	}
 	if len(seen) != 0 {
 		t.Errorf("%d answered orders have no record", len(seen))
+	}
+}
+
+// TestDuplicateMemberNamed: a body with a member twice is refused with 400 whose detail
+// names the member, and produces nothing: parsers that keep the first or the last value
+// would read different orders.
+func TestDuplicateMemberNamed(t *testing.T) {
+	s := newStack(t)
+	resp, err := s.h.Handle(lambdaCtx(t, "req-dup", 10*time.Second),
+		post("user-1", `{"productId": "P", "qty": 1, "unitPrice": 1, "qty": 10000}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := checkProblem(t, resp, 400, nil)
+	if !strings.Contains(p.Detail, `"qty"`) {
+		t.Errorf("detail %q does not name the member", p.Detail)
+	}
+	if n := s.endOffset(t); n != 0 {
+		t.Errorf("%d records stored", n)
 	}
 }

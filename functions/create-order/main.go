@@ -27,7 +27,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	slog.SetDefault(log)
+	logging.SetDefault(log)
 
 	cfg, err := kafka.ConfigFromEnv(os.Getenv)
 	if err != nil {
@@ -40,7 +40,7 @@ func run() error {
 	}
 	h := NewHandler(cl, cfg.Topics.Submitted, log)
 
-	lambda.StartWithOptions(h.Handle, lambda.WithEnableSIGTERM(func() {
+	lambda.StartWithOptions(logging.Invocations(log, h.Handle), lambda.WithEnableSIGTERM(func() {
 		// Lambda allows about 500 ms after SIGTERM; every acknowledged record is already
 		// stored, so this only tidies up what a cut-short request left behind.
 		fctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)

@@ -42,5 +42,7 @@ func (h *Handler) invalid(ctx context.Context, requestID string, errs []order.Fi
 func (h *Handler) internal(ctx context.Context, requestID, orderID, what string, err error) (events.APIGatewayV2HTTPResponse, error) {
 	h.logAttrs(ctx, slog.LevelError, what+" failed",
 		slog.String("request_id", requestID), slog.String("order_id", orderID), slog.Any("error", err))
-	return httpapi.Internal.Response("the order could not be taken; nothing was stored", nil), nil
+	return httpapi.Internal.Response(internalDetail, nil), nil
 }
+
+const internalDetail = "the order could not be taken; nothing was stored"

@@ -30,9 +30,6 @@ type Producer interface {
 	Produce(ctx context.Context, r *kgo.Record, promise func(*kgo.Record, error))
 }
 
-// DefaultProduceWait bounds the produce of a batch when the invocation has no deadline.
-const DefaultProduceWait = time.Minute
-
 // Errors that route a record to the dead-letter topic, wrapped with details.
 var (
 	ErrBase64 = errors.New("not valid base64")
@@ -47,9 +44,17 @@ type Handler struct {
 	Topics   kafka.Topics
 	Catalog  Catalog      // nil: no catalog checks
 	Log      *slog.Logger // nil: slog.Default()
-	// MaxProduceWait bounds the produce when the context has no deadline; with a
-	// deadline (the Lambda one) the produce ends kafka.ProduceMargin before it.
+	// MaxProduceWait bounds the produce when the context has no deadline (zero:
+	// kafka.MaxProduceWait); with a deadline (the Lambda one) the produce ends
+	// kafka.ProduceMargin before it.
 	MaxProduceWait time.Duration
+
+	// unsettled holds the records of an earlier invocation that answered before they
+	// were all acknowledged (nil when none): kgo fails a cancelled record only at its
+	// next retry, and fails the records queued behind it on the same partition with it,
+	// so a redelivery produced before they settle would fail too.
+	mu        sync.Mutex
+	unsettled *acks
 }
 
 // Result counts what one invocation published.
@@ -90,30 +95,16 @@ func (h *Handler) Handle(ctx context.Context, ev events.KafkaEvent) (Result, err
 	defer cancel()
 
 	// Every output record is handed to the producer as soon as it is built; the client
-	// batches them per partition and pipelines the requests. The promises count failures,
-	// and the invocation waits for all of them before it answers.
-	var (
-		wg     sync.WaitGroup
-		mu     sync.Mutex
-		failed int
-		first  error
-	)
-	promise := func(r *kgo.Record, err error) {
-		if err != nil {
-			mu.Lock()
-			if failed == 0 {
-				first = fmt.Errorf("%s: %w", r.Topic, err)
-			}
-			failed++
-			mu.Unlock()
-		}
-		wg.Done()
+	// batches them per partition and pipelines the requests. The invocation answers once
+	// every record is acknowledged, or at the produce deadline, whichever comes first.
+	if err := h.settle(pctx); err != nil {
+		return res, err
 	}
 	a := newArena(in)
+	w := newAcks(a.records)
 	for i := range in {
 		rec := &a.records[i]
-		o := h.route(ctx, &in[i], rec, a, log)
-		switch o {
+		switch h.route(ctx, &in[i], rec, a, log) {
 		case accepted:
 			res.Accepted++
 		case rejected:
@@ -121,19 +112,41 @@ func (h *Handler) Handle(ctx context.Context, ev events.KafkaEvent) (Result, err
 		case deadLettered:
 			res.DeadLettered++
 		}
-		wg.Add(1)
-		h.Producer.Produce(pctx, rec, promise)
+		w.topics[i] = rec.Topic
+		h.Producer.Produce(pctx, rec, w.promise)
 	}
-	wg.Wait()
-	if failed > 0 {
-		log.Error("batch not acknowledged; it will be delivered again",
-			slog.Int("records", len(in)), slog.Int("failed", failed), slog.Any("error", first))
-		return res, fmt.Errorf("produce %d of %d records: %w", failed, len(in), first)
+	if err := w.wait(pctx, in); err != nil {
+		h.mu.Lock()
+		h.unsettled = w
+		h.mu.Unlock()
+		return res, err
 	}
 	log.Info("batch published", slog.String("event_source", ev.EventSource),
 		slog.Int("records", res.Records), slog.Int("accepted", res.Accepted),
 		slog.Int("rejected", res.Rejected), slog.Int("dead_lettered", res.DeadLettered))
 	return res, nil
+}
+
+// settle waits until the records an earlier invocation left in flight are acknowledged
+// or failed, or ctx ends.
+func (h *Handler) settle(ctx context.Context) error {
+	h.mu.Lock()
+	w := h.unsettled
+	h.mu.Unlock()
+	if w == nil {
+		return nil
+	}
+	select {
+	case <-w.done:
+	case <-ctx.Done():
+		return fmt.Errorf("%w: records of an earlier delivery still in flight: %w", ErrNotAcknowledged, ctx.Err())
+	}
+	h.mu.Lock()
+	if h.unsettled == w {
+		h.unsettled = nil
+	}
+	h.mu.Unlock()
+	return nil
 }
 
 // batch returns the records of ev in a deterministic order: by topic, partition and
@@ -157,7 +170,7 @@ func (h *Handler) produceContext(ctx context.Context) (context.Context, context.
 	if d, ok := ctx.Deadline(); ok {
 		return context.WithDeadline(ctx, d.Add(-kafka.ProduceMargin))
 	}
-	return context.WithTimeout(ctx, cmp.Or(h.MaxProduceWait, DefaultProduceWait))
+	return context.WithTimeout(ctx, cmp.Or(h.MaxProduceWait, kafka.MaxProduceWait))
 }
 
 // route builds into rec the output record of one input record. A record that cannot be
@@ -201,9 +214,9 @@ func (h *Handler) route(ctx context.Context, r *events.KafkaRecord, rec *kgo.Rec
 		return deadLetter(fmt.Errorf("encode %s order: %w", ord.Status, err))
 	}
 	if o == rejected {
-		log.LogAttrs(ctx, slog.LevelInfo, "order rejected", slog.String("order_id", ord.OrderID), slog.String("reason", ord.Reason))
-	} else if log.Enabled(ctx, slog.LevelDebug) {
-		log.LogAttrs(ctx, slog.LevelDebug, "order accepted", slog.String("order_id", ord.OrderID))
+		logAttrs(ctx, log, slog.LevelInfo, "order rejected", slog.String("order_id", ord.OrderID), slog.String("reason", ord.Reason))
+	} else {
+		logAttrs(ctx, log, slog.LevelInfo, "order accepted", slog.String("order_id", ord.OrderID))
 	}
 	*rec = kgo.Record{
 		Topic:     topic,
@@ -213,6 +226,17 @@ func (h *Handler) route(ctx context.Context, r *events.KafkaRecord, rec *kgo.Rec
 		Timestamp: r.Timestamp.Time,
 	}
 	return o
+}
+
+// logAttrs is log.LogAttrs without the caller's program counter, which slog takes with
+// a stack walk on every call: one line per order stays cheap in a batch of thousands.
+func logAttrs(ctx context.Context, log *slog.Logger, level slog.Level, msg string, attrs ...slog.Attr) {
+	if !log.Enabled(ctx, level) {
+		return
+	}
+	r := slog.NewRecord(time.Now(), level, msg, 0)
+	r.AddAttrs(attrs...)
+	_ = log.Handler().Handle(ctx, r) // like slog.Logger, which drops a handler's error
 }
 
 // check returns the rules the submitted order breaks: docs/http-api.md's (order.Check), a
@@ -260,8 +284,10 @@ func (h *Handler) deadLetter(ctx context.Context, r *events.KafkaRecord, rec *kg
 	if value == nil && r.Value != "" {
 		value = []byte(r.Value)
 	}
-	log.LogAttrs(ctx, slog.LevelWarn, "record dead-lettered", slog.String("topic", r.Topic), slog.Int64("partition", r.Partition),
-		slog.Int64("offset", r.Offset), slog.String("error", cause.Error()))
+	// The key of a submitted record is its order id: a dead letter's line carries it too,
+	// so that one grep for an order id finds every outcome.
+	logAttrs(ctx, log, slog.LevelWarn, "record dead-lettered", slog.String("order_id", string(key)), slog.String("topic", r.Topic),
+		slog.Int64("partition", r.Partition), slog.Int64("offset", r.Offset), slog.String("error", cause.Error()))
 	hs := slices.Clip(headers)
 	hs = append(hs,
 		kgo.RecordHeader{Key: order.HeaderError, Value: []byte(cause.Error())},

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,11 +14,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/ordersync/ordersync/shared/kafka"
+	"github.com/ordersync/ordersync/shared/logging"
 	"github.com/ordersync/ordersync/shared/order"
 )
 
@@ -156,6 +159,7 @@ func TestRedeliveryAfterPartialFailure(t *testing.T) {
 		t.Fatal("nothing was stored by the failed delivery; the partial case was not reached")
 	}
 	f.Remove()
+	h.MaxProduceWait = 30 * time.Second // a new invocation: see TestHandleProduceFailure
 	if _, err := h.Handle(context.Background(), ev); err != nil {
 		t.Fatalf("redelivery: %v", err)
 	}
@@ -220,4 +224,51 @@ func TestBrokerRestartBetweenDeliveries(t *testing.T) {
 		t.Fatalf("redelivery after the restart: %v", err)
 	}
 	sameAsClean(t, c2.ListenAddrs(), ev)
+}
+
+// TestBrokerLostMidLife: the client is connected (one delivery succeeded), then the
+// broker goes away. The next delivery, with a Lambda deadline of a few seconds, returns
+// ErrNotAcknowledged before that deadline (so the trigger retries the batch instead of
+// the invocation running to "Task timed out"), and it is logged as one ERROR line with
+// the request id that counts what was not acknowledged.
+func TestBrokerLostMidLife(t *testing.T) {
+	c := faultCluster(t, kfake.NumBrokers(1))
+	h := faultHandler(t, c.ListenAddrs(), 30*time.Second)
+	var logs strings.Builder
+	h.Log = slog.New(slog.NewJSONHandler(&logs, nil))
+	handle := logging.Invocations(h.Log, h.Handle)
+	if _, err := handle(context.Background(), faultBatch(t, 6)); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+
+	const timeout = 3 * time.Second
+	ctx, cancel := context.WithTimeout(lambdacontext.NewContext(t.Context(),
+		&lambdacontext.LambdaContext{AwsRequestID: "req-lost"}), timeout)
+	defer cancel()
+	deadline, _ := ctx.Deadline()
+	_, err := handle(ctx, faultBatch(t, 30))
+	late := time.Since(deadline)
+	if !errors.Is(err, ErrNotAcknowledged) {
+		t.Fatalf("error %v, want ErrNotAcknowledged", err)
+	}
+	if late >= 0 {
+		t.Fatalf("answered %v after the Lambda deadline", late)
+	}
+	t.Logf("answered %v before the deadline: %v", -late, err)
+	var errorLines []string
+	for _, l := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(l, `"level":"ERROR"`) {
+			errorLines = append(errorLines, l)
+		}
+	}
+	if len(errorLines) != 1 {
+		t.Fatalf("%d ERROR lines, want 1:\n%s", len(errorLines), logs.String())
+	}
+	for _, want := range []string{`"request_id":"req-lost"`, "30 of 30", hostileTopics.Orders + " ",
+		hostileTopics.Rejected + " ", hostileTopics.DLQ + " ", "orders.submitted/0 10"} {
+		if !strings.Contains(errorLines[0], want) {
+			t.Errorf("ERROR line does not say %q: %s", want, errorLines[0])
+		}
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"io"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -257,7 +258,10 @@ func FuzzHandle(f *testing.F) {
 	f.Add([]byte(goldenID), []byte(withPayload("qty", "2147483648")), false, "x`'", []byte("\xff"))
 	f.Add([]byte(goldenID), []byte("{"), true, "ordersync-event", []byte("OrderAccepted"))
 	f.Add([]byte(nil), []byte(""), false, "", []byte(""))
-	h, rec := newHostileHandler(f)
+	// In memory, with no network and no timers, so that it runs thousands of inputs a
+	// second; TestHostileRecords covers the same records against kfake.
+	rec := &memProducer{}
+	h := &Handler{Producer: rec, Topics: hostileTopics, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
 	f.Fuzz(func(t *testing.T, key, value []byte, raw bool, hk string, hv []byte) {
 		rawValue := ""
 		if raw {
@@ -279,6 +283,13 @@ func FuzzHandle(f *testing.F) {
 			t.Fatalf("%d outputs, result %+v; want exactly one", len(out), res)
 		}
 		r := out[0]
+		// Deterministic: the same input gives the same output record, byte for byte.
+		if res2, err := h.Handle(context.Background(), hostileEvent(key, value, rawValue, headers)); err != nil || res2 != res {
+			t.Fatalf("second run: %+v, %v; first %+v", res2, err, res)
+		}
+		if again := rec.take(); len(again) != 1 || !sameOutput(again[0], r) {
+			t.Fatalf("second run gave %v, first %v", again, r)
+		}
 		if r.Topic == hostileTopics.DLQ {
 			checkOutput(t, r, key, value, rawValue, "")
 			return
@@ -296,4 +307,41 @@ func FuzzHandle(f *testing.F) {
 			t.Fatalf("value that does not decode went to %s: %v", r.Topic, err)
 		}
 	})
+}
+
+// memProducer acknowledges every record at once and remembers it.
+type memProducer struct {
+	mu  sync.Mutex
+	out []*kgo.Record
+}
+
+func (m *memProducer) Produce(_ context.Context, r *kgo.Record, promise func(*kgo.Record, error)) {
+	m.mu.Lock()
+	c := *r
+	c.Key, c.Value, c.Headers = slices.Clone(r.Key), slices.Clone(r.Value), slices.Clone(r.Headers)
+	m.out = append(m.out, &c)
+	m.mu.Unlock()
+	promise(r, nil)
+}
+
+func (m *memProducer) take() []*kgo.Record {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := m.out
+	m.out = nil
+	return out
+}
+
+// sameOutput reports whether two output records are the same record.
+func sameOutput(a, b *kgo.Record) bool {
+	if a.Topic != b.Topic || !bytes.Equal(a.Key, b.Key) || !bytes.Equal(a.Value, b.Value) ||
+		!a.Timestamp.Equal(b.Timestamp) || len(a.Headers) != len(b.Headers) {
+		return false
+	}
+	for i := range a.Headers {
+		if a.Headers[i].Key != b.Headers[i].Key || !bytes.Equal(a.Headers[i].Value, b.Headers[i].Value) {
+			return false
+		}
+	}
+	return true
 }

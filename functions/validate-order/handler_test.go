@@ -454,6 +454,9 @@ func TestHandleProduceFailure(t *testing.T) {
 	}
 
 	failing.Store(false)
+	// The redelivery is a new invocation with its own deadline. It first waits for the
+	// records the failed delivery left in flight, which kgo fails at its next retry.
+	h.MaxProduceWait = 30 * time.Second
 	res, err := h.Handle(context.Background(), ev)
 	if err != nil {
 		t.Fatalf("redelivered batch: %v", err)
@@ -655,6 +658,46 @@ func TestHandleLogsRequestID(t *testing.T) {
 		}
 		if (m["msg"] == "order accepted" || m["msg"] == "order rejected") && m["order_id"] == nil {
 			t.Errorf("log line without order_id: %s", l)
+		}
+	}
+}
+
+// TestOneLinePerOrder: at the default level every input record gets exactly one log line
+// carrying its order id (the record key): accepted, rejected with the reason, or
+// dead-lettered with the error, so that one grep for an order id finds its outcome.
+func TestOneLinePerOrder(t *testing.T) {
+	var buf bytes.Buffer
+	h := newHandler(t, newCluster(t), nil)
+	h.Log = slog.New(slog.NewJSONHandler(&buf, nil))
+	bad := pending(2)
+	bad.Qty = 0
+	dead := pending(3).OrderID
+	want := map[string]string{pending(1).OrderID: "order accepted", bad.OrderID: "order rejected", dead: "record dead-lettered"}
+	if _, err := h.Handle(context.Background(), kafkaEvent(encode(t, pending(1)), encode(t, bad),
+		in{key: []byte(dead), value: []byte("not an envelope")})); err != nil {
+		t.Fatal(err)
+	}
+	for id, msg := range want {
+		var found []map[string]any
+		for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+			if strings.Contains(l, id) {
+				var m map[string]any
+				if err := json.Unmarshal([]byte(l), &m); err != nil {
+					t.Fatal(err)
+				}
+				found = append(found, m)
+			}
+		}
+		if len(found) != 1 {
+			t.Errorf("order %s: %d log lines, want 1:\n%s", id, len(found), buf.String())
+			continue
+		}
+		m := found[0]
+		if m["msg"] != msg || m["order_id"] != id {
+			t.Errorf("order %s: line %v, want %q with order_id", id, m, msg)
+		}
+		if msg == "order rejected" && m["reason"] == nil || msg == "record dead-lettered" && m["error"] == nil {
+			t.Errorf("order %s: line %v says no reason", id, m)
 		}
 	}
 }

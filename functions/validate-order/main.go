@@ -28,7 +28,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	slog.SetDefault(log)
+	logging.SetDefault(log)
 
 	cfg, err := kafka.ConfigFromEnv(os.Getenv)
 	if err != nil {
@@ -48,7 +48,7 @@ func run() error {
 		return err
 	}
 	h := &Handler{Producer: cl, Topics: cfg.Topics, Catalog: catalog, Log: log}
-	lambda.StartWithOptions(h.Handle,
+	lambda.StartWithOptions(logging.Invocations(log, h.Handle),
 		lambda.WithContext(ctx),
 		lambda.WithEnableSIGTERM(func() {
 			// Lambda allows about 500 ms after SIGTERM; an invocation returns only after

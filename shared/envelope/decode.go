@@ -170,29 +170,9 @@ func (sc *scanner) value(s *Schema, depth int) (any, error) {
 		n, err := sc.intFast(Int16, math.MinInt16, math.MaxInt16)
 		return int16(n), err
 	case Int32:
-		n, err := sc.intFast(Int32, math.MinInt32, math.MaxInt32)
-		if err != nil {
-			return nil, err
-		}
-		switch lk {
-		case dateKind:
-			return time.Unix(n*86400, 0).UTC(), nil
-		case timeKind:
-			if n < 0 || n >= 86_400_000 {
-				return nil, &PathError{Err: fmt.Errorf("%w: time %d is not within a day", ErrRange, n)}
-			}
-			return time.UnixMilli(n).UTC(), nil
-		}
-		return int32(n), nil
+		return sc.int32Value(lk)
 	case Int64:
-		n, err := sc.intFast(Int64, math.MinInt64, math.MaxInt64)
-		if err != nil {
-			return nil, err
-		}
-		if lk == timestampKind {
-			return time.UnixMilli(n).UTC(), nil
-		}
-		return n, nil
+		return sc.int64Value(lk)
 	case Float32:
 		f, err := sc.floatValue(32)
 		return float32(f), err
@@ -208,27 +188,62 @@ func (sc *scanner) value(s *Schema, depth int) (any, error) {
 		}
 		return sc.bytesValue()
 	case Array:
-		if err := sc.expect('['); err != nil {
-			return nil, err
-		}
-		items := []any{}
-		for more, err := sc.arrayStart(); more || err != nil; more, err = sc.arrayNext() {
-			if err != nil {
-				return nil, err
-			}
-			v, err := sc.value(s.Items, depth+1)
-			if err != nil {
-				return nil, at(err, "["+strconv.Itoa(len(items))+"]")
-			}
-			items = append(items, v)
-		}
-		return items, nil
+		return sc.arrayValue(s, depth)
 	case Map:
 		return sc.mapValue(s, depth)
 	case StructType:
 		return sc.structValue(s, depth)
 	}
 	return nil, &PathError{Err: fmt.Errorf("%w: unknown type %q", ErrSchema, s.Type)}
+}
+
+// int32Value reads an int32 payload, or the Date or Time it stands for.
+func (sc *scanner) int32Value(lk logicalKind) (any, error) {
+	n, err := sc.intFast(Int32, math.MinInt32, math.MaxInt32)
+	if err != nil {
+		return nil, err
+	}
+	switch lk {
+	case dateKind:
+		return time.Unix(n*86400, 0).UTC(), nil
+	case timeKind:
+		if n < 0 || n >= 86_400_000 {
+			return nil, &PathError{Err: fmt.Errorf("%w: time %d is not within a day", ErrRange, n)}
+		}
+		return time.UnixMilli(n).UTC(), nil
+	}
+	return int32(n), nil
+}
+
+// int64Value reads an int64 payload, or the Timestamp it stands for.
+func (sc *scanner) int64Value(lk logicalKind) (any, error) {
+	n, err := sc.intFast(Int64, math.MinInt64, math.MaxInt64)
+	if err != nil {
+		return nil, err
+	}
+	if lk == timestampKind {
+		return time.UnixMilli(n).UTC(), nil
+	}
+	return n, nil
+}
+
+// arrayValue reads an array payload of schema s.
+func (sc *scanner) arrayValue(s *Schema, depth int) ([]any, error) {
+	if err := sc.expect('['); err != nil {
+		return nil, err
+	}
+	items := []any{}
+	for more, err := sc.arrayStart(); more || err != nil; more, err = sc.arrayNext() {
+		if err != nil {
+			return nil, err
+		}
+		v, err := sc.value(s.Items, depth+1)
+		if err != nil {
+			return nil, at(err, "["+strconv.Itoa(len(items))+"]")
+		}
+		items = append(items, v)
+	}
+	return items, nil
 }
 
 func (sc *scanner) bytesValue() ([]byte, error) {
@@ -318,27 +333,11 @@ func scaleNumber(span []byte, scale int32) (*big.Int, bool) {
 }
 
 func (sc *scanner) mapValue(s *Schema, depth int) ([]MapEntry, error) {
-	entries := []MapEntry{}
 	if s.Keys.Type == String {
-		if err := sc.expect('{'); err != nil {
-			return nil, err
-		}
-		for more, err := sc.objectStart(); more || err != nil; more, err = sc.objectNext() {
-			if err != nil {
-				return nil, err
-			}
-			k, err := sc.key()
-			if err != nil {
-				return nil, err
-			}
-			v, err := sc.value(s.Values, depth+1)
-			if err != nil {
-				return nil, at(err, k)
-			}
-			entries = append(entries, MapEntry{Key: k, Value: v})
-		}
-		return entries, nil
+		return sc.stringMap(s, depth)
 	}
+	entries := []MapEntry{}
+	var keys keySet // each key as written by Encode, so 1 and 1.0 are one float key
 	if err := sc.expect('['); err != nil {
 		return nil, err
 	}
@@ -363,6 +362,37 @@ func (sc *scanner) mapValue(s *Schema, depth int) ([]MapEntry, error) {
 		}
 		if err := sc.expect(']'); err != nil {
 			return nil, at(&PathError{Err: fmt.Errorf("%w: map entry must be a [key, value] pair", ErrType)}, seg)
+		}
+		if kb, err := appendValue(nil, s.Keys, k, depth+1); err != nil || !keys.add(kb) {
+			return nil, &PathError{Path: seg + "[0]", Err: ErrDuplicateKey}
+		}
+		entries = append(entries, MapEntry{Key: k, Value: v})
+	}
+	return entries, nil
+}
+
+// stringMap decodes a map with string keys, a JSON object.
+func (sc *scanner) stringMap(s *Schema, depth int) ([]MapEntry, error) {
+	if err := sc.expect('{'); err != nil {
+		return nil, err
+	}
+	entries := []MapEntry{}
+	var keys keySet
+	for more, err := sc.objectStart(); more || err != nil; more, err = sc.objectNext() {
+		if err != nil {
+			return nil, err
+		}
+		raw, err := sc.keyRaw()
+		if err != nil {
+			return nil, err
+		}
+		if !keys.add(raw) {
+			return nil, duplicate(raw)
+		}
+		k := string(raw)
+		v, err := sc.value(s.Values, depth+1)
+		if err != nil {
+			return nil, at(err, k)
 		}
 		entries = append(entries, MapEntry{Key: k, Value: v})
 	}
@@ -395,7 +425,7 @@ func (sc *scanner) structValue(s *Schema, depth int) (*Struct, error) {
 		}
 		name := s.Fields[i].Name
 		if seen[i] {
-			return nil, at(sc.syntax("duplicate key"), name)
+			return nil, duplicate(k)
 		}
 		seen[i] = true
 		if st.values[i], err = sc.value(s.Fields[i].Schema, depth+1); err != nil {

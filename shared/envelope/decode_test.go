@@ -113,6 +113,18 @@ func TestDecodeErrors(t *testing.T) {
 		want     error
 	}{
 		{"int8 out of range", `{"schema":` + int8Schema + `,"payload":300}`, "payload", envelope.ErrRange},
+		// The syntax the decoder refuses, beyond what its other tests show.
+		{"NUL after the object", `{"schema":` + int8Schema + `,"payload":1}` + "\x00", "", envelope.ErrSyntax},
+		{"byte order mark", "\ufeff" + `{"schema":` + int8Schema + `,"payload":1}`, "", envelope.ErrSyntax},
+		{"leading zero", `{"schema":` + int8Schema + `,"payload":01}`, "", envelope.ErrSyntax}, // 0, then a stray 1
+		{"leading plus", `{"schema":` + int8Schema + `,"payload":+1}`, "payload", envelope.ErrSyntax},
+		{"fraction without digits", `{"schema":{"type":"double","optional":false},"payload":1.}`, "payload", envelope.ErrSyntax},
+		{"NaN literal", `{"schema":{"type":"double","optional":false},"payload":NaN}`, "payload", envelope.ErrSyntax},
+		{"double out of range", `{"schema":{"type":"double","optional":false},"payload":1e309}`, "payload", envelope.ErrRange},
+		{"float out of range", `{"schema":{"type":"float","optional":false},"payload":3.5e38}`, "payload", envelope.ErrRange},
+		{"bad escape", `{"schema":{"type":"string","optional":false},"payload":"\x"}`, "payload", envelope.ErrSyntax},
+		{"white space JSON does not have", "{\v" + `"schema":` + int8Schema + `,"payload":1}`, "", envelope.ErrSyntax},
+		{"duplicate map key", `{"schema":{"type":"map","keys":{"type":"string","optional":false},"values":` + int8Schema + `,"optional":false},"payload":{"a":1,"a":2}}`, "payload.a", envelope.ErrDuplicateKey},
 		{"bad base64", `{"schema":` + bytesSchema + `,"payload":"not base64!"}`, "payload", envelope.ErrType},
 		{"base64 without padding", `{"schema":` + bytesSchema + `,"payload":"AAE"}`, "payload", envelope.ErrType},
 		{"empty decimal", `{"schema":{"type":"bytes","name":"org.apache.kafka.connect.data.Decimal","parameters":{"scale":"2"}},"payload":""}`, "payload", envelope.ErrType},

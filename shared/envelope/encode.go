@@ -50,32 +50,8 @@ func appendValue(dst []byte, s *Schema, v any, depth int) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	switch lk {
-	case decimalKind:
-		d, ok := v.(Decimal)
-		if p, isPtr := v.(*Decimal); isPtr {
-			d, ok = *p, true
-		}
-		if !ok || d.Unscaled == nil {
-			return nil, fmt.Errorf("%w: %T for a decimal, want envelope.Decimal", ErrType, v)
-		}
-		scale, err := s.scale()
-		if err != nil {
-			return nil, err
-		}
-		if d.Scale != scale {
-			return nil, fmt.Errorf("%w: decimal scale %d, schema scale %d", ErrType, d.Scale, scale)
-		}
-		return appendBase64(dst, twosComplement(d.Unscaled)), nil
-	case dateKind, timeKind, timestampKind:
-		t, ok := v.(time.Time)
-		if p, isPtr := v.(*time.Time); isPtr {
-			t, ok = *p, true
-		}
-		if !ok {
-			return nil, fmt.Errorf("%w: %T for %s, want time.Time", ErrType, v, s.Name)
-		}
-		return appendTime(dst, lk, t)
+	if lk != plain {
+		return appendLogical(dst, s, lk, v)
 	}
 	rv := reflect.ValueOf(v)
 	for rv.Kind() == reflect.Pointer {
@@ -83,23 +59,7 @@ func appendValue(dst []byte, s *Schema, v any, depth int) ([]byte, error) {
 	}
 	switch s.Type {
 	case Int8, Int16, Int32, Int64:
-		var n int64
-		switch rv.Kind() {
-		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-			n = rv.Int()
-		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-			u := rv.Uint()
-			if u > math.MaxInt64 {
-				return nil, fmt.Errorf("%w: %d does not fit %s", ErrRange, u, s.Type)
-			}
-			n = int64(u)
-		default:
-			return nil, fmt.Errorf("%w: %T for %s", ErrType, v, s.Type)
-		}
-		if r := intRange[s.Type]; n < r[0] || n > r[1] {
-			return nil, fmt.Errorf("%w: %d does not fit %s", ErrRange, n, s.Type)
-		}
-		return strconv.AppendInt(dst, n, 10), nil
+		return appendInt(dst, s.Type, v, rv)
 	case Float32, Float64:
 		var f float64
 		switch rv.Kind() {
@@ -127,25 +87,84 @@ func appendValue(dst []byte, s *Schema, v any, depth int) ([]byte, error) {
 		}
 		return appendBase64(dst, rv.Bytes()), nil
 	case Array:
-		if rv.Kind() != reflect.Slice && rv.Kind() != reflect.Array {
-			return nil, fmt.Errorf("%w: %T for array", ErrType, v)
-		}
-		dst = append(dst, '[')
-		for i := range rv.Len() {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			if dst, err = appendValue(dst, s.Items, rv.Index(i).Interface(), depth+1); err != nil {
-				return nil, at(err, "["+strconv.Itoa(i)+"]")
-			}
-		}
-		return append(dst, ']'), nil
+		return appendArray(dst, s, v, rv, depth)
 	case Map:
 		return appendMap(dst, s, v, rv, depth)
 	case StructType:
 		return appendStruct(dst, s, v, depth)
 	}
 	return nil, fmt.Errorf("%w: unknown type %q", ErrSchema, s.Type)
+}
+
+// appendLogical writes v as the payload of a logical type.
+func appendLogical(dst []byte, s *Schema, lk logicalKind, v any) ([]byte, error) {
+	switch lk {
+	case decimalKind:
+		d, ok := v.(Decimal)
+		if p, isPtr := v.(*Decimal); isPtr {
+			d, ok = *p, true
+		}
+		if !ok || d.Unscaled == nil {
+			return nil, fmt.Errorf("%w: %T for a decimal, want envelope.Decimal", ErrType, v)
+		}
+		scale, err := s.scale()
+		if err != nil {
+			return nil, err
+		}
+		if d.Scale != scale {
+			return nil, fmt.Errorf("%w: decimal scale %d, schema scale %d", ErrType, d.Scale, scale)
+		}
+		return appendBase64(dst, twosComplement(d.Unscaled)), nil
+	case dateKind, timeKind, timestampKind:
+		t, ok := v.(time.Time)
+		if p, isPtr := v.(*time.Time); isPtr {
+			t, ok = *p, true
+		}
+		if !ok {
+			return nil, fmt.Errorf("%w: %T for %s, want time.Time", ErrType, v, s.Name)
+		}
+		return appendTime(dst, lk, t)
+	}
+	return nil, fmt.Errorf("%w: unknown logical type %q", ErrSchema, s.Name)
+}
+
+// appendInt writes an integer of type t, from any Go integer kind that fits.
+func appendInt(dst []byte, t Type, v any, rv reflect.Value) ([]byte, error) {
+	var n int64
+	switch rv.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		n = rv.Int()
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		u := rv.Uint()
+		if u > math.MaxInt64 {
+			return nil, fmt.Errorf("%w: %d does not fit %s", ErrRange, u, t)
+		}
+		n = int64(u)
+	default:
+		return nil, fmt.Errorf("%w: %T for %s", ErrType, v, t)
+	}
+	if r := intRange[t]; n < r[0] || n > r[1] {
+		return nil, fmt.Errorf("%w: %d does not fit %s", ErrRange, n, t)
+	}
+	return strconv.AppendInt(dst, n, 10), nil
+}
+
+// appendArray writes an array of schema s.
+func appendArray(dst []byte, s *Schema, v any, rv reflect.Value, depth int) ([]byte, error) {
+	var err error
+	if rv.Kind() != reflect.Slice && rv.Kind() != reflect.Array {
+		return nil, fmt.Errorf("%w: %T for array", ErrType, v)
+	}
+	dst = append(dst, '[')
+	for i := range rv.Len() {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		if dst, err = appendValue(dst, s.Items, rv.Index(i).Interface(), depth+1); err != nil {
+			return nil, at(err, "["+strconv.Itoa(i)+"]")
+		}
+	}
+	return append(dst, ']'), nil
 }
 
 func appendFloatChecked(dst []byte, f float64, t Type) ([]byte, error) {

@@ -2,6 +2,7 @@ package envelope_test
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
 	"github.com/ordersync/ordersync/shared/envelope"
@@ -81,4 +82,50 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("codec round trip: %v, %+v != %+v", err, back, o)
 		}
 	})
+}
+
+// FuzzCodecAgreesWithDecode: whatever the typed order codec decodes, the generic Decode
+// decodes too, to the same field values; and what the codec refuses, Decode refuses or
+// reads with another schema. The two readers share one scanner but not one walk, so
+// this keeps them from drifting apart.
+func FuzzCodecAgreesWithDecode(f *testing.F) {
+	f.Add([]byte(orderJSON))
+	f.Add([]byte(strings.Replace(orderJSON, `"qty":`, `"qty": 1, "qty":`, 1)))
+	f.Add([]byte(strings.Replace(orderJSON, `"reason":null`, `"reason":"\ud83d\ude00 -0.0"`, 1)))
+	c := orderCodec()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var o order
+		cerr := c.Decode(data, &o)
+		schema, v, err := envelope.Decode(data)
+		if cerr != nil {
+			if err == nil && schema != nil && schema.Name == "orders" && sameOrderSchema(c.Schema(), schema) {
+				t.Fatalf("codec refuses what Decode reads with the same schema: %v", cerr)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("codec reads %q, Decode refuses it: %v", data, err)
+		}
+		st, ok := v.(*envelope.Struct)
+		if !ok {
+			t.Fatalf("Decode gave %T", v)
+		}
+		want := map[string]any{"order_id": o.OrderID, "user_id": o.UserID, "product_id": o.ProductID, "qty": o.Qty,
+			"unit_price": o.UnitPrice, "total_price": o.TotalPrice, "status": o.Status, "created_at": o.CreatedAt}
+		for name, w := range want {
+			if g, _ := st.Get(name); g != w {
+				t.Fatalf("%s: Decode %v, codec %v", name, g, w)
+			}
+		}
+		if g, _ := st.Get("reason"); !(g == nil && o.Reason == "" || g == o.Reason) { // "" ⇄ null in the codec
+			t.Fatalf("reason: Decode %v, codec %q", g, o.Reason)
+		}
+	})
+}
+
+// sameOrderSchema reports whether two schemas encode to the same bytes.
+func sameOrderSchema(a, b *envelope.Schema) bool {
+	ab, err1 := a.MarshalJSON()
+	bb, err2 := b.MarshalJSON()
+	return err1 == nil && err2 == nil && bytes.Equal(ab, bb)
 }

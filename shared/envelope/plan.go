@@ -272,7 +272,26 @@ func buildValue(t reflect.Type, opts tagOptions, visiting map[reflect.Type]bool)
 	if opts.logical != "" {
 		return nil, fmt.Errorf("%w: option %s does not apply to %s", ErrSchema, opts.logical, t)
 	}
+	if pl := scalarPlan(t.Kind()); pl != nil {
+		return pl, nil
+	}
 	switch t.Kind() {
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return bytesPlan(t), nil
+		}
+		return buildSlice(t, visiting)
+	case reflect.Map:
+		return buildMap(t, visiting)
+	case reflect.Struct:
+		return buildStruct(t, visiting)
+	}
+	return nil, fmt.Errorf("%w: unsupported Go type %s", ErrSchema, t)
+}
+
+// scalarPlan returns the plan of a boolean, integer, float or string kind, or nil.
+func scalarPlan(kind reflect.Kind) *plan {
+	switch kind {
 	case reflect.Bool:
 		return &plan{
 			schema: &Schema{Type: Boolean},
@@ -284,27 +303,27 @@ func buildValue(t reflect.Type, opts tagOptions, visiting map[reflect.Type]bool)
 				*(*bool)(p) = b
 				return err
 			},
-		}, nil
+		}
 	case reflect.Int8:
 		return intPlan(Int8, math.MinInt8, math.MaxInt8,
 			func(p unsafe.Pointer) int64 { return int64(*(*int8)(p)) },
-			func(p unsafe.Pointer, n int64) { *(*int8)(p) = int8(n) }), nil
+			func(p unsafe.Pointer, n int64) { *(*int8)(p) = int8(n) })
 	case reflect.Int16:
 		return intPlan(Int16, math.MinInt16, math.MaxInt16,
 			func(p unsafe.Pointer) int64 { return int64(*(*int16)(p)) },
-			func(p unsafe.Pointer, n int64) { *(*int16)(p) = int16(n) }), nil
+			func(p unsafe.Pointer, n int64) { *(*int16)(p) = int16(n) })
 	case reflect.Int32:
 		return intPlan(Int32, math.MinInt32, math.MaxInt32,
 			func(p unsafe.Pointer) int64 { return int64(*(*int32)(p)) },
-			func(p unsafe.Pointer, n int64) { *(*int32)(p) = int32(n) }), nil
+			func(p unsafe.Pointer, n int64) { *(*int32)(p) = int32(n) })
 	case reflect.Int64:
 		return intPlan(Int64, math.MinInt64, math.MaxInt64,
 			func(p unsafe.Pointer) int64 { return *(*int64)(p) },
-			func(p unsafe.Pointer, n int64) { *(*int64)(p) = n }), nil
+			func(p unsafe.Pointer, n int64) { *(*int64)(p) = n })
 	case reflect.Int:
 		return intPlan(Int64, math.MinInt, math.MaxInt,
 			func(p unsafe.Pointer) int64 { return int64(*(*int)(p)) },
-			func(p unsafe.Pointer, n int64) { *(*int)(p) = int(n) }), nil
+			func(p unsafe.Pointer, n int64) { *(*int)(p) = int(n) })
 	case reflect.Float32:
 		return &plan{
 			schema: &Schema{Type: Float32},
@@ -316,7 +335,7 @@ func buildValue(t reflect.Type, opts tagOptions, visiting map[reflect.Type]bool)
 				*(*float32)(p) = float32(f)
 				return err
 			},
-		}, nil
+		}
 	case reflect.Float64:
 		return &plan{
 			schema: &Schema{Type: Float64},
@@ -328,7 +347,7 @@ func buildValue(t reflect.Type, opts tagOptions, visiting map[reflect.Type]bool)
 				*(*float64)(p) = f
 				return err
 			},
-		}, nil
+		}
 	case reflect.String:
 		return &plan{
 			schema: &Schema{Type: String},
@@ -340,31 +359,27 @@ func buildValue(t reflect.Type, opts tagOptions, visiting map[reflect.Type]bool)
 				*(*string)(p) = s
 				return err
 			},
-		}, nil
-	case reflect.Slice:
-		if t.Elem().Kind() == reflect.Uint8 {
-			return &plan{
-				schema: &Schema{Type: Bytes},
-				enc: func(dst []byte, p unsafe.Pointer) ([]byte, error) {
-					return appendBase64(dst, reflect.NewAt(t, p).Elem().Bytes()), nil
-				},
-				dec: func(sc *scanner, p unsafe.Pointer) error {
-					b, err := sc.bytesValue()
-					if err != nil {
-						return err
-					}
-					reflect.NewAt(t, p).Elem().SetBytes(b)
-					return nil
-				},
-			}, nil
 		}
-		return buildSlice(t, visiting)
-	case reflect.Map:
-		return buildMap(t, visiting)
-	case reflect.Struct:
-		return buildStruct(t, visiting)
 	}
-	return nil, fmt.Errorf("%w: unsupported Go type %s", ErrSchema, t)
+	return nil
+}
+
+// bytesPlan returns the plan of a byte slice type t.
+func bytesPlan(t reflect.Type) *plan {
+	return &plan{
+		schema: &Schema{Type: Bytes},
+		enc: func(dst []byte, p unsafe.Pointer) ([]byte, error) {
+			return appendBase64(dst, reflect.NewAt(t, p).Elem().Bytes()), nil
+		},
+		dec: func(sc *scanner, p unsafe.Pointer) error {
+			b, err := sc.bytesValue()
+			if err != nil {
+				return err
+			}
+			reflect.NewAt(t, p).Elem().SetBytes(b)
+			return nil
+		},
+	}
 }
 
 func intPlan(typ Type, lo, hi int64, get func(unsafe.Pointer) int64, set func(unsafe.Pointer, int64)) *plan {
@@ -511,110 +526,138 @@ func buildMap(t reflect.Type, visiting map[reflect.Type]bool) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	stringKeys := kp.schema.Type == String
+	mp := &mapPlan{t: t, key: kp, value: vp, stringKeys: kp.schema.Type == String}
 	return &plan{
 		schema: &Schema{Type: Map, Keys: kp.schema, Values: vp.schema},
-		enc: func(dst []byte, p unsafe.Pointer) ([]byte, error) {
-			m := reflect.NewAt(t, p).Elem()
-			keys := m.MapKeys()
-			slices.SortFunc(keys, func(a, b reflect.Value) int { return compareKeys(a.Interface(), b.Interface()) })
-			k, v := reflect.New(kt), reflect.New(vt)
-			open, end := byte('{'), byte('}')
-			if !stringKeys {
-				open, end = '[', ']'
-			}
-			dst = append(dst, open)
-			var err error
-			for i, key := range keys {
-				if i > 0 {
-					dst = append(dst, ',')
-				}
-				k.Elem().Set(key)
-				v.Elem().Set(m.MapIndex(key))
-				if stringKeys {
-					dst = append(AppendString(dst, key.String()), ':')
-					if dst, err = vp.encode(dst, v.UnsafePointer()); err != nil {
-						return nil, at(err, key.String())
-					}
-					continue
-				}
-				seg := "[" + strconv.Itoa(i) + "]"
-				dst = append(dst, '[')
-				if dst, err = kp.encode(dst, k.UnsafePointer()); err != nil {
-					return nil, at(at(err, "[0]"), seg)
-				}
-				dst = append(dst, ',')
-				if dst, err = vp.encode(dst, v.UnsafePointer()); err != nil {
-					return nil, at(at(err, "[1]"), seg)
-				}
-				dst = append(dst, ']')
-			}
-			return append(dst, end), nil
-		},
-		dec: func(sc *scanner, p unsafe.Pointer) error {
-			m := reflect.MakeMap(t)
-			put := func(k, v reflect.Value) bool {
-				if m.MapIndex(k).IsValid() {
-					return false
-				}
-				m.SetMapIndex(k, v)
-				return true
-			}
-			if stringKeys {
-				if err := sc.expect('{'); err != nil {
-					return err
-				}
-				for more, err := sc.objectStart(); more || err != nil; more, err = sc.objectNext() {
-					if err != nil {
-						return err
-					}
-					ks, err := sc.key()
-					if err != nil {
-						return err
-					}
-					v := reflect.New(vt)
-					if err := vp.decode(sc, v.UnsafePointer()); err != nil {
-						return at(err, ks)
-					}
-					if !put(reflect.ValueOf(ks).Convert(kt), v.Elem()) {
-						return at(sc.syntax("duplicate key"), ks)
-					}
-				}
-			} else {
-				if err := sc.expect('['); err != nil {
-					return err
-				}
-				i := 0
-				for more, err := sc.arrayStart(); more || err != nil; more, err = sc.arrayNext() {
-					if err != nil {
-						return err
-					}
-					seg := "[" + strconv.Itoa(i) + "]"
-					pair := &PathError{Err: fmt.Errorf("%w: map entry must be a [key, value] pair", ErrType)}
-					if err := sc.expect('['); err != nil {
-						return at(err, seg)
-					}
-					k, v := reflect.New(kt), reflect.New(vt)
-					if err := kp.decode(sc, k.UnsafePointer()); err != nil {
-						return at(at(err, "[0]"), seg)
-					}
-					if err := sc.expect(','); err != nil {
-						return at(pair, seg)
-					}
-					if err := vp.decode(sc, v.UnsafePointer()); err != nil {
-						return at(at(err, "[1]"), seg)
-					}
-					if err := sc.expect(']'); err != nil {
-						return at(pair, seg)
-					}
-					if !put(k.Elem(), v.Elem()) {
-						return &PathError{Path: seg, Err: fmt.Errorf("%w: duplicate map key", ErrSyntax)}
-					}
-					i++
-				}
-			}
-			reflect.NewAt(t, p).Elem().Set(m)
-			return nil
-		},
+		enc:    mp.encode,
+		dec:    mp.decode,
 	}, nil
+}
+
+// mapPlan encodes and decodes a Go map: a JSON object when its keys are strings,
+// otherwise an array of [key, value] pairs, as JsonConverter writes maps.
+type mapPlan struct {
+	t          reflect.Type
+	key, value *plan
+	stringKeys bool
+}
+
+func (mp *mapPlan) encode(dst []byte, p unsafe.Pointer) ([]byte, error) {
+	m := reflect.NewAt(mp.t, p).Elem()
+	keys := m.MapKeys()
+	slices.SortFunc(keys, func(a, b reflect.Value) int { return compareKeys(a.Interface(), b.Interface()) })
+	k, v := reflect.New(mp.t.Key()), reflect.New(mp.t.Elem())
+	open, end := byte('{'), byte('}')
+	if !mp.stringKeys {
+		open, end = '[', ']'
+	}
+	dst = append(dst, open)
+	var err error
+	for i, key := range keys {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		k.Elem().Set(key)
+		v.Elem().Set(m.MapIndex(key))
+		if mp.stringKeys {
+			dst = append(AppendString(dst, key.String()), ':')
+			if dst, err = mp.value.encode(dst, v.UnsafePointer()); err != nil {
+				return nil, at(err, key.String())
+			}
+			continue
+		}
+		seg := "[" + strconv.Itoa(i) + "]"
+		dst = append(dst, '[')
+		if dst, err = mp.key.encode(dst, k.UnsafePointer()); err != nil {
+			return nil, at(at(err, "[0]"), seg)
+		}
+		dst = append(dst, ',')
+		if dst, err = mp.value.encode(dst, v.UnsafePointer()); err != nil {
+			return nil, at(at(err, "[1]"), seg)
+		}
+		dst = append(dst, ']')
+	}
+	return append(dst, end), nil
+}
+
+func (mp *mapPlan) decode(sc *scanner, p unsafe.Pointer) error {
+	m := reflect.MakeMap(mp.t)
+	var err error
+	if mp.stringKeys {
+		err = mp.decodeObject(sc, m)
+	} else {
+		err = mp.decodePairs(sc, m)
+	}
+	if err != nil {
+		return err
+	}
+	reflect.NewAt(mp.t, p).Elem().Set(m)
+	return nil
+}
+
+// put sets m[k] = v unless m has k, and reports whether it did.
+func put(m, k, v reflect.Value) bool {
+	if m.MapIndex(k).IsValid() {
+		return false
+	}
+	m.SetMapIndex(k, v)
+	return true
+}
+
+func (mp *mapPlan) decodeObject(sc *scanner, m reflect.Value) error {
+	if err := sc.expect('{'); err != nil {
+		return err
+	}
+	for more, err := sc.objectStart(); more || err != nil; more, err = sc.objectNext() {
+		if err != nil {
+			return err
+		}
+		ks, err := sc.key()
+		if err != nil {
+			return err
+		}
+		v := reflect.New(mp.t.Elem())
+		if err := mp.value.decode(sc, v.UnsafePointer()); err != nil {
+			return at(err, ks)
+		}
+		if !put(m, reflect.ValueOf(ks).Convert(mp.t.Key()), v.Elem()) {
+			return duplicate([]byte(ks))
+		}
+	}
+	return nil
+}
+
+func (mp *mapPlan) decodePairs(sc *scanner, m reflect.Value) error {
+	if err := sc.expect('['); err != nil {
+		return err
+	}
+	i := 0
+	for more, err := sc.arrayStart(); more || err != nil; more, err = sc.arrayNext() {
+		if err != nil {
+			return err
+		}
+		seg := "[" + strconv.Itoa(i) + "]"
+		pair := &PathError{Err: fmt.Errorf("%w: map entry must be a [key, value] pair", ErrType)}
+		if err := sc.expect('['); err != nil {
+			return at(err, seg)
+		}
+		k, v := reflect.New(mp.t.Key()), reflect.New(mp.t.Elem())
+		if err := mp.key.decode(sc, k.UnsafePointer()); err != nil {
+			return at(at(err, "[0]"), seg)
+		}
+		if err := sc.expect(','); err != nil {
+			return at(pair, seg)
+		}
+		if err := mp.value.decode(sc, v.UnsafePointer()); err != nil {
+			return at(at(err, "[1]"), seg)
+		}
+		if err := sc.expect(']'); err != nil {
+			return at(pair, seg)
+		}
+		if !put(m, k.Elem(), v.Elem()) {
+			return &PathError{Path: seg + "[0]", Err: ErrDuplicateKey}
+		}
+		i++
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package envelope
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -65,7 +66,8 @@ func (sc *scanner) expect(c byte) error {
 
 // end checks that nothing but white space follows.
 func (sc *scanner) end() error {
-	if sc.peek() != 0 {
+	sc.ws()
+	if sc.pos < len(sc.data) { // peek's 0 would take a NUL byte for the end
 		return sc.syntax("trailing data")
 	}
 	return nil
@@ -442,6 +444,11 @@ func (sc *scanner) floatValue(bits int) (float64, error) {
 	if err != nil {
 		return 0, &PathError{Err: fmt.Errorf("%w: %s does not fit a %d-bit float", ErrRange, span, bits)}
 	}
+	if f == 0 {
+		// JsonConverter reads numbers as BigDecimal, which has no negative zero: -0.0
+		// reads as 0.0, and is written back so.
+		f = 0
+	}
 	return f, nil
 }
 
@@ -479,26 +486,15 @@ func (sc *scanner) null() (bool, error) {
 	return true, sc.literal("null")
 }
 
-// skip reads over one value of any kind, validating it.
+// skip reads over one value of any kind, validating it: its syntax, and that no object
+// in it has a member name twice.
 func (sc *scanner) skip(depth int) error {
 	if depth > maxDepth {
 		return sc.syntax("nested too deeply")
 	}
 	switch c := sc.peek(); c {
 	case '{':
-		sc.pos++
-		for more, err := sc.objectStart(); more || err != nil; more, err = sc.objectNext() {
-			if err != nil {
-				return err
-			}
-			if _, err := sc.key(); err != nil {
-				return err
-			}
-			if err := sc.skip(depth + 1); err != nil {
-				return err
-			}
-		}
-		return nil
+		return sc.skipObject(depth)
 	case '[':
 		sc.pos++
 		for more, err := sc.arrayStart(); more || err != nil; more, err = sc.arrayNext() {
@@ -525,4 +521,74 @@ func (sc *scanner) skip(depth int) error {
 		_, _, err := sc.number()
 		return err
 	}
+}
+
+func (sc *scanner) skipObject(depth int) error {
+	sc.pos++
+	var names keySet
+	for more, err := sc.objectStart(); more || err != nil; more, err = sc.objectNext() {
+		if err != nil {
+			return err
+		}
+		name, err := sc.keyRaw()
+		if err != nil {
+			return err
+		}
+		if !names.add(name) {
+			return duplicate(name)
+		}
+		if err := sc.skip(depth + 1); err != nil {
+			if errors.Is(err, ErrDuplicateKey) { // say where; other errors give an offset
+				return at(err, string(name))
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// ErrDuplicateKey is the ErrSyntax of an object with a member name twice, or a map with
+// a key twice: RFC 8259 leaves the meaning open and I-JSON (RFC 7493) forbids it, and
+// parsers that keep the first or the last value would read different documents.
+var ErrDuplicateKey = fmt.Errorf("%w: duplicate key", ErrSyntax)
+
+func duplicate(name []byte) error {
+	return &PathError{Path: string(name), Err: ErrDuplicateKey}
+}
+
+// keySet holds the member names of one object, to find one given twice. Most objects
+// have a handful of members, compared in place; larger ones use a map, so a hostile
+// document of many members costs linear time.
+type keySet struct {
+	few [8][]byte
+	n   int
+	m   map[string]struct{}
+}
+
+// add adds name, which must stay unchanged while the set is used, and reports whether it
+// was new.
+func (ks *keySet) add(name []byte) bool {
+	if ks.m != nil {
+		if _, ok := ks.m[string(name)]; ok {
+			return false
+		}
+		ks.m[string(name)] = struct{}{}
+		return true
+	}
+	for _, k := range ks.few[:ks.n] {
+		if string(k) == string(name) {
+			return false
+		}
+	}
+	if ks.n < len(ks.few) {
+		ks.few[ks.n] = name
+		ks.n++
+		return true
+	}
+	ks.m = make(map[string]struct{}, 2*len(ks.few))
+	for _, k := range ks.few {
+		ks.m[string(k)] = struct{}{}
+	}
+	ks.m[string(name)] = struct{}{}
+	return true
 }

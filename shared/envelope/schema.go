@@ -2,6 +2,7 @@ package envelope
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 )
@@ -162,6 +163,46 @@ func appendSchema(dst []byte, s *Schema, field string, isField bool) ([]byte, er
 	dst = append(dst, `{"type":"`...)
 	dst = append(dst, s.Type...)
 	dst = append(dst, '"')
+	if dst, err = appendChildren(dst, s); err != nil {
+		return nil, err
+	}
+	if s.Optional {
+		dst = append(dst, `,"optional":true`...)
+	} else {
+		dst = append(dst, `,"optional":false`...)
+	}
+	if s.Name != "" {
+		dst = append(dst, `,"name":`...)
+		dst = AppendString(dst, s.Name)
+	}
+	if s.Version != 0 {
+		dst = append(dst, `,"version":`...)
+		dst = strconv.AppendInt(dst, int64(s.Version), 10)
+	}
+	if s.Doc != "" {
+		dst = append(dst, `,"doc":`...)
+		dst = AppendString(dst, s.Doc)
+	}
+	if len(s.Parameters) > 0 {
+		dst = appendParameters(append(dst, `,"parameters":`...), s.Parameters)
+	}
+	if s.Default != nil {
+		dst = append(dst, `,"default":`...)
+		if dst, err = appendValue(dst, s, s.Default, 0); err != nil {
+			return nil, at(err, "default")
+		}
+	}
+	if isField {
+		dst = append(dst, `,"field":`...)
+		dst = AppendString(dst, field)
+	}
+	return append(dst, '}'), nil
+}
+
+// appendChildren writes the schemas inside s: an array's items, a map's keys and
+// values, a struct's fields.
+func appendChildren(dst []byte, s *Schema) ([]byte, error) {
+	var err error
 	switch s.Type {
 	case Array:
 		dst = append(dst, `,"items":`...)
@@ -189,51 +230,21 @@ func appendSchema(dst []byte, s *Schema, field string, isField bool) ([]byte, er
 		}
 		dst = append(dst, ']')
 	}
-	if s.Optional {
-		dst = append(dst, `,"optional":true`...)
-	} else {
-		dst = append(dst, `,"optional":false`...)
-	}
-	if s.Name != "" {
-		dst = append(dst, `,"name":`...)
-		dst = AppendString(dst, s.Name)
-	}
-	if s.Version != 0 {
-		dst = append(dst, `,"version":`...)
-		dst = strconv.AppendInt(dst, int64(s.Version), 10)
-	}
-	if s.Doc != "" {
-		dst = append(dst, `,"doc":`...)
-		dst = AppendString(dst, s.Doc)
-	}
-	if len(s.Parameters) > 0 {
-		dst = append(dst, `,"parameters":{`...)
-		keys := make([]string, 0, len(s.Parameters))
-		for k := range s.Parameters {
-			keys = append(keys, k)
+	return dst, nil
+}
+
+// appendParameters writes schema parameters as a JSON object, in key order.
+func appendParameters(dst []byte, params map[string]string) []byte {
+	dst = append(dst, '{')
+	for i, k := range slices.Sorted(maps.Keys(params)) {
+		if i > 0 {
+			dst = append(dst, ',')
 		}
-		slices.Sort(keys)
-		for i, k := range keys {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = AppendString(dst, k)
-			dst = append(dst, ':')
-			dst = AppendString(dst, s.Parameters[k])
-		}
-		dst = append(dst, '}')
+		dst = AppendString(dst, k)
+		dst = append(dst, ':')
+		dst = AppendString(dst, params[k])
 	}
-	if s.Default != nil {
-		dst = append(dst, `,"default":`...)
-		if dst, err = appendValue(dst, s, s.Default, 0); err != nil {
-			return nil, at(err, "default")
-		}
-	}
-	if isField {
-		dst = append(dst, `,"field":`...)
-		dst = AppendString(dst, field)
-	}
-	return append(dst, '}'), nil
+	return append(dst, '}')
 }
 
 func (t Type) valid() bool {
@@ -276,11 +287,7 @@ func (sc *scanner) schema(depth int) (*Schema, error) {
 	if err := sc.expect('{'); err != nil {
 		return nil, err
 	}
-	s := &Schema{}
-	var (
-		hasType, hasItems, hasKeys, hasValues, hasFields bool
-		def                                              []byte
-	)
+	b := schemaBuilder{s: &Schema{}}
 	seen := make(map[string]bool, 8)
 	for more, err := sc.objectStart(); more || err != nil; more, err = sc.objectNext() {
 		if err != nil {
@@ -291,101 +298,91 @@ func (sc *scanner) schema(depth int) (*Schema, error) {
 			return nil, err
 		}
 		if seen[key] {
-			return nil, at(sc.syntax("duplicate key"), key)
+			return nil, duplicate([]byte(key))
 		}
 		seen[key] = true
-		switch key {
-		case "type":
-			t, err := sc.stringValue()
-			if err != nil {
-				return nil, at(err, key)
-			}
-			s.Type = Type(t)
-			if !s.Type.valid() {
-				return nil, &PathError{Path: key, Err: fmt.Errorf("%w: unknown type %q", ErrSchema, t)}
-			}
-			hasType = true
-		case "optional":
-			b, err := sc.boolValue()
-			if err != nil {
-				return nil, at(err, key)
-			}
-			s.Optional = b
-		case "name":
-			if s.Name, err = sc.stringValue(); err != nil {
-				return nil, at(err, key)
-			}
-		case "doc":
-			if s.Doc, err = sc.stringValue(); err != nil {
-				return nil, at(err, key)
-			}
-		case "version":
-			n, err := sc.intValue(Int32)
-			if err != nil {
-				return nil, at(err, key)
-			}
-			s.Version = int(n)
-		case "parameters":
-			if s.Parameters, err = sc.parameters(); err != nil {
-				return nil, at(err, key)
-			}
-		case "items":
-			if s.Items, err = sc.schema(depth + 1); err != nil {
-				return nil, at(err, key)
-			}
-			hasItems = s.Items != nil
-		case "keys":
-			if s.Keys, err = sc.schema(depth + 1); err != nil {
-				return nil, at(err, key)
-			}
-			hasKeys = s.Keys != nil
-		case "values":
-			if s.Values, err = sc.schema(depth + 1); err != nil {
-				return nil, at(err, key)
-			}
-			hasValues = s.Values != nil
-		case "fields":
-			if s.Fields, err = sc.fields(depth + 1); err != nil {
-				return nil, at(err, key)
-			}
-			hasFields = true
-		case "default":
-			start := sc.pos
-			if err := sc.skip(depth + 1); err != nil {
-				return nil, at(err, key)
-			}
-			def = sc.data[start:sc.pos]
-		default: // JsonConverter ignores unknown keys ("field" among them)
-			if err := sc.skip(depth + 1); err != nil {
-				return nil, at(err, key)
-			}
+		if err := sc.schemaMember(&b, key, depth); err != nil {
+			return nil, at(err, key)
 		}
 	}
-	if !hasType {
+	return b.finish(depth)
+}
+
+// schemaBuilder collects the members of one schema object.
+type schemaBuilder struct {
+	s                                                *Schema
+	hasType, hasItems, hasKeys, hasValues, hasFields bool
+	def                                              []byte // the default, read once the type is known
+}
+
+// schemaMember reads the value of the schema object member key into b.
+func (sc *scanner) schemaMember(b *schemaBuilder, key string, depth int) error {
+	s := b.s
+	var err error
+	switch key {
+	case "type":
+		var t string
+		if t, err = sc.stringValue(); err == nil {
+			s.Type, b.hasType = Type(t), true
+			if !s.Type.valid() {
+				err = &PathError{Err: fmt.Errorf("%w: unknown type %q", ErrSchema, t)}
+			}
+		}
+	case "optional":
+		s.Optional, err = sc.boolValue()
+	case "name":
+		s.Name, err = sc.stringValue()
+	case "doc":
+		s.Doc, err = sc.stringValue()
+	case "version":
+		var n int64
+		n, err = sc.intValue(Int32)
+		s.Version = int(n)
+	case "parameters":
+		s.Parameters, err = sc.parameters()
+	case "items":
+		s.Items, err = sc.schema(depth + 1)
+		b.hasItems = s.Items != nil
+	case "keys":
+		s.Keys, err = sc.schema(depth + 1)
+		b.hasKeys = s.Keys != nil
+	case "values":
+		s.Values, err = sc.schema(depth + 1)
+		b.hasValues = s.Values != nil
+	case "fields":
+		s.Fields, err = sc.fields(depth + 1)
+		b.hasFields = true
+	case "default":
+		start := sc.pos
+		err = sc.skip(depth + 1)
+		b.def = sc.data[start:sc.pos]
+	default: // JsonConverter ignores unknown keys ("field" among them)
+		err = sc.skip(depth + 1)
+	}
+	return err
+}
+
+// finish checks that the schema has what its type needs, and reads its default.
+func (b *schemaBuilder) finish(depth int) (*Schema, error) {
+	s := b.s
+	if !b.hasType {
 		return nil, &PathError{Path: "type", Err: fmt.Errorf("%w: schema must contain 'type'", ErrSchema)}
 	}
-	switch s.Type {
-	case Array:
-		if !hasItems {
-			return nil, &PathError{Path: "items", Err: fmt.Errorf("%w: array schema without items", ErrSchema)}
-		}
-	case Map:
-		if !hasKeys {
-			return nil, &PathError{Path: "keys", Err: fmt.Errorf("%w: map schema without keys", ErrSchema)}
-		}
-		if !hasValues {
-			return nil, &PathError{Path: "values", Err: fmt.Errorf("%w: map schema without values", ErrSchema)}
-		}
-	case StructType:
-		if !hasFields {
-			return nil, &PathError{Path: "fields", Err: fmt.Errorf("%w: struct schema without fields", ErrSchema)}
-		}
+	switch {
+	case s.Type == Array && !b.hasItems:
+		return nil, &PathError{Path: "items", Err: fmt.Errorf("%w: array schema without items", ErrSchema)}
+	case s.Type == Map && !b.hasKeys:
+		return nil, &PathError{Path: "keys", Err: fmt.Errorf("%w: map schema without keys", ErrSchema)}
+	case s.Type == Map && !b.hasValues:
+		return nil, &PathError{Path: "values", Err: fmt.Errorf("%w: map schema without values", ErrSchema)}
+	case s.Type == StructType && !b.hasFields:
+		return nil, &PathError{Path: "fields", Err: fmt.Errorf("%w: struct schema without fields", ErrSchema)}
 	}
 	if _, err := s.logical(); err != nil {
 		return nil, &PathError{Path: "name", Err: err}
 	}
-	if def != nil {
-		dsc := scanner{data: def}
+	if b.def != nil {
+		dsc := scanner{data: b.def}
 		v, err := dsc.value(s, depth+1)
 		if err != nil {
 			return nil, at(err, "default")

@@ -4,15 +4,18 @@ import (
 	"encoding/base64"
 	"math"
 	"strconv"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
 const hexUpper = "0123456789ABCDEF"
 
 // AppendString appends s to dst as a JSON string the way Jackson (and so
-// JsonConverter) writes it: only '"', '\\' and control characters are escaped (\b \t \n \f \r, otherwise \u00XX with
-// upper-case hex); '<', '>', '&', U+2028 and U+2029 are written as they are.
-// Invalid UTF-8 (which a Java string cannot hold) becomes U+FFFD.
+// JsonConverter) writes it: '"', '\\' and control characters are escaped (\b \t \n
+// \f \r, otherwise \u00XX with upper-case hex), and so is a character outside the
+// Basic Multilingual Plane, as its UTF-16 surrogate pair (U+1F600 is \uD83D\uDE00);
+// '<', '>', '&', U+2028 and U+2029 are written as they are. Invalid UTF-8 (which a
+// Java string cannot hold) becomes U+FFFD.
 func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
@@ -45,17 +48,27 @@ func AppendString(dst []byte, s string) []byte {
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, "\uFFFD"...)
-			i++
-			start = i
+		switch {
+		case r == utf8.RuneError && size == 1:
+			dst = append(append(dst, s[start:i]...), "\uFFFD"...)
+		case size == 4: // outside the BMP: Jackson escapes each UTF-16 surrogate
+			r1, r2 := utf16.EncodeRune(r)
+			dst = appendEscapedUnit(append(dst, s[start:i]...), r1)
+			dst = appendEscapedUnit(dst, r2)
+		default:
+			i += size
 			continue
 		}
 		i += size
+		start = i
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+// appendEscapedUnit appends the UTF-16 code unit u as \uXXXX with upper-case hex.
+func appendEscapedUnit(dst []byte, u rune) []byte {
+	return append(dst, '\\', 'u', hexUpper[u>>12&0xF], hexUpper[u>>8&0xF], hexUpper[u>>4&0xF], hexUpper[u&0xF])
 }
 
 // appendFloat writes f as Java's Double.toString (bits 64) or Float.toString

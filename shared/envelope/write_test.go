@@ -74,7 +74,8 @@ func TestAppendString(t *testing.T) {
 		{"slash stays", "a/b", `"a/b"`},
 		{"delete stays", "\x7f", "\"\x7f\""},
 		{"line and paragraph separators stay", "\u2028\u2029", "\"\u2028\u2029\""},
-		{"non-ASCII stays", "Grüße, 東京 🎉", `"Grüße, 東京 🎉"`},
+		{"BMP characters stay", "Grüße, 東京", `"Grüße, 東京"`},
+		{"outside the BMP: a surrogate pair, as Jackson writes it", "Grüße, 東京 🎉", `"Grüße, 東京 \uD83C\uDF89"`},
 		{"invalid UTF-8 becomes U+FFFD", "a\xffb", "\"a\uFFFDb\""},
 	}
 	for _, tc := range cases {

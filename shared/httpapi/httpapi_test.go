@@ -31,6 +31,12 @@ func TestUser(t *testing.T) {
 		{"sub differs from the path", request("/order-service/mallory/orders", map[string]string{"sub": "alice"}), "", true},
 		{"claims without sub", request("/order-service/alice/orders", map[string]string{"scope": "orders"}), "", true},
 		{"empty sub", request("/order-service/alice/orders", map[string]string{"sub": ""}), "", true},
+		{"authorizer without claims", func() *events.APIGatewayV2HTTPRequest {
+			r := request("/order-service/alice/orders", nil)
+			r.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+				JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{}}
+			return r
+		}(), "", true},
 		{"one order's path", request("/order-service/alice/orders/0190", nil), "alice", false},
 		{"path parameter wins over the raw path", &events.APIGatewayV2HTTPRequest{RawPath: "/x", PathParameters: map[string]string{"userId": "bob"}}, "bob", false},
 	} {

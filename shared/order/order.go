@@ -85,6 +85,7 @@ var (
 	ErrOverflow  = errors.New("total price overflows int64") // Total
 	ErrSyntax    = errors.New("body is not valid JSON")      // Request.UnmarshalJSON
 	ErrNotObject = errors.New("body is not a JSON object")   // Request.UnmarshalJSON
+	ErrDuplicate = errors.New("body has a member twice")     // Request.UnmarshalJSON
 )
 
 // Messages of the rules, shared by Order.Check and Request.Order.

@@ -1,11 +1,12 @@
 package order
 
 import (
-	"encoding/json"
+	"errors"
+	"fmt"
 	"math"
 	"time"
-	"unicode/utf16"
-	"unicode/utf8"
+
+	"github.com/ordersync/ordersync/shared/envelope"
 )
 
 // field states of a Request, set while decoding.
@@ -32,49 +33,39 @@ type Request struct {
 	quantityValue                       int64
 }
 
-// UnmarshalJSON decodes a request body. It returns ErrSyntax for malformed JSON and
+// UnmarshalJSON decodes a request body with the envelope's JSON syntax layer. It returns
+// ErrSyntax for malformed JSON (invalid UTF-8 included), ErrDuplicate (with the member's
+// name in an *envelope.PathError) for a member given twice at any depth, and
 // ErrNotObject for JSON that is not an object; everything else is left to Order.
 func (r *Request) UnmarshalJSON(data []byte) error {
 	*r = Request{}
-	if !json.Valid(data) {
-		return ErrSyntax
-	}
-	// data is valid JSON from here on, so the scanner below only has to tell tokens apart.
-	s := scanner{data: data}
-	s.space()
-	if s.peek() != '{' {
+	err := envelope.ReadObject(data, r.member)
+	var pe *envelope.PathError
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, envelope.ErrDuplicateKey):
+		return fmt.Errorf("%w: %w", ErrDuplicate, err)
+	case errors.Is(err, envelope.ErrType) && errors.As(err, &pe) && pe.Path == "":
 		return ErrNotObject
 	}
-	s.i++
-	for {
-		s.space()
-		if s.peek() == '}' {
-			return nil
-		}
-		if s.peek() == ',' {
-			s.i++
-			s.space()
-		}
-		key, plain := s.rawString()
-		if !plain {
-			key = []byte(unquote(key))
-		}
-		s.space()
-		s.i++ // ':'
-		s.space()
-		switch string(key) {
-		case "productId":
-			r.productID = s.stringValue(&r.ProductID)
-		case "qty":
-			r.qty = s.intValue(&r.Qty)
-		case "quantity":
-			r.quantity = s.intValue(&r.quantityValue)
-		case "unitPrice":
-			r.unitPrice = s.intValue(&r.UnitPrice)
-		default:
-			s.skip()
-		}
+	return fmt.Errorf("%w: %w", ErrSyntax, err)
+}
+
+// member reads one member of the body.
+func (r *Request) member(name []byte, v *envelope.Value) error {
+	var err error
+	switch string(name) {
+	case "productId":
+		r.productID, err = stringValue(v, &r.ProductID)
+	case "qty":
+		r.qty, err = intValue(v, &r.Qty)
+	case "quantity":
+		r.quantity, err = intValue(v, &r.quantityValue)
+	case "unitPrice":
+		r.unitPrice, err = intValue(v, &r.UnitPrice)
 	}
+	return err
 }
 
 // Order checks the request together with the path's userID and returns the order it
@@ -158,198 +149,62 @@ func (r *Request) Order(userID, orderID string, now time.Time) (Order, []FieldEr
 	}, nil
 }
 
-// scanner walks JSON that json.Valid has accepted.
-type scanner struct {
-	data []byte
-	i    int
-}
-
-func (s *scanner) peek() byte {
-	if s.i < len(s.data) {
-		return s.data[s.i]
-	}
-	return 0
-}
-
-func (s *scanner) space() {
-	for s.i < len(s.data) {
-		switch s.data[s.i] {
-		case ' ', '\t', '\n', '\r':
-			s.i++
-		default:
-			return
-		}
-	}
-}
-
-// rawString consumes a string and returns its bytes between the quotes, and whether they
-// hold no escape (so they are the string itself).
-func (s *scanner) rawString() (raw []byte, plain bool) {
-	s.i++ // opening quote
-	start := s.i
-	plain = true
-	for s.data[s.i] != '"' {
-		if s.data[s.i] == '\\' {
-			plain = false
-			s.i++
-		}
-		s.i++
-	}
-	raw = s.data[start:s.i]
-	s.i++
-	return raw, plain
-}
-
 // stringValue decodes a string or null into dst and returns the field state.
-func (s *scanner) stringValue(dst *string) uint8 {
-	switch s.peek() {
+func stringValue(v *envelope.Value, dst *string) (uint8, error) {
+	switch v.Kind() {
 	case '"':
-		raw, plain := s.rawString()
-		if plain {
-			*dst = string(raw)
-		} else {
-			*dst = unquote(raw)
-		}
-		return present
+		s, err := v.Text()
+		*dst = s
+		return present, err
 	case 'n':
-		s.i += len("null")
 		*dst = ""
-		return absent
+		return absent, v.Skip()
 	}
-	s.skip()
-	return wrongType
+	return wrongType, v.Skip()
 }
 
 // intValue decodes an integer or null into dst and returns the field state. Numbers
 // beyond int64 saturate, so the range rules reject them with their usual message;
 // fractions and exponents are the wrong type.
-func (s *scanner) intValue(dst *int64) uint8 {
-	c := s.peek()
-	if c == 'n' {
-		s.i += len("null")
+func intValue(v *envelope.Value, dst *int64) (uint8, error) {
+	switch v.Kind() {
+	case 'n':
 		*dst = 0
-		return absent
+		return absent, v.Skip()
+	case '0':
+	default:
+		return wrongType, v.Skip()
 	}
-	if c != '-' && (c < '0' || c > '9') {
-		s.skip()
-		return wrongType
+	text, isInt, err := v.Number()
+	if err != nil || !isInt {
+		return wrongType, err
 	}
-	neg := c == '-'
+	*dst = saturate(text)
+	return present, nil
+}
+
+// saturate returns the value of a JSON integer literal, or the nearest int64.
+func saturate(text []byte) int64 {
+	neg := text[0] == '-'
 	if neg {
-		s.i++
+		text = text[1:]
 	}
 	var u uint64
-	over := false
-	for s.i < len(s.data) && s.data[s.i] >= '0' && s.data[s.i] <= '9' {
-		d := uint64(s.data[s.i] - '0')
+	for _, c := range text {
+		d := uint64(c - '0')
 		if u > (math.MaxUint64-d)/10 {
-			over = true
-		} else {
-			u = u*10 + d
+			u = math.MaxUint64
+			break
 		}
-		s.i++
-	}
-	if c := s.peek(); c == '.' || c == 'e' || c == 'E' {
-		s.skip()
-		return wrongType
+		u = u*10 + d
 	}
 	switch {
-	case neg && (over || u > 1<<63):
-		*dst = math.MinInt64
+	case neg && u > 1<<63:
+		return math.MinInt64
 	case neg:
-		*dst = -int64(u)
-	case over || u > math.MaxInt64:
-		*dst = math.MaxInt64
-	default:
-		*dst = int64(u)
+		return -int64(u)
+	case u > math.MaxInt64:
+		return math.MaxInt64
 	}
-	return present
-}
-
-// skip consumes one value of any type.
-func (s *scanner) skip() {
-	depth := 0
-	for s.i < len(s.data) {
-		switch c := s.data[s.i]; c {
-		case '"':
-			s.rawString()
-			if depth == 0 {
-				return
-			}
-			continue
-		case '{', '[':
-			depth++
-		case '}', ']':
-			if depth == 0 {
-				return // end of the enclosing object
-			}
-			depth--
-			if depth == 0 {
-				s.i++
-				return
-			}
-		case ',':
-			if depth == 0 {
-				return
-			}
-		}
-		s.i++
-	}
-}
-
-// unquote decodes the escapes of a valid JSON string body.
-func unquote(raw []byte) string {
-	b := make([]byte, 0, len(raw))
-	for i := 0; i < len(raw); i++ {
-		c := raw[i]
-		if c != '\\' {
-			b = append(b, c)
-			continue
-		}
-		i++
-		switch raw[i] {
-		case 'b':
-			b = append(b, '\b')
-		case 'f':
-			b = append(b, '\f')
-		case 'n':
-			b = append(b, '\n')
-		case 'r':
-			b = append(b, '\r')
-		case 't':
-			b = append(b, '\t')
-		case 'u':
-			r := hex4(raw[i+1 : i+5])
-			i += 4
-			if utf16.IsSurrogate(r) && i+6 < len(raw) && raw[i+1] == '\\' && raw[i+2] == 'u' {
-				if r2 := utf16.DecodeRune(r, hex4(raw[i+3:i+7])); r2 != utf8.RuneError {
-					r = r2
-					i += 6
-				}
-			}
-			if utf16.IsSurrogate(r) {
-				r = utf8.RuneError
-			}
-			b = utf8.AppendRune(b, r)
-		default: // '"', '\\', '/'
-			b = append(b, raw[i])
-		}
-	}
-	return string(b)
-}
-
-func hex4(h []byte) rune {
-	var r rune
-	for _, c := range h {
-		r <<= 4
-		switch {
-		case c >= '0' && c <= '9':
-			r |= rune(c - '0')
-		case c >= 'a' && c <= 'f':
-			r |= rune(c - 'a' + 10)
-		default:
-			r |= rune(c - 'A' + 10)
-		}
-	}
-	return r
+	return int64(u)
 }

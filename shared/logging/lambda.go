@@ -1,0 +1,68 @@
+package logging
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambdacontext"
+)
+
+// Invocations wraps a Lambda handler so that every invocation error, returned or
+// panicked, is logged as one ERROR line carrying the Lambda request id. aws-lambda-go
+// reports the same error through the standard log package, without the request id;
+// SetDefault lowers that copy to debug level.
+func Invocations[In, Out any](l *slog.Logger, handle func(context.Context, In) (Out, error)) func(context.Context, In) (Out, error) {
+	return func(ctx context.Context, in In) (out Out, err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				invocationError(ctx, l, "invocation panicked", fmt.Errorf("panic: %v", p))
+				panic(p) // the runtime reports it and starts a fresh process
+			}
+		}()
+		out, err = handle(ctx, in)
+		if err != nil {
+			invocationError(ctx, l, "invocation failed", err)
+		}
+		return out, err
+	}
+}
+
+func invocationError(ctx context.Context, l *slog.Logger, msg string, err error) {
+	attrs := []slog.Attr{slog.String("error", err.Error())}
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		attrs = append([]slog.Attr{slog.String("request_id", lc.AwsRequestID)}, attrs...)
+	}
+	l.LogAttrs(ctx, slog.LevelError, msg, attrs...)
+}
+
+// SetDefault makes l the default logger, and routes the standard log package into it:
+// at info level, except aws-lambda-go's report of an invocation error (a JSON object
+// starting with "errorMessage"), which goes at debug level because Invocations has
+// already logged it as an ERROR line with the request id.
+func SetDefault(l *slog.Logger) {
+	slog.SetDefault(l)
+	log.SetFlags(0)
+	log.SetOutput(stdLog{l.Handler()})
+}
+
+// stdLog writes the standard log package's lines into a slog handler.
+type stdLog struct{ h slog.Handler }
+
+var runtimeErrorReport = []byte(`{"errorMessage":`)
+
+func (w stdLog) Write(p []byte) (int, error) {
+	level := slog.LevelInfo
+	if bytes.HasPrefix(p, runtimeErrorReport) {
+		level = slog.LevelDebug
+	}
+	ctx := context.Background()
+	if !w.h.Enabled(ctx, level) {
+		return len(p), nil
+	}
+	r := slog.NewRecord(time.Now(), level, string(bytes.TrimSuffix(p, []byte("\n"))), 0)
+	return len(p), w.h.Handle(ctx, r)
+}

@@ -1,0 +1,75 @@
+package logging
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/lambdacontext"
+)
+
+// lines decodes JSON log lines.
+func lines(t *testing.T, buf *bytes.Buffer) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		if l == "" {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("log line %q: %v", l, err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// TestInvocationErrors: a returned error and a panic are each one ERROR line with the
+// request id; aws-lambda-go's own report of it (through the standard log package) is
+// not a second line at the default level, while other standard log lines still show.
+func TestInvocationErrors(t *testing.T) {
+	var buf bytes.Buffer
+	l := slog.New(slog.NewJSONHandler(&buf, nil))
+	prevOut, prevFlags, prevDefault := log.Writer(), log.Flags(), slog.Default()
+	t.Cleanup(func() { slog.SetDefault(prevDefault); log.SetOutput(prevOut); log.SetFlags(prevFlags) })
+	SetDefault(l)
+
+	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "req-7"})
+	fail := Invocations(l, func(context.Context, string) (int, error) { return 0, errors.New("produce: 3 of 5 not acknowledged") })
+	if _, err := fail(ctx, "x"); err == nil {
+		t.Fatal("error swallowed")
+	}
+	// What aws-lambda-go's invoke loop prints for it.
+	log.Printf("%s", `{"errorMessage":"produce: 3 of 5 not acknowledged","errorType":"errorString"}`)
+	log.Print("WARNING! something else")
+
+	boom := Invocations(l, func(context.Context, string) (int, error) { panic("boom") })
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("panic swallowed")
+			}
+		}()
+		_, _ = boom(ctx, "x")
+	}()
+
+	got := lines(t, &buf)
+	if len(got) != 3 {
+		t.Fatalf("%d lines, want 3:\n%s", len(got), buf.String())
+	}
+	for i, want := range []string{"produce: 3 of 5 not acknowledged", "panic: boom"} {
+		l := got[[]int{0, 2}[i]]
+		if l["level"] != "ERROR" || l["request_id"] != "req-7" || l["error"] != want {
+			t.Errorf("line %v; want ERROR with request_id req-7 and error %q", l, want)
+		}
+	}
+	if got[1]["level"] != "INFO" || got[1]["msg"] != "WARNING! something else" {
+		t.Errorf("standard log line %v", got[1])
+	}
+}
