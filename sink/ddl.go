@@ -186,10 +186,10 @@ func (s *Sink) create(ctx context.Context, l *layout) error {
 }
 
 // ddl builds DDL statements and runs them on one connection. For MySQL it first reads
-// that session's sql_mode, so that a string default is escaped exactly the way the
-// session will parse it: with backslash escapes in MariaDB's default mode, without
+// that connection's sql_mode, so that a string default is escaped exactly the way the
+// connection will parse it: with backslash escapes in MariaDB's default mode, without
 // under NO_BACKSLASH_ESCAPES. Reading the mode, rather than setting it for the DDL,
-// changes no session state, so nothing leaks into the pooled connection the writes use
+// changes no connection state, so nothing leaks into the pooled connection the writes use
 // next, and it works on any server whatever its configured mode (Aurora MySQL
 // included). A statement that cannot be built safely (an identifier or default the
 // dialect cannot hold) is a TableAlterOrCreateException (ErrTable: no retry, the record

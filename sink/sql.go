@@ -42,13 +42,13 @@ func (t tableID) String() string {
 // Nothing from a record or a config reaches a statement unquoted: names are quoted
 // identifiers (checked by checkIdent first), values are bound parameters, and the one
 // place a value is written into SQL text, a schema default in DDL, is a string literal
-// escaped for the dialect and the session's sql_mode (see literal).
+// escaped for the dialect and the connection's sql_mode (see literal).
 type sqlWriter struct {
 	dialect string
 	quote   bool // quote.sql.identifiers=always
-	// noBackslashEscapes: the MySQL session runs with sql_mode NO_BACKSLASH_ESCAPES, so
+	// noBackslashEscapes: the MySQL connection runs with sql_mode NO_BACKSLASH_ESCAPES, so
 	// a backslash in a string literal is an ordinary character. The DDL path reads it
-	// from the session that runs the statement; the zero value assumes MariaDB's default
+	// from the connection that runs the statement; the zero value assumes MariaDB's default
 	// mode, where a backslash escapes.
 	noBackslashEscapes bool
 }
