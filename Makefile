@@ -1,10 +1,13 @@
 # ordersync — one Makefile for SAM's makefile builder and for people.
 #
 #   make run     the whole pipeline locally (embedded Kafka, functions, gateway, sink)
-#   make test    every test (needs MariaDB on 127.0.0.1:3306 for the database tests)
+#   make test    every test (needs MariaDB on 127.0.0.1:3306 for the database tests),
+#                then one line per skipped test and why, and the counts
+#   make test-short  the fast tests only (go test -short: no MariaDB, builds or processes)
 #   make bench   benchmarks; rewrites BENCHMARKS.md
 #   make lint    gofmt + go vet
 #   make build   Lambda bootstraps (linux/arm64) for every function under bin/
+#   make topics  create the topics on $KAFKA_BROKERS, durably (RF 3, min.insync.replicas 2)
 
 GO           ?= go
 GOOS_LAMBDA  ?= linux
@@ -16,7 +19,7 @@ FUZZTIME     ?= 10s
 LAMBDA_BUILD = GOOS=$(GOOS_LAMBDA) GOARCH=$(GOARCH_LAMBDA) CGO_ENABLED=0 \
 	$(GO) build -tags lambda.norpc -trimpath -ldflags="-s -w"
 
-.PHONY: build run test test-fuzz bench lint migrate connect-register \
+.PHONY: build run test test-short test-fuzz bench lint migrate topics connect-register \
 	build-CreateOrderFunction build-ValidateOrderFunction build-ValidateOrderSelfManagedFunction
 
 # SAM's makefile builder calls `make build-<LogicalId> ARTIFACTS_DIR=<dir>`;
@@ -36,16 +39,27 @@ build:
 	$(MAKE) build-CreateOrderFunction ARTIFACTS_DIR=bin/create-order
 	$(MAKE) build-ValidateOrderFunction ARTIFACTS_DIR=bin/validate-order
 
-# Built, then run, rather than `go run`: go run exits 1 on Ctrl-C whatever the stack
-# returns, and the stack drains and exits 0. ARGS passes flags: make run ARGS=--help
+# Built, then run, rather than `go run`, so that the stack is the process Ctrl-C reaches.
+# The first build compiles the AWS SDK, franz-go and SQLite: it says so, and go build -v
+# lists each package as it compiles (a cached build lists none). ARGS passes flags:
+# make run ARGS=--help
+#
+# Exit status: Ctrl-C interrupts make as well as the stack; the stack drains and exits
+# 0, but make reports its own interruption (130 in the shell). For the stack's own
+# status run .local/bin/ordersync directly.
 run:
 	@mkdir -p .local/bin
-	@$(GO) build -o .local/bin/ordersync ./cmd/ordersync
+	@[ -x .local/bin/ordersync ] || echo "ordersync: first build; it may take a few minutes (packages are listed as they compile)"
+	$(GO) build -v -o .local/bin/ordersync ./cmd/ordersync
 	@exec .local/bin/ordersync $(ARGS)
 
-test:
-	$(GO) test -count=1 ./...
-	$(MAKE) test-fuzz
+# The fuzz runs come first so that the report of the test run, its skipped tests with
+# their reasons and the counts, ends the output. A failed test or build fails the target.
+test: test-fuzz
+	bash -o pipefail -c '$(GO) test -count=1 -json ./... 2>&1 | $(GO) run ./internal/testkit/cmd/testreport -slowest 10'
+
+test-short:
+	$(GO) test -short ./...
 
 # A bounded run of each fuzz target on top of its committed seed corpus (the seeds
 # themselves also run in every plain `go test`). Go fuzzes one target per command.
@@ -65,6 +79,13 @@ lint:
 # local stack's SQLite file when it is unset. Safe to run again.
 migrate:
 	$(GO) run ./cmd/ordersync migrate
+
+# Creates the pipeline's and the sinks' topics on $$KAFKA_BROKERS (KAFKA_AUTH etc. as for
+# the functions) with replication factor 3 and min.insync.replicas 2; reports existing
+# topics that fall short and changes none. Safe to run again. ARGS passes flags:
+# make topics ARGS="--dry-run", ARGS="--replication-factor 2" on a 2-AZ cluster.
+topics:
+	$(GO) run ./cmd/ordersync topics $(ARGS)
 
 # Registers or updates both sink connectors on a self-hosted Kafka Connect (idempotent PUT).
 connect-register:

@@ -4,23 +4,21 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/ordersync/ordersync/internal/testkit"
 	"github.com/ordersync/ordersync/shared/order"
 )
-
-// update rewrites the golden files: go test . -run TestEvents -update
-var update = flag.Bool("update", false, "rewrite events/ from the generator")
 
 // sampleTime is when every sample event happens.
 var sampleTime = time.Date(2026, 11, 22, 9, 30, 0, 0, time.UTC)
@@ -30,15 +28,10 @@ var sampleTime = time.Date(2026, 11, 22, 9, 30, 0, 0, time.UTC)
 func sampleEvents(t *testing.T) map[string]any {
 	t.Helper()
 	return map[string]any{
-		"create-order.json":            httpEvent("user-42", `{"productId": "CATALOG-0001", "qty": 5, "unitPrice": 1200}`, nil, nil),
-		"create-order-invalid.json":    httpEvent("user-42", `{"productId": "CATALOG 0001", "qty": 0, "unitPrice": 1200}`, nil, nil),
-		"create-order-idempotent.json": httpEvent("user-42", `{"productId": "CATALOG-0002", "quantity": 2, "unitPrice": 4999}`, map[string]string{"idempotency-key": "checkout-7f3a9c2e-0001"}, nil),
-		"create-order-jwt.json": httpEvent("user-42", `{"productId": "CATALOG-0001", "qty": 1, "unitPrice": 1200}`,
-			map[string]string{"authorization": "Bearer eyJraWQiOiJzYW1wbGUiLCJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyLTQyIn0.c2lnbmF0dXJl"},
-			map[string]string{
-				"sub": "user-42", "iss": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_EXAMPLE",
-				"aud": "ordersync-web", "token_use": "id", "exp": "1795084200", "iat": "1795080600",
-			}),
+		"create-order.json":                httpEvent("user-42", `{"productId": "CATALOG-0001", "qty": 5, "unitPrice": 1200}`, nil, nil),
+		"create-order-invalid.json":        httpEvent("user-42", `{"productId": "CATALOG 0001", "qty": 0, "unitPrice": 1200}`, nil, nil),
+		"create-order-idempotent.json":     httpEvent("user-42", `{"productId": "CATALOG-0002", "quantity": 2, "unitPrice": 4999}`, map[string]string{"idempotency-key": "checkout-7f3a9c2e-0001"}, nil),
+		"create-order-jwt.json":            jwtEvent(t, "user-42", `{"productId": "CATALOG-0001", "qty": 1, "unitPrice": 1200}`),
 		"validate-order.json":              kafkaEvent(t, "aws:kafka"),
 		"validate-order-self-managed.json": kafkaEvent(t, "SelfManagedKafka"),
 	}
@@ -89,6 +82,40 @@ func httpEvent(user, body string, headers, claims map[string]string) events.APIG
 		}
 	}
 	return req
+}
+
+// sampleClaims are the claims of the sample ID token: issued five minutes before the
+// request and valid for an hour, as a Cognito ID token is.
+type sampleClaims struct {
+	Sub      string `json:"sub"`
+	Iss      string `json:"iss"`
+	Aud      string `json:"aud"`
+	TokenUse string `json:"token_use"`
+	Iat      int64  `json:"iat"`
+	Nbf      int64  `json:"nbf"`
+	Exp      int64  `json:"exp"`
+}
+
+// jwtEvent is what API Gateway sends when its JWT authorizer accepted the bearer token:
+// the token's claims, every value as a string, under requestContext.authorizer.jwt. The
+// token carries the same claims; its signature is a placeholder.
+func jwtEvent(t *testing.T, user, body string) events.APIGatewayV2HTTPRequest {
+	t.Helper()
+	issued := sampleTime.Add(-5 * time.Minute).Unix()
+	c := sampleClaims{
+		Sub: user, Iss: "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_EXAMPLE", Aud: "ordersync-web",
+		TokenUse: "id", Iat: issued, Nbf: issued, Exp: issued + 3600,
+	}
+	payload, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b64 := base64.RawURLEncoding.EncodeToString
+	token := b64([]byte(`{"kid":"sample","alg":"RS256"}`)) + "." + b64(payload) + "." + b64([]byte("signature"))
+	return httpEvent(user, body, map[string]string{"authorization": "Bearer " + token}, map[string]string{
+		"sub": c.Sub, "iss": c.Iss, "aud": c.Aud, "token_use": c.TokenUse,
+		"iat": fmt.Sprint(c.Iat), "nbf": fmt.Sprint(c.Nbf), "exp": fmt.Sprint(c.Exp),
+	})
 }
 
 // kafkaEvent is a batch as an MSK ("aws:kafka") or self-managed Kafka
@@ -151,7 +178,7 @@ func TestEvents(t *testing.T) {
 			t.Fatal(err)
 		}
 		path := filepath.Join("events", name)
-		if *update {
+		if testkit.Updating() {
 			if err := os.WriteFile(path, data, 0o644); err != nil {
 				t.Fatal(err)
 			}
@@ -224,6 +251,9 @@ func TestCreateOrderEvents(t *testing.T) {
 				}
 				if !strings.HasPrefix(req.Headers["authorization"], "Bearer ") {
 					t.Error("a JWT event needs its Authorization: Bearer header")
+				}
+				for _, p := range jwtProblems(req.Headers["authorization"], a.JWT.Claims, req.RequestContext.TimeEpoch) {
+					t.Error(p)
 				}
 			}
 			if k, ok := req.Headers["idempotency-key"]; ok && !order.ValidKey(k) {
@@ -326,6 +356,74 @@ func TestSAMConfig(t *testing.T) {
 		}
 		if allowed, ok := p["AllowedValues"].([]any); ok && !slices.ContainsFunc(allowed, func(v any) bool { return fmt.Sprint(v) == m[2] }) {
 			t.Errorf("samconfig.toml: %s=%s is not one of %v", m[1], m[2], allowed)
+		}
+	}
+}
+
+// jwtProblems lists why API Gateway's JWT authorizer would not have let a request with
+// this token through at timeEpoch (ms): the token must be valid then (iat and nbf at or
+// before it, exp at least a minute after it), and the claims the event carries must be
+// the token's own.
+func jwtProblems(authorization string, claims map[string]string, timeEpoch int64) []string {
+	var ps []string
+	at := timeEpoch / 1000
+	num := func(name string) (int64, bool) {
+		v, err := strconv.ParseInt(claims[name], 10, 64)
+		if err != nil {
+			ps = append(ps, fmt.Sprintf("claim %s %q is not a NumericDate", name, claims[name]))
+		}
+		return v, err == nil
+	}
+	if iat, ok := num("iat"); ok && iat > at {
+		ps = append(ps, fmt.Sprintf("iat %d is after the request (timeEpoch %d s)", iat, at))
+	}
+	if nbf, ok := num("nbf"); ok && nbf > at {
+		ps = append(ps, fmt.Sprintf("nbf %d is after the request (timeEpoch %d s): the token is not valid yet", nbf, at))
+	}
+	if exp, ok := num("exp"); ok && exp < at+60 {
+		ps = append(ps, fmt.Sprintf("exp %d is not well after the request (timeEpoch %d s): the authorizer answers 401", exp, at))
+	}
+	parts := strings.Split(strings.TrimPrefix(authorization, "Bearer "), ".")
+	if len(parts) != 3 {
+		return append(ps, "the bearer token is not header.payload.signature")
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	var inToken map[string]any
+	if err == nil {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		err = dec.Decode(&inToken)
+	}
+	if err != nil {
+		return append(ps, fmt.Sprintf("token payload: %v", err))
+	}
+	for name, v := range inToken {
+		if got := fmt.Sprint(v); claims[name] != got {
+			ps = append(ps, fmt.Sprintf("claim %s is %q in the event, %q in the token", name, claims[name], got))
+		}
+	}
+	if len(inToken) != len(claims) {
+		ps = append(ps, fmt.Sprintf("the event has %d claims, the token %d", len(claims), len(inToken)))
+	}
+	return ps
+}
+
+// TestJWTProblems proves the check above can fail, on the token the JWT sample used to
+// carry: it had expired three days before the request, and had no nbf.
+func TestJWTProblems(t *testing.T) {
+	const old = "Bearer eyJraWQiOiJzYW1wbGUiLCJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyLTQyIn0.c2lnbmF0dXJl"
+	claims := map[string]string{"sub": "user-42", "exp": "1795084200", "iat": "1795080600"}
+	got := strings.Join(jwtProblems(old, claims, sampleTime.UnixMilli()), "\n")
+	for _, want := range []string{"exp 1795084200 is not well after", `claim nbf "" is not a NumericDate`, "the event has 3 claims, the token 1"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("problems do not say %q:\n%s", want, got)
+		}
+	}
+	future := map[string]string{"sub": "user-42", "iat": "1795339801", "nbf": "1795339900", "exp": "1795343400"}
+	got = strings.Join(jwtProblems("Bearer a.e30.c", future, sampleTime.UnixMilli()), "\n")
+	for _, want := range []string{"iat 1795339801 is after", "nbf 1795339900 is after"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("problems do not say %q:\n%s", want, got)
 		}
 	}
 }

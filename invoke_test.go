@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,6 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/ordersync/ordersync/internal/testkit"
 	"github.com/ordersync/ordersync/local/runtimeapi"
 	"github.com/ordersync/ordersync/shared/order"
 )
@@ -51,11 +51,7 @@ func TestInvokeSampleEvents(t *testing.T) {
 		{"ValidateOrderFunction", "./functions/validate-order", "events/validate-order*.json", checkValidateOrder},
 	} {
 		t.Run(tc.id, func(t *testing.T) {
-			bin := filepath.Join(t.TempDir(), "bootstrap")
-			build := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", bin, tc.pkg)
-			if out, err := build.CombinedOutput(); err != nil {
-				t.Fatalf("go build %s: %v\n%s", tc.pkg, err, out)
-			}
+			bin := testkit.Build(t, tc.pkg, "lambda.norpc")
 			var env []string
 			for _, scope := range []string{"Parameters", tc.id} {
 				for k, v := range envFile[scope] {

@@ -3,7 +3,6 @@ package ordersync
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,7 +13,10 @@ import (
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
-	"gopkg.in/yaml.v3"
+
+	"github.com/ordersync/ordersync/internal/cfnyaml"
+
+	"github.com/ordersync/ordersync/internal/testkit"
 )
 
 // samSchemaPath is the SAM schema in the reference folder beside the repository.
@@ -39,16 +41,10 @@ func loadTemplate(t *testing.T) map[string]any {
 	return m
 }
 
-// parseCloudFormationYAML decodes a CloudFormation YAML document into JSON values.
+// parseCloudFormationYAML decodes a CloudFormation YAML document into JSON values with
+// the one strict reader the stack uses too.
 func parseCloudFormationYAML(data []byte) (any, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, err
-	}
-	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 {
-		return nil, errors.New("want exactly one YAML document")
-	}
-	v, err := longForm(doc.Content[0])
+	v, err := cfnyaml.Parse(data)
 	if err != nil {
 		return nil, err
 	}
@@ -58,83 +54,6 @@ func parseCloudFormationYAML(data []byte) (any, error) {
 		return nil, err
 	}
 	return jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-}
-
-// shortTags maps CloudFormation's YAML short tags to the long-form key they stand for.
-var shortTags = map[string]string{
-	"!Ref": "Ref", "!Condition": "Condition",
-	"!Sub": "Fn::Sub", "!GetAtt": "Fn::GetAtt", "!If": "Fn::If", "!Equals": "Fn::Equals",
-	"!Not": "Fn::Not", "!And": "Fn::And", "!Or": "Fn::Or", "!Join": "Fn::Join",
-	"!Select": "Fn::Select", "!Split": "Fn::Split", "!FindInMap": "Fn::FindInMap",
-	"!ImportValue": "Fn::ImportValue", "!Base64": "Fn::Base64", "!Cidr": "Fn::Cidr",
-	"!GetAZs": "Fn::GetAZs", "!Transform": "Fn::Transform",
-}
-
-// longForm converts one YAML node, replacing tagged nodes by {"Ref": …} / {"Fn::X": …}.
-func longForm(n *yaml.Node) (any, error) {
-	if key, ok := shortTags[n.Tag]; ok {
-		inner := *n
-		inner.Tag = ""
-		inner.Style &^= yaml.TaggedStyle
-		if n.Kind == yaml.ScalarNode {
-			inner.Tag = "!!str"
-		}
-		v, err := longForm(&inner)
-		if err != nil {
-			return nil, err
-		}
-		if key == "Fn::GetAtt" {
-			if s, ok := v.(string); ok {
-				res, attr, found := strings.Cut(s, ".")
-				if !found {
-					return nil, fmt.Errorf("line %d: !GetAtt %q has no attribute", n.Line, s)
-				}
-				v = []any{res, attr}
-			}
-		}
-		return map[string]any{key: v}, nil
-	}
-	if strings.HasPrefix(n.Tag, "!") && !strings.HasPrefix(n.Tag, "!!") {
-		return nil, fmt.Errorf("line %d: unknown tag %s", n.Line, n.Tag)
-	}
-	switch n.Kind {
-	case yaml.MappingNode:
-		m := make(map[string]any, len(n.Content)/2)
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Kind != yaml.ScalarNode {
-				return nil, fmt.Errorf("line %d: mapping key is not a scalar", n.Content[i].Line)
-			}
-			k := n.Content[i].Value
-			if _, dup := m[k]; dup {
-				return nil, fmt.Errorf("line %d: duplicate key %q", n.Content[i].Line, k)
-			}
-			v, err := longForm(n.Content[i+1])
-			if err != nil {
-				return nil, err
-			}
-			m[k] = v
-		}
-		return m, nil
-	case yaml.SequenceNode:
-		s := make([]any, 0, len(n.Content))
-		for _, c := range n.Content {
-			v, err := longForm(c)
-			if err != nil {
-				return nil, err
-			}
-			s = append(s, v)
-		}
-		return s, nil
-	case yaml.AliasNode:
-		return nil, fmt.Errorf("line %d: CloudFormation does not support YAML aliases", n.Line)
-	case yaml.ScalarNode:
-		var v any
-		if err := n.Decode(&v); err != nil {
-			return nil, fmt.Errorf("line %d: %w", n.Line, err)
-		}
-		return v, nil
-	}
-	return nil, fmt.Errorf("line %d: unexpected YAML node", n.Line)
 }
 
 func TestShortTags(t *testing.T) {
@@ -230,13 +149,17 @@ func TestLookaheadRegexp(t *testing.T) {
 	}
 }
 
-func TestTemplateMatchesSAMSchema(t *testing.T) {
+// needSAMSchema skips a test when the SAM schema is not beside the repository, except in
+// CI, which has the reference folder: there its absence fails the test.
+func needSAMSchema(t *testing.T) {
+	t.Helper()
 	if _, err := os.Stat(samSchemaPath); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("SAM schema: %v (CI has the reference folder beside the repository)", err)
-		}
-		t.Skipf("SAM schema not found beside the repository: %v", err)
+		testkit.Missing(t, "SAM schema not found beside the repository: %v", err)
 	}
+}
+
+func TestTemplateMatchesSAMSchema(t *testing.T) {
+	needSAMSchema(t)
 	sch, err := samSchema()
 	if err != nil {
 		t.Fatalf("compile SAM schema: %v", err)
@@ -250,7 +173,7 @@ func TestTemplateMatchesSAMSchema(t *testing.T) {
 // unknown property and an MSK event without its stream are not accepted.
 func TestSAMSchemaRejects(t *testing.T) {
 	if _, err := os.Stat(samSchemaPath); err != nil {
-		t.Skipf("SAM schema not found beside the repository: %v", err)
+		testkit.Missing(t, "SAM schema not found beside the repository: %v", err)
 	}
 	sch, err := samSchema()
 	if err != nil {
@@ -507,7 +430,7 @@ func referenceProblems(tpl map[string]any) []string {
 			}
 		}
 	}
-	for _, sec := range []string{"Globals", "Resources", "Outputs", "Conditions"} {
+	for _, sec := range []string{"Globals", "Resources", "Outputs", "Conditions", "Rules"} {
 		walk(sec, tpl[sec], nil)
 	}
 	for id, r := range resources {

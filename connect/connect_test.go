@@ -3,6 +3,7 @@ package connect_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -14,8 +15,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ordersync/ordersync/internal/cfnyaml"
+	"github.com/ordersync/ordersync/internal/testkit"
 	"github.com/ordersync/ordersync/sink"
-	"gopkg.in/yaml.v3"
 )
 
 type restBody struct {
@@ -91,24 +93,27 @@ func TestKnownKeyRejectsTypos(t *testing.T) {
 }
 
 // node finds a mapping value by key path.
-func node(t *testing.T, n *yaml.Node, path ...string) *yaml.Node {
+func node(t *testing.T, v any, path ...string) any {
 	t.Helper()
 	for _, key := range path {
-		if n.Kind == yaml.DocumentNode {
-			n = n.Content[0]
-		}
-		var next *yaml.Node
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Value == key {
-				next = n.Content[i+1]
-			}
-		}
-		if next == nil {
+		m, _ := v.(map[string]any)
+		next, ok := m[key]
+		if !ok {
 			t.Fatalf("no %s in template", strings.Join(path, "."))
 		}
-		n = next
+		v = next
 	}
-	return n
+	return v
+}
+
+// str is a scalar as text ("" for a mapping or a list).
+func str(v any) string {
+	switch v := v.(type) {
+	case map[string]any, []any, nil:
+		return ""
+	default:
+		return fmt.Sprint(v)
+	}
 }
 
 func TestMSKConnectTemplate(t *testing.T) {
@@ -116,14 +121,14 @@ func TestMSKConnectTemplate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	doc, err := cfnyaml.Parse(data)
+	if err != nil {
 		t.Fatal(err)
 	}
 	types := map[string]string{}
-	res := node(t, &doc, "Resources")
-	for i := 0; i+1 < len(res.Content); i += 2 {
-		types[res.Content[i].Value] = node(t, res.Content[i+1], "Type").Value
+	res := node(t, doc, "Resources")
+	for name, r := range res.(map[string]any) {
+		types[name] = str(node(t, r, "Type"))
 	}
 	want := map[string]string{
 		"JdbcSinkPlugin":       "AWS::KafkaConnect::CustomPlugin",
@@ -143,37 +148,37 @@ func TestMSKConnectTemplate(t *testing.T) {
 	files := connectorFiles(t)
 	for logical, file := range map[string]string{"OrdersSink": "orders-sink.json", "OrderRejectionsSink": "order-rejections-sink.json"} {
 		props := node(t, res, logical, "Properties")
-		if v := node(t, props, "KafkaClusterClientAuthentication", "AuthenticationType").Value; v != "IAM" {
+		if v := str(node(t, props, "KafkaClusterClientAuthentication", "AuthenticationType")); v != "IAM" {
 			t.Errorf("%s: auth %s, want IAM", logical, v)
 		}
-		if v := node(t, props, "KafkaClusterEncryptionInTransit", "EncryptionType").Value; v != "TLS" {
+		if v := str(node(t, props, "KafkaClusterEncryptionInTransit", "EncryptionType")); v != "TLS" {
 			t.Errorf("%s: encryption %s, want TLS", logical, v)
 		}
 		node(t, props, "Capacity", "AutoScaling", "McuCount")
-		if v := node(t, props, "LogDelivery", "WorkerLogDelivery", "CloudWatchLogs", "Enabled").Value; v != "true" {
+		if v := str(node(t, props, "LogDelivery", "WorkerLogDelivery", "CloudWatchLogs", "Enabled")); v != "true" {
 			t.Errorf("%s: CloudWatch log delivery off", logical)
 		}
-		if v := node(t, props, "ConnectorName").Value; v != files[file].Name {
+		if v := str(node(t, props, "ConnectorName")); v != files[file].Name {
 			t.Errorf("%s: ConnectorName %s, want %s (its consumer group is connect-<name>)", logical, v, files[file].Name)
 		}
 		// The connector configuration says what the JSON file says; values computed by
 		// CloudFormation (connection.url, credentials, tasks.max) are checked for shape.
-		cc := node(t, props, "ConnectorConfiguration")
+		cc, _ := node(t, props, "ConnectorConfiguration").(map[string]any)
 		seen := map[string]bool{}
-		for i := 0; i+1 < len(cc.Content); i += 2 {
-			k, v := cc.Content[i].Value, cc.Content[i+1]
+		for k, v := range cc {
 			seen[k] = true
 			if !sink.KnownKey(k) {
 				t.Errorf("%s: unknown key %s", logical, k)
 			}
-			if v.Tag != "!!str" {
+			s, ok := v.(string)
+			if !ok {
 				if k == "connection.password" && !strings.Contains(strings.Join(flatten(v), " "), "${secretsmanager:") {
 					t.Errorf("%s: connection.password is not a config provider reference", logical)
 				}
 				continue
 			}
-			if want := files[file].Config[k]; v.Value != want {
-				t.Errorf("%s: %s = %q, %s says %q", logical, k, v.Value, file, want)
+			if want := files[file].Config[k]; s != want {
+				t.Errorf("%s: %s = %q, %s says %q", logical, k, s, file, want)
 			}
 		}
 		for k := range files[file].Config {
@@ -185,9 +190,11 @@ func TestMSKConnectTemplate(t *testing.T) {
 
 	// Least privilege: kafka-cluster actions on exact ARNs; the only wildcards are the
 	// MSK Connect internal topics and groups AWS documents.
-	for _, pol := range node(t, res, "ServiceExecutionRole", "Properties", "Policies").Content {
-		for _, st := range node(t, pol, "PolicyDocument", "Statement").Content {
-			if st.Tag == "!If" {
+	policies, _ := node(t, res, "ServiceExecutionRole", "Properties", "Policies").([]any)
+	for _, pol := range policies {
+		statements, _ := node(t, pol, "PolicyDocument", "Statement").([]any)
+		for _, st := range statements {
+			if _, isIf := st.(map[string]any)["Fn::If"]; isIf {
 				continue
 			}
 			actions := flatten(node(t, st, "Action"))
@@ -210,24 +217,36 @@ func TestMSKConnectTemplate(t *testing.T) {
 	}
 }
 
-// flatten returns every scalar under n.
-func flatten(n *yaml.Node) []string {
-	if n.Kind == yaml.ScalarNode {
-		return []string{n.Value}
+// flatten returns every scalar under v, map keys included (an intrinsic function's
+// name among them).
+func flatten(v any) []string {
+	switch v := v.(type) {
+	case map[string]any:
+		var out []string
+		for k, x := range v {
+			out = append(out, k)
+			out = append(out, flatten(x)...)
+		}
+		return out
+	case []any:
+		var out []string
+		for _, x := range v {
+			out = append(out, flatten(x)...)
+		}
+		return out
 	}
-	var out []string
-	for _, c := range n.Content {
-		out = append(out, flatten(c)...)
-	}
-	return out
+	return []string{str(v)}
 }
 
 // register.sh PUTs only the config object to /connectors/<name>/config, and a second
 // run updates in place.
 func TestRegisterScript(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs register.sh; skipped with -short")
+	}
 	for _, tool := range []string{"bash", "curl"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed", tool)
+			testkit.Missing(t, "%s not installed", tool)
 		}
 	}
 	var (

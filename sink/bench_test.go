@@ -21,6 +21,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/ordersync/ordersync/db/migrations"
+	"github.com/ordersync/ordersync/internal/testkit"
 	"github.com/ordersync/ordersync/shared/db"
 	"github.com/ordersync/ordersync/shared/order"
 )
@@ -143,16 +144,9 @@ func BenchmarkMariaDB(b *testing.B) {
 
 // benchMariaDB opens the MariaDB the tests use, or skips (fails in CI) without one.
 func benchMariaDB(b *testing.B) *db.DB {
-	url := os.Getenv("SINK_TEST_DATABASE_URL")
-	if url == "" {
-		url = "mysql://root@127.0.0.1:3306/test"
-	}
-	d, err := db.Open(context.Background(), url, "")
+	d, err := db.Open(context.Background(), testkit.MariaDB(b, "sink_bench").URL, "")
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			b.Fatalf("MariaDB is required in CI: %v", err)
-		}
-		b.Skipf("MariaDB not reachable (%v); start it on 127.0.0.1:3306 to run this benchmark", err)
+		b.Fatal(err)
 	}
 	b.Cleanup(func() { d.Close() })
 	return d

@@ -4,12 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/ordersync/ordersync/internal/testkit"
 	"github.com/ordersync/ordersync/shared/db"
 	"github.com/ordersync/ordersync/shared/envelope"
 )
@@ -45,16 +45,16 @@ var ddlTargets = []target{
 
 func openMariaDBNoBackslashEscapes(t testing.TB) *db.DB {
 	t.Helper()
-	url := os.Getenv("SINK_TEST_DATABASE_URL")
-	if url == "" {
-		url = mariaURL
-	}
+	url := testkit.MariaDB(t, "sink").URL
 	sep := "?"
 	if strings.Contains(url, "?") {
 		sep = "&"
 	}
-	t.Setenv("SINK_TEST_DATABASE_URL", url+sep+"sql_mode=%27NO_BACKSLASH_ESCAPES,STRICT_TRANS_TABLES%27")
-	d := openMariaDB(t)
+	d, err := db.Open(context.Background(), url+sep+"sql_mode=%27NO_BACKSLASH_ESCAPES,STRICT_TRANS_TABLES%27", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
 	var mode string
 	if err := d.SQL.QueryRow("SELECT @@SESSION.sql_mode").Scan(&mode); err != nil || !strings.Contains(mode, "NO_BACKSLASH_ESCAPES") {
 		t.Fatalf("sql_mode %q (%v), want NO_BACKSLASH_ESCAPES", mode, err)

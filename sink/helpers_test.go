@@ -6,20 +6,18 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ordersync/ordersync/db/migrations"
+	"github.com/ordersync/ordersync/internal/testkit"
 	"github.com/ordersync/ordersync/shared/db"
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
-
-const mariaURL = "mysql://root@127.0.0.1:3306/test"
 
 // A target is a database the sink writes to; every behaviour test runs on both.
 type target struct {
@@ -34,20 +32,15 @@ var targets = []target{
 
 func openMariaDB(t testing.TB) *db.DB {
 	t.Helper()
-	url := os.Getenv("SINK_TEST_DATABASE_URL")
-	if url == "" {
-		url = mariaURL
-	}
-	d, err := db.Open(context.Background(), url, "")
+	d, err := db.Open(context.Background(), testkit.MariaDB(t, "sink").URL, "")
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("MariaDB is required in CI: %v", err)
-		}
-		t.Skipf("MariaDB not reachable (%v); start it on 127.0.0.1:3306 to run this test", err)
+		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.Close() })
 	return d
 }
+
+func TestMain(m *testing.M) { testkit.Main(m) }
 
 func openSQLite(t testing.TB) *db.DB {
 	t.Helper()

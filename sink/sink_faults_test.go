@@ -25,6 +25,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/ordersync/ordersync/db/migrations"
+	"github.com/ordersync/ordersync/internal/testkit"
 	"github.com/ordersync/ordersync/shared/db"
 	"github.com/ordersync/ordersync/shared/kafka"
 	"github.com/ordersync/ordersync/shared/order"
@@ -55,12 +56,10 @@ var faultsMariaAddr = "127.0.0.1:3306"
 // under CI) when MariaDB is not reachable.
 func mariaAdmin(t *testing.T) *sql.DB {
 	t.Helper()
+	testkit.MariaDBURL(t) // skips with -short, and without MariaDB (fails under CI=true)
 	d, err := db.Open(context.Background(), faultsMariaURL, "")
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("MariaDB is required in CI: %v", err)
-		}
-		t.Skipf("MariaDB not reachable on %s (%v); start it to run the database fault tests", faultsMariaAddr, err)
+		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.Close() })
 	return d.SQL
@@ -781,12 +780,7 @@ func TestSinkDeadlockVictim(t *testing.T) {
 // not at all, and a new sink resumes from the committed offsets — not from the start —
 // replaying at most what was not committed. Every order has one row.
 func TestSinkBrokerRestart(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	port := testkit.FreePort(t)
 	opts := []kfake.Opt{kfake.NumBrokers(1), kfake.Ports(port), kfake.DataDir(t.TempDir()), kfake.SyncWrites()}
 	r := newSinkRigWith(t, 1000, 2, opts)
 	p := newDBProxy(t)
@@ -808,6 +802,7 @@ func TestSinkBrokerRestart(t *testing.T) {
 	stopped := r.committed(t)
 	r.checkNoCommitAhead(t, "sink stopped")
 	r.cluster.Close()
+	var err error
 	if r.cluster, err = kfake.NewCluster(opts...); err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,9 @@ import (
 	"github.com/ordersync/ordersync/local/broker"
 	"github.com/ordersync/ordersync/local/console"
 	"github.com/ordersync/ordersync/local/stack"
+	"github.com/ordersync/ordersync/shared/kafka"
+	"github.com/ordersync/ordersync/shared/logging"
+	"github.com/ordersync/ordersync/sink"
 )
 
 const brokerUsage = `usage: go run ./cmd/ordersync broker [flags]
@@ -41,10 +44,16 @@ func runBroker(args []string) error {
 	data := fs.String("data", stack.DefaultData, "directory for the broker's data (in <data>/kafka)")
 	partitions := fs.Int("partitions", stack.DefaultPartitions, "partitions of each created topic")
 	fsync := fs.Bool("fsync", false, "fsync every write (survives a machine crash, not only a crash of the broker; slower)")
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return nil
-		}
+	var sinkConfigs listFlag
+	fs.Var(&sinkConfigs, "sink-config", "connector config `file` whose topics and dead-letter queue to create too; repeat or\ncomma-separate for several (default "+strings.Join(stack.DefaultSinkConfigs, ",")+")")
+	if help, err := parse(fs, args); help || err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("broker: unexpected argument %q", fs.Arg(0))
+	}
+	topics, err := brokerTopics(sinkConfigs)
+	if err != nil {
 		return err
 	}
 	if *advertise != "" {
@@ -57,24 +66,65 @@ func runBroker(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	out := console.New(os.Stderr)
+	level, err := logging.Level(os.Getenv("LOG_LEVEL"))
+	if err != nil {
+		return err
+	}
+	out := console.New(os.Stderr, console.WithLevel(level))
+	if err := os.MkdirAll(*data, 0o755); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	unlock, err := stack.Lock(*data)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	dir := filepath.Join(*data, "kafka")
 	b, err := broker.Start(ctx, broker.Config{
 		Addr:       *addr,
 		Advertise:  *advertise,
 		DataDir:    dir,
 		Partitions: *partitions,
-		Topics:     broker.Topics,
+		Topics:     topics,
 		SyncWrites: *fsync,
-		Logf:       func(format string, args ...any) { out.Logf("broker", format, args...) },
+		Log:        out.Logger("broker"),
 	})
 	if err != nil {
 		return err
 	}
 	out.Logf("broker", "Kafka on %s (listening on %s), topics %s, data in %s; Ctrl-C stops it",
-		strings.Join(b.Addrs(), ","), *addr, strings.Join(broker.Topics, ", "), dir)
+		strings.Join(b.Addrs(), ","), *addr, strings.Join(topics, ", "), dir)
 	<-ctx.Done()
 	b.Close()
 	out.Logf("broker", "stopped; data kept in %s", dir)
 	return nil
+}
+
+// brokerTopics are the topics the broker creates: shared/kafka's (ORDERS_*_TOPIC) and
+// those the connector files read and dead-letter to.
+func brokerTopics(sinkConfigs []string) ([]string, error) {
+	kcfg, err := kafka.ConfigFromEnv(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	root := "."
+	if len(sinkConfigs) == 0 {
+		sinkConfigs = stack.DefaultSinkConfigs
+		if root, err = projectRoot(stack.DefaultTemplate); err != nil {
+			return nil, err
+		}
+	}
+	var extra []string
+	for _, p := range sinkConfigs {
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(root, p)
+		}
+		sc, err := sink.LoadConfig(p)
+		if err != nil {
+			return nil, fmt.Errorf("--sink-config: %w", err)
+		}
+		extra = append(extra, sc.Topics...)
+		extra = append(extra, sc.DLQTopic)
+	}
+	return broker.Topics(kcfg.Topics, extra...), nil
 }

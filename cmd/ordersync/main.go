@@ -8,15 +8,19 @@
 //	go run ./cmd/ordersync broker     the embedded broker only
 //	go run ./cmd/ordersync sink       the sink only (KAFKA_BROKERS, DATABASE_URL)
 //	go run ./cmd/ordersync migrate    apply db/migrations to DATABASE_URL
+//	go run ./cmd/ordersync topics     create the topics on KAFKA_BROKERS, durably
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"os"
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	// --help has printed the usage: a request answered, not a failure.
+	if err := run(os.Args[1:]); err != nil && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(os.Stderr, "ordersync:", err)
 		os.Exit(1)
 	}
@@ -31,6 +35,8 @@ func run(args []string) error {
 			return runSink(args[1:])
 		case "migrate":
 			return runMigrate(args[1:])
+		case "topics":
+			return runTopics(args[1:])
 		}
 	}
 	return runStack(args)

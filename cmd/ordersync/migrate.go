@@ -23,8 +23,11 @@ embedded SQLite file DIR/ordersync.db.`)
 		fs.PrintDefaults()
 	}
 	dataDir := fs.String("data", ".local", "directory of the embedded SQLite file")
-	if err := fs.Parse(args); err != nil {
+	if help, err := parse(fs, args); help || err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("migrate: unexpected argument %q", fs.Arg(0))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

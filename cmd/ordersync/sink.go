@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
 	"sync"
 	"syscall"
 
@@ -17,20 +16,6 @@ import (
 	"github.com/ordersync/ordersync/shared/logging"
 	"github.com/ordersync/ordersync/sink"
 )
-
-// sinkConfigFlag collects a repeatable, comma-separated flag.
-type sinkConfigFlag []string
-
-func (l *sinkConfigFlag) String() string { return strings.Join(*l, ",") }
-
-func (l *sinkConfigFlag) Set(v string) error {
-	for _, s := range strings.Split(v, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			*l = append(*l, s)
-		}
-	}
-	return nil
-}
 
 // runSink runs the JDBC-style sink alone: one consumer per connector file, against
 // KAFKA_BROKERS and DATABASE_URL (or the embedded SQLite file).
@@ -47,24 +32,25 @@ embedded SQLite file <data>/ordersync.db. Stop with Ctrl-C: the batch in flight 
 written and committed first.`)
 		fs.PrintDefaults()
 	}
-	var configs sinkConfigFlag
-	fs.Var(&configs, "sink-config", "connector config file; repeat or comma-separate for several (default connect/orders-sink.json)")
+	var configs listFlag
+	fs.Var(&configs, "sink-config", "connector config `file`; repeat or comma-separate for several (default connect/orders-sink.json)")
 	dataDir := fs.String("data", ".local", "directory of the embedded SQLite file")
-	doMigrate := fs.Bool("migrate", false, "apply db/migrations before starting (what `go run ./cmd/ordersync migrate` does)")
-	if err := fs.Parse(args); err != nil {
+	doMigrate := fs.Bool("migrate", false, "apply db/migrations before starting, as the migrate sub-command does")
+	if help, err := parse(fs, args); help || err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("sink: unexpected argument %q", fs.Arg(0))
 	}
 	if len(configs) == 0 {
-		configs = sinkConfigFlag{"connect/orders-sink.json"}
+		configs = listFlag{"connect/orders-sink.json"}
 	}
-	log, err := logging.New(os.Stderr, os.Getenv)
+	log, err := logging.New(os.Stderr, os.Getenv) // JSON, at LOG_LEVEL
 	if err != nil {
 		return fmt.Errorf("sink: %w", err)
 	}
-	cfgs, err := loadSinkConfigs(log, configs)
+	slog.SetDefault(log) // where shared/kafka's clients send franz-go's warnings
+	cfgs, err := loadSinkConfigs(configs, log)
 	if err != nil {
 		return err
 	}
@@ -75,26 +61,32 @@ written and committed first.`)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	store, err := db.Open(ctx, os.Getenv("DATABASE_URL"), *dataDir)
-	if err != nil {
-		return fmt.Errorf("sink: %w", err)
-	}
-	defer store.Close()
-	if *doMigrate {
-		if err := db.Apply(ctx, store.SQL, store.Dialect); err != nil {
-			return fmt.Errorf("sink: migrate: %w", err)
-		}
-	}
-	sinks, err := newSinks(ctx, log, kcfg, store, cfgs)
+	store, err := openSinkDB(ctx, *dataDir, *doMigrate)
 	if err != nil {
 		return err
+	}
+	defer store.Close()
+
+	sinks := make([]*sink.Sink, 0, len(cfgs))
+	for _, cfg := range cfgs {
+		cl, err := kafka.NewClient(ctx, kcfg, sink.ClientOpts(cfg)...)
+		if err != nil {
+			return fmt.Errorf("sink %s: %w", cfg.Name, err)
+		}
+		s, err := sink.New(cfg, store, cl)
+		if err != nil {
+			cl.Close()
+			return err
+		}
+		s.Logger = log
+		sinks = append(sinks, s)
 	}
 	return runSinks(ctx, sinks)
 }
 
 // loadSinkConfigs reads the connector files, warning about keys Kafka Connect does not
 // know.
-func loadSinkConfigs(log *slog.Logger, paths []string) ([]sink.Config, error) {
+func loadSinkConfigs(paths []string, log *slog.Logger) ([]sink.Config, error) {
 	var cfgs []sink.Config
 	for _, path := range paths {
 		cfg, err := sink.LoadConfig(path)
@@ -109,23 +101,19 @@ func loadSinkConfigs(log *slog.Logger, paths []string) ([]sink.Config, error) {
 	return cfgs, nil
 }
 
-// newSinks builds one sink per config, each with its own client from shared/kafka.
-func newSinks(ctx context.Context, log *slog.Logger, kcfg kafka.Config, store *db.DB, cfgs []sink.Config) ([]*sink.Sink, error) {
-	sinks := make([]*sink.Sink, 0, len(cfgs))
-	for _, cfg := range cfgs {
-		cl, err := kafka.NewClient(ctx, kcfg, sink.ClientOpts(cfg)...)
-		if err != nil {
-			return nil, fmt.Errorf("sink %s: %w", cfg.Name, err)
-		}
-		s, err := sink.New(cfg, store, cl)
-		if err != nil {
-			cl.Close()
-			return nil, err
-		}
-		s.Logger = log
-		sinks = append(sinks, s)
+// openSinkDB opens DATABASE_URL or the SQLite file under dataDir, migrated if asked.
+func openSinkDB(ctx context.Context, dataDir string, migrate bool) (*db.DB, error) {
+	store, err := db.Open(ctx, os.Getenv("DATABASE_URL"), dataDir)
+	if err != nil {
+		return nil, fmt.Errorf("sink: %w", err)
 	}
-	return sinks, nil
+	if migrate {
+		if err := db.Apply(ctx, store.SQL, store.Dialect); err != nil {
+			store.Close()
+			return nil, fmt.Errorf("sink: migrate: %w", err)
+		}
+	}
+	return store, nil
 }
 
 // runSinks runs the sinks until ctx ends; one failing stops the others, as a failed

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ordersync/ordersync/local/console"
 	"github.com/ordersync/ordersync/local/stack"
 )
 
@@ -34,7 +35,7 @@ Environment:
                      embedded SQLite file <data>/ordersync.db. Migrations are applied
                      either way.
   LOG_LEVEL          debug, info (default), warn, error: the stack's and the
-                     functions' logs
+                     functions' logs; any other value stops the stack at start
   CATALOG_FILE, ORDERS_*_TOPIC, ...
                      any variable of template.yaml's Environment set here overrides the
                      template's value for the functions
@@ -54,17 +55,19 @@ func runStack(args []string) error {
 	httpAddr := fs.String("http", stack.DefaultHTTP, "address of the HTTP API gateway")
 	kafkaAddr := fs.String("kafka", stack.DefaultKafka, "address of the embedded Kafka broker (ignored when KAFKA_BROKERS is set)")
 	data := fs.String("data", stack.DefaultData, "directory for Kafka's data, the function binaries and the SQLite file")
-	fs.Var(&sinkConfigs, "sink-config", "connector config file for a sink; repeat or comma-separate for several\n(default "+strings.Join(stack.DefaultSinkConfigs, ",")+")")
+	fs.Var(&sinkConfigs, "sink-config", "connector config `file` for a sink; repeat or comma-separate for several\n(default "+strings.Join(stack.DefaultSinkConfigs, ",")+")")
 	partitions := fs.Int("partitions", stack.DefaultPartitions, "partitions of each topic the stack creates")
 	concurrency := fs.Int("concurrency", stack.DefaultConcurrency, "most processes (concurrent invocations) per function")
 	template := fs.String("template", stack.DefaultTemplate, "the SAM template to run")
 	fsync := fs.Bool("fsync", false, "fsync every broker write (survives a machine crash, not only a crash of the stack; slower)")
 	var params listFlag
 	fs.Var(&params, "param", "template parameter Name=Value, as sam deploy --parameter-overrides (repeatable),\ne.g. --param KafkaSource=SelfManagedKafka")
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return nil
-		}
+	logFormat := fs.String("log-format", "text", "text: one line per event, time [component] LEVEL message key=value;\njson: one JSON object per line")
+	if help, err := parse(fs, args); help || err != nil {
+		return err
+	}
+	format, err := console.ParseFormat(*logFormat)
+	if err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -116,21 +119,8 @@ func runStack(args []string) error {
 		Fsync:       *fsync,
 		LookupEnv:   os.LookupEnv,
 		Out:         os.Stderr,
+		LogFormat:   format,
 	})
-}
-
-// listFlag collects a repeatable, comma-separated flag.
-type listFlag []string
-
-func (l *listFlag) String() string { return strings.Join(*l, ",") }
-
-func (l *listFlag) Set(s string) error {
-	for v := range strings.SplitSeq(s, ",") {
-		if v = strings.TrimSpace(v); v != "" {
-			*l = append(*l, v)
-		}
-	}
-	return nil
 }
 
 // projectRoot is the working directory, or, when the template is not there, the nearest

@@ -23,6 +23,7 @@ import (
 	"github.com/ordersync/ordersync/shared/envelope"
 	"github.com/ordersync/ordersync/shared/httpapi"
 	"github.com/ordersync/ordersync/shared/kafka"
+	"github.com/ordersync/ordersync/shared/metrics"
 	"github.com/ordersync/ordersync/shared/order"
 )
 
@@ -47,6 +48,8 @@ type Handler struct {
 	// Now and NewID are the clock and the id source; tests pin them.
 	Now   func() time.Time
 	NewID func(userID, idempotencyKey string) string
+	// Metrics receives one document per invocation; nil records nothing.
+	Metrics *metrics.Recorder
 }
 
 // NewHandler returns a handler that produces to topic through p and logs to log.
@@ -62,8 +65,8 @@ var eventSubmitted = []kgo.RecordHeader{{Key: order.HeaderEvent, Value: []byte(o
 // when kgo has let go of the record.
 var buffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
-// Handle serves POST /order-service/{userId}/orders.
-func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+// serve answers one request; Handle adds its metrics.
+func (h *Handler) serve(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	var requestID string
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
 		requestID = lc.AwsRequestID
@@ -148,12 +151,14 @@ func (h *Handler) handle(ctx context.Context, requestID string, req *events.APIG
 	// The 201 is built while the record is in flight, off the critical path; it is
 	// answered only after the ack.
 	var answer events.APIGatewayV2HTTPResponse
+	sent := time.Now()
 	err = h.produce(ctx, &kgo.Record{
 		Topic:   h.topic,
 		Key:     []byte(o.OrderID),
 		Value:   value,
-		Headers: eventSubmitted,
+		Headers: submittedHeaders(ctx, req),
 	}, func() { answer = created(&o) })
+	h.Metrics.Since("ProduceLatency", sent)
 	if !errors.Is(err, errAbandoned) {
 		buffers.Put(bp) // kgo is done with the record
 	}

@@ -5,19 +5,18 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/ordersync/ordersync/internal/testkit"
 	"github.com/ordersync/ordersync/shared/kafka"
 	"github.com/ordersync/ordersync/shared/order"
 )
@@ -64,43 +63,9 @@ func (s *faultStack) connect(t *testing.T) {
 // topicIDs counts the record keys on the topic, reading every partition to its end.
 func topicIDs(t *testing.T, addrs []string, topic string) map[string]int {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(100*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	offs, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
-	if err != nil {
-		t.Fatalf("end offsets of %s: %v", topic, err)
-	}
-	ends := map[int32]int64{}
-	offs.Each(func(o kadm.ListedOffset) {
-		if o.Err == nil && o.Offset > 0 {
-			ends[o.Partition] = o.Offset
-		}
-	})
 	ids := map[string]int{}
-	seen := map[int32]int64{}
-	done := func() bool {
-		for p, end := range ends {
-			if seen[p] < end {
-				return false
-			}
-		}
-		return true
-	}
-	for !done() {
-		fs := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			t.Fatalf("reading %s: %v of %v", topic, seen, ends)
-		}
-		fs.EachRecord(func(r *kgo.Record) {
-			ids[string(r.Key)]++
-			seen[r.Partition] = r.Offset + 1
-		})
+	for _, r := range testkit.ReadTopic(t, addrs, topic) {
+		ids[string(r.Key)]++
 	}
 	return ids
 }
@@ -276,6 +241,9 @@ func TestNodeLossAndLeaderMoves(t *testing.T) {
 // requests get 503, never 201; clients retrying with their Idempotency-Key then get 201
 // with the same order ids, and every acknowledged record survived the restart.
 func TestBrokerRestartSamePort(t *testing.T) {
+	if testing.Short() {
+		t.Skip("restarts the broker from its data directory; skipped with -short")
+	}
 	const n, workers = 200, 6
 	port := freePort(t)
 	opts := []kfake.Opt{kfake.NumBrokers(1), kfake.Ports(port), kfake.DataDir(t.TempDir()), kfake.SyncWrites()}
@@ -323,10 +291,5 @@ func TestBrokerRestartSamePort(t *testing.T) {
 
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return testkit.FreePort(t)
 }

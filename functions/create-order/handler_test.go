@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"flag"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -25,12 +24,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/ordersync/ordersync/internal/testkit"
 	"github.com/ordersync/ordersync/shared/envelope"
 	"github.com/ordersync/ordersync/shared/kafka"
 	"github.com/ordersync/ordersync/shared/order"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden.json")
 
 var (
 	fixedNow = time.Date(2026, 11, 22, 4, 0, 0, 123_456_789, time.UTC)
@@ -85,24 +83,7 @@ func (s *stack) pinned() *stack {
 // records reads everything on the stack's topic.
 func (s *stack) records(t *testing.T) []*kgo.Record {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	end := s.endOffset(t)
-	cl, err := kgo.NewClient(kgo.SeedBrokers(s.cluster.ListenAddrs()...), kgo.ConsumeTopics(s.topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	var rs []*kgo.Record
-	for int64(len(rs)) < end {
-		fs := cl.PollFetches(ctx)
-		if err := fs.Err0(); err != nil {
-			t.Fatalf("poll: %v", err)
-		}
-		rs = append(rs, fs.Records()...)
-	}
-	return rs
+	return testkit.ReadTopic(t, s.cluster.ListenAddrs(), s.topic)
 }
 
 // endOffset is the number of records on the stack's one-partition topic.
@@ -235,19 +216,7 @@ func TestCreateOrder(t *testing.T) {
 // golden compares got with testdata/name, or rewrites it with -update.
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("record value\n%s\ndiffers from %s\n%s", got, path, want)
-	}
+	testkit.Golden(t, filepath.Join("testdata", name), got)
 }
 
 // TestGoldenIsJsonConverterEnvelope checks the golden file on its own terms: one JSON

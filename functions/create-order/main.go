@@ -13,6 +13,7 @@ import (
 
 	"github.com/ordersync/ordersync/shared/kafka"
 	"github.com/ordersync/ordersync/shared/logging"
+	"github.com/ordersync/ordersync/shared/metrics"
 )
 
 func main() {
@@ -39,6 +40,9 @@ func run() error {
 		return err
 	}
 	h := NewHandler(cl, cfg.Topics.Submitted, log)
+	if h.Metrics, err = metrics.FromEnv(os.Getenv, "create-order", os.Stdout); err != nil {
+		return err
+	}
 
 	lambda.StartWithOptions(logging.Invocations(log, h.Handle), lambda.WithEnableSIGTERM(func() {
 		// Lambda allows about 500 ms after SIGTERM; every acknowledged record is already

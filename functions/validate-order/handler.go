@@ -20,6 +20,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/ordersync/ordersync/shared/kafka"
+	"github.com/ordersync/ordersync/shared/metrics"
 	"github.com/ordersync/ordersync/shared/order"
 )
 
@@ -48,6 +49,12 @@ type Handler struct {
 	// kafka.MaxProduceWait); with a deadline (the Lambda one) the produce ends
 	// kafka.ProduceMargin before it.
 	MaxProduceWait time.Duration
+	// ReportBatchItemFailures answers a batch whose outputs were not all acknowledged
+	// with the records to retry instead of an error. Set it only when the trigger reads
+	// partial batch responses (REPORT_BATCH_ITEM_FAILURES), or it takes them for success.
+	ReportBatchItemFailures bool
+	// Metrics receives one document per invocation; nil records nothing.
+	Metrics *metrics.Recorder
 
 	// unsettled holds the records of an earlier invocation that answered before they
 	// were all acknowledged (nil when none): kgo fails a cancelled record only at its
@@ -63,6 +70,10 @@ type Result struct {
 	Accepted     int `json:"accepted"`
 	Rejected     int `json:"rejected"`
 	DeadLettered int `json:"deadLettered"`
+	// BatchItemFailures is the partial batch response: set only with
+	// ReportBatchItemFailures, when some outputs were not acknowledged. (A pointer keeps
+	// Result comparable.)
+	BatchItemFailures *[]ItemFailure `json:"batchItemFailures,omitempty"`
 }
 
 // outcome is where one input record went.
@@ -81,6 +92,13 @@ const (
 // trigger delivers the batch again. Outputs depend on the input alone, so a redelivered
 // batch yields the same records.
 func (h *Handler) Handle(ctx context.Context, ev events.KafkaEvent) (Result, error) {
+	start := time.Now()
+	res, err := h.handle(ctx, ev)
+	h.observe(res, start)
+	return res, err
+}
+
+func (h *Handler) handle(ctx context.Context, ev events.KafkaEvent) (Result, error) {
 	log := h.Log
 	if log == nil {
 		log = slog.Default()
@@ -119,6 +137,9 @@ func (h *Handler) Handle(ctx context.Context, ev events.KafkaEvent) (Result, err
 		h.mu.Lock()
 		h.unsettled = w
 		h.mu.Unlock()
+		if h.ReportBatchItemFailures {
+			return h.partial(res, in, w, err, log), nil
+		}
 		return res, err
 	}
 	log.Info("batch published", slog.String("event_source", ev.EventSource),

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/ordersync/ordersync/internal/testkit"
 	"github.com/ordersync/ordersync/shared/kafka"
 	"github.com/ordersync/ordersync/shared/logging"
 	"github.com/ordersync/ordersync/shared/order"
@@ -200,13 +200,11 @@ func TestLeaderMovesAndNodeLoss(t *testing.T) {
 // error, nothing acknowledged), restarts on the same port from its data directory, and
 // the redelivered batch's outputs are a clean run's.
 func TestBrokerRestartBetweenDeliveries(t *testing.T) {
-	ev := faultBatch(t, 60)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	if testing.Short() {
+		t.Skip("restarts the broker from its data directory; skipped with -short")
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	ev := faultBatch(t, 60)
+	port := testkit.FreePort(t)
 	opts := []kfake.Opt{kfake.NumBrokers(1), kfake.Ports(port), kfake.DataDir(t.TempDir()), kfake.SyncWrites()}
 	c := faultCluster(t, opts...)
 	addrs := c.ListenAddrs()

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ordersync/ordersync/shared/kafka"
 	"github.com/ordersync/ordersync/shared/logging"
+	"github.com/ordersync/ordersync/shared/metrics"
 )
 
 func main() {
@@ -48,6 +49,16 @@ func run() error {
 		return err
 	}
 	h := &Handler{Producer: cl, Topics: cfg.Topics, Catalog: catalog, Log: log}
+	switch v := os.Getenv("REPORT_BATCH_ITEM_FAILURES"); v {
+	case "", "false":
+	case "true":
+		h.ReportBatchItemFailures = true
+	default:
+		return fmt.Errorf("REPORT_BATCH_ITEM_FAILURES: %q is not true or false", v)
+	}
+	if h.Metrics, err = metrics.FromEnv(os.Getenv, "validate-order", os.Stdout); err != nil {
+		return err
+	}
 	lambda.StartWithOptions(logging.Invocations(log, h.Handle),
 		lambda.WithContext(ctx),
 		lambda.WithEnableSIGTERM(func() {

@@ -28,42 +28,50 @@ import (
 	"github.com/go-sql-driver/mysql"
 )
 
-// stackRows starts the local stack as its own process against a fresh MariaDB database,
-// sends orders through its HTTP gateway from a bounded set of clients, and waits until the
-// sink has written them; then it reconciles: every 201 must have exactly one row.
-func stackRows(ctx context.Context, root, work string, orders, clients int) ([]row, error) {
+// benchDatabase creates a fresh database on DATABASE_URL's server (MariaDB on
+// 127.0.0.1:3306 by default) and returns its config, name and URL, and how to drop it.
+func benchDatabase(ctx context.Context) (cfg *mysql.Config, dbName, dbURL string, drop func(), err error) {
 	base := os.Getenv("DATABASE_URL")
 	if base == "" {
 		base = "mysql://root@127.0.0.1:3306/test"
 	}
-	cfg, err := db.MySQLConfig(base)
+	cfg, err = db.MySQLConfig(base)
 	if err != nil {
-		return nil, err
+		return nil, "", "", nil, err
 	}
 	admin, err := sql.Open("mysql", cfg.FormatDSN())
 	if err != nil {
-		return nil, err
+		return nil, "", "", nil, err
 	}
-	defer admin.Close()
 	if err := admin.PingContext(ctx); err != nil {
-		return nil, fmt.Errorf("MariaDB at %s: %w (set DATABASE_URL, or run with --stack=false)", cfg.Addr, err)
+		admin.Close()
+		return nil, "", "", nil, fmt.Errorf("MariaDB at %s: %w (set DATABASE_URL, or run with --stack=false)", cfg.Addr, err)
 	}
 	suffix := make([]byte, 4)
 	rand.Read(suffix)
-	dbName := "ordersync_bench_" + hex.EncodeToString(suffix)
+	dbName = "ordersync_bench_" + hex.EncodeToString(suffix)
 	if _, err := admin.ExecContext(ctx, "CREATE DATABASE `"+dbName+"`"); err != nil {
-		return nil, err
+		admin.Close()
+		return nil, "", "", nil, err
 	}
-	defer admin.Exec("DROP DATABASE `" + dbName + "`")
-	dbURL := strings.TrimSuffix(base, "/"+cfg.DBName)
+	drop = func() {
+		admin.Exec("DROP DATABASE `" + dbName + "`")
+		admin.Close()
+	}
+	dbURL = strings.TrimSuffix(base, "/"+cfg.DBName)
 	if i := strings.IndexByte(dbURL, '?'); i >= 0 {
 		dbURL = dbURL[:i]
 	}
-	dbURL += "/" + dbName
+	return cfg, dbName, dbURL + "/" + dbName, drop, nil
+}
 
+// startStack builds the CLI and starts the local stack as its own process on dbURL,
+// logging to work/stack.log; it returns the gateway's URL once it answers, and how to
+// stop the stack (SIGINT, then SIGKILL after 15 s).
+func startStack(ctx context.Context, root, work, dbURL string) (url string, stop func(), err error) {
 	bin := filepath.Join(work, "ordersync")
 	if _, err := command(ctx, root, nil, "go", "build", "-o", bin, "./cmd/ordersync"); err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	httpAddr, kafkaAddr := freeAddr(), freeAddr()
 	cmd := exec.CommandContext(ctx, bin, "--http", httpAddr, "--kafka", kafkaAddr, "--data", filepath.Join(work, "data"))
@@ -72,15 +80,15 @@ func stackRows(ctx context.Context, root, work string, orders, clients int) ([]r
 	cmd.Env = slices.DeleteFunc(cmd.Env, func(s string) bool { return strings.HasPrefix(s, "KAFKA_BROKERS=") })
 	logf, err := os.Create(filepath.Join(work, "stack.log"))
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
-	defer logf.Close()
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
-		return nil, err
+		logf.Close()
+		return "", nil, err
 	}
-	defer func() {
+	stop = func() {
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
 		done := make(chan struct{})
 		go func() { cmd.Wait(); close(done) }()
@@ -90,12 +98,31 @@ func stackRows(ctx context.Context, root, work string, orders, clients int) ([]r
 			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 			<-done
 		}
-	}()
-	url := "http://" + httpAddr
-	if err := waitHTTP(ctx, url, 3*time.Minute); err != nil {
-		log, _ := os.ReadFile(filepath.Join(work, "stack.log"))
-		return nil, fmt.Errorf("local stack did not come up: %w\n%s", err, tail(log, 40))
+		logf.Close()
 	}
+	url = "http://" + httpAddr
+	if err := waitHTTP(ctx, url, 3*time.Minute); err != nil {
+		stop()
+		log, _ := os.ReadFile(filepath.Join(work, "stack.log"))
+		return "", nil, fmt.Errorf("local stack did not come up: %w\n%s", err, tail(log, 40))
+	}
+	return url, stop, nil
+}
+
+// stackRows starts the local stack as its own process against a fresh MariaDB database,
+// sends orders through its HTTP gateway from a bounded set of clients, and waits until the
+// sink has written them; then it reconciles: every 201 must have exactly one row.
+func stackRows(ctx context.Context, root, work string, orders, clients int) ([]row, error) {
+	cfg, dbName, dbURL, drop, err := benchDatabase(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer drop()
+	url, stop, err := startStack(ctx, root, work, dbURL)
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
 
 	db, err := sql.Open("mysql", withDB(cfg, dbName).FormatDSN())
 	if err != nil {

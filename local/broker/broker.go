@@ -6,7 +6,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
+	"slices"
 	"strconv"
 	"time"
 
@@ -14,10 +16,22 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/ordersync/ordersync/shared/kafka"
 )
 
-// Topics the pipeline uses, in the order they are listed to people.
-var Topics = []string{"orders.submitted", "orders", "orders.rejected", "orders.dlq", "orders.sink.dlq"}
+// Topics lists the topics the pipeline uses, in the order they are shown to people: the
+// functions' four (shared/kafka's names, from the environment) and then extra, the
+// sinks' topics and dead-letter queues; each once, empty names left out.
+func Topics(t kafka.Topics, extra ...string) []string {
+	var out []string
+	for _, name := range append([]string{t.Submitted, t.Orders, t.Rejected, t.DLQ}, extra...) {
+		if name != "" && !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
 
 // Config describes an embedded broker.
 type Config struct {
@@ -36,8 +50,8 @@ type Config struct {
 	Partitions int
 	// Topics to create when missing.
 	Topics []string
-	// Logf receives the broker's warnings and errors.
-	Logf func(format string, args ...any)
+	// Log receives the broker's warnings and errors; nil drops them.
+	Log *slog.Logger
 }
 
 // Broker is a running embedded cluster of one node.
@@ -91,8 +105,8 @@ func Start(ctx context.Context, cfg Config) (*Broker, error) {
 		// Lambda's event source and the sink use short sessions; let them.
 		kfake.GroupMinSessionTimeout(time.Second),
 	}
-	if cfg.Logf != nil {
-		opts = append(opts, kfake.WithLogger(logger(cfg.Logf)))
+	if cfg.Log != nil {
+		opts = append(opts, kfake.WithLogger(logger{cfg.Log}))
 	}
 	if cfg.DataDir != "" {
 		opts = append(opts, kfake.DataDir(cfg.DataDir))
@@ -160,11 +174,14 @@ type hostPort string
 func (h hostPort) Network() string { return "tcp" }
 func (h hostPort) String() string  { return string(h) }
 
-type logger func(format string, args ...any)
+// logger hands kfake's warnings and errors to a slog.Logger.
+type logger struct{ log *slog.Logger }
 
 func (l logger) Logf(level kfake.LogLevel, format string, args ...any) {
-	if level > kfake.LogLevelWarn || level == kfake.LogLevelNone {
-		return
+	switch level {
+	case kfake.LogLevelError:
+		l.log.Error(fmt.Sprintf(format, args...))
+	case kfake.LogLevelWarn:
+		l.log.Warn(fmt.Sprintf(format, args...))
 	}
-	l(level.String()+" "+format, args...)
 }

@@ -2,6 +2,7 @@ package broker_test
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"path/filepath"
 	"slices"
@@ -11,13 +12,14 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/ordersync/ordersync/internal/testkit"
 	"github.com/ordersync/ordersync/local/broker"
 )
 
 func TestRestartKeepsRecordsAndOffsets(t *testing.T) {
 	ctx := context.Background()
 	dir := filepath.Join(t.TempDir(), "kafka")
-	cfg := broker.Config{Addr: "127.0.0.1:0", DataDir: dir, Partitions: 2, Topics: broker.Topics, Logf: t.Logf}
+	cfg := broker.Config{Addr: "127.0.0.1:0", DataDir: dir, Partitions: 2, Topics: pipelineTopics, Log: slog.New(slog.NewTextHandler(t.Output(), nil))}
 	b, err := broker.Start(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -34,7 +36,7 @@ func TestRestartKeepsRecordsAndOffsets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range broker.Topics {
+	for _, want := range pipelineTopics {
 		td, ok := topics[want]
 		if !ok {
 			t.Errorf("topic %s missing", want)
@@ -69,12 +71,7 @@ func TestRestartKeepsRecordsAndOffsets(t *testing.T) {
 func TestAdvertise(t *testing.T) {
 	ctx := context.Background()
 	// Find a free port, then let the broker listen on it on all interfaces.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	ln.Close()
+	_, port, _ := net.SplitHostPort(testkit.FreeAddr(t))
 	b, err := broker.Start(ctx, broker.Config{Addr: "127.0.0.1:" + port, Advertise: "host.docker.internal:19092", Partitions: 1, Topics: []string{"t"}})
 	if err != nil {
 		t.Fatal(err)

@@ -270,39 +270,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, rt Route, key st
 
 // Event builds the payload format 2.0 event for a request whose body has been read.
 func Event(r *http.Request, routeKey string, params map[string]string, body []byte, id string, at time.Time) events.APIGatewayV2HTTPRequest {
-	headers := map[string]string{}
-	var cookies []string
-	for name, values := range r.Header {
-		name = strings.ToLower(name)
-		if name == "cookie" {
-			for _, v := range values {
-				for c := range strings.SplitSeq(v, ";") {
-					if c = strings.TrimSpace(c); c != "" {
-						cookies = append(cookies, c)
-					}
-				}
-			}
-			continue
-		}
-		headers[name] = strings.Join(values, ",")
-	}
-	if r.Host != "" {
-		headers["host"] = r.Host
-	}
-	if len(body) > 0 || r.ContentLength > 0 {
-		headers["content-length"] = strconv.Itoa(len(body))
-	}
-	sourceIP := remoteIP(r)
-	if prior := headers["x-forwarded-for"]; prior != "" {
-		headers["x-forwarded-for"] = prior + ", " + sourceIP
-	} else {
-		headers["x-forwarded-for"] = sourceIP
-	}
-	if _, p, err := net.SplitHostPort(hostWithPort(r)); err == nil {
-		headers["x-forwarded-port"] = p
-	}
-	headers["x-forwarded-proto"] = "http"
-
+	headers, cookies := eventHeaders(r, body)
 	var query map[string]string
 	if q := r.URL.Query(); len(q) > 0 {
 		query = make(map[string]string, len(q))
@@ -338,7 +306,7 @@ func Event(r *http.Request, routeKey string, params map[string]string, body []by
 				Method:    r.Method,
 				Path:      r.URL.EscapedPath(),
 				Protocol:  r.Proto,
-				SourceIP:  sourceIP,
+				SourceIP:  remoteIP(r),
 				UserAgent: r.UserAgent(),
 			},
 		},
@@ -352,6 +320,44 @@ func Event(r *http.Request, routeKey string, params map[string]string, body []by
 		}
 	}
 	return ev
+}
+
+// eventHeaders are the request's headers as API Gateway passes them: lower-case names,
+// repeated values joined by commas, cookies apart, and the x-forwarded-* it adds.
+func eventHeaders(r *http.Request, body []byte) (map[string]string, []string) {
+	headers := map[string]string{}
+	var cookies []string
+	for name, values := range r.Header {
+		name = strings.ToLower(name)
+		if name == "cookie" {
+			for _, v := range values {
+				for c := range strings.SplitSeq(v, ";") {
+					if c = strings.TrimSpace(c); c != "" {
+						cookies = append(cookies, c)
+					}
+				}
+			}
+			continue
+		}
+		headers[name] = strings.Join(values, ",")
+	}
+	if r.Host != "" {
+		headers["host"] = r.Host
+	}
+	if len(body) > 0 || r.ContentLength > 0 {
+		headers["content-length"] = strconv.Itoa(len(body))
+	}
+	sourceIP := remoteIP(r)
+	if prior := headers["x-forwarded-for"]; prior != "" {
+		headers["x-forwarded-for"] = prior + ", " + sourceIP
+	} else {
+		headers["x-forwarded-for"] = sourceIP
+	}
+	if _, p, err := net.SplitHostPort(hostWithPort(r)); err == nil {
+		headers["x-forwarded-port"] = p
+	}
+	headers["x-forwarded-proto"] = "http"
+	return headers, cookies
 }
 
 func hostWithPort(r *http.Request) string {

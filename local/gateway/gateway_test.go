@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -17,10 +16,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/ordersync/ordersync/internal/testkit"
 	"github.com/ordersync/ordersync/local/gateway"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // invokerFunc lets a test stand in a Go function for a Lambda function.
 type invokerFunc func(ctx context.Context, payload []byte) ([]byte, error)
@@ -45,17 +43,10 @@ func TestEventGolden(t *testing.T) {
 	}
 	got = append(got, '\n')
 	golden := filepath.Join("testdata", "request.golden.json")
-	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testkit.Golden(t, golden, got)
 	want, err := os.ReadFile(golden)
 	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("event differs from %s (run with -update after checking):\n%s", golden, got)
+		t.Fatal(err)
 	}
 	// The golden file is what aws-lambda-go reads back.
 	var back events.APIGatewayV2HTTPRequest

@@ -1,24 +1,9 @@
 package runtimeapi_test
 
 import (
-	"os"
 	"testing"
+
+	"github.com/ordersync/ordersync/internal/testkit"
 )
 
-var tempDirs []string
-
-func mkdirTemp() (string, error) {
-	d, err := os.MkdirTemp("", "runtimeapi-test-")
-	if err == nil {
-		tempDirs = append(tempDirs, d)
-	}
-	return d, err
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	for _, d := range tempDirs {
-		os.RemoveAll(d)
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testkit.Main(m) }

@@ -478,100 +478,128 @@ const (
 )
 
 func (in *instance) handler(p *process) http.Handler {
+	api := &api{in: in, p: p}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /2018-06-01/runtime/invocation/next", func(w http.ResponseWriter, r *http.Request) {
-		p.once.Do(func() { close(p.ready) })
-		// The previous invocation, if any, is complete once the runtime asks for more.
-		p.mu.Lock()
-		p.current = nil
-		p.mu.Unlock()
-		var inv *invocation
-		select {
-		case inv = <-p.work:
-		case <-p.down:
-			http.Error(w, `{"errorMessage":"shutting down","errorType":"ShutDown"}`, http.StatusGone)
-			return
-		case <-r.Context().Done():
-			return
-		}
-		p.mu.Lock()
-		p.current = inv
-		p.mu.Unlock()
-		h := w.Header()
-		h.Set(headerRequestID, inv.id)
-		h.Set(headerDeadline, strconv.FormatInt(inv.deadline.UnixMilli(), 10))
-		h.Set(headerARN, in.f.arn)
-		h.Set(headerTrace, inv.trace)
-		h.Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusOK)
-		w.Write(inv.payload) //nolint:errcheck // a broken pipe shows as the process's failure
-	})
-	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/response", func(w http.ResponseWriter, r *http.Request) {
-		inv, ok := p.take(r.PathValue("id"))
-		if !ok {
-			runtimeError(w, http.StatusBadRequest, "InvalidRequestID", "unknown or finished request id")
-			return
-		}
-		body, err := io.ReadAll(io.LimitReader(r.Body, MaxResponseSize+1))
-		if err != nil {
-			inv.result <- result{err: fmt.Errorf("%s: read response: %w", in.f.cfg.Name, err)}
-			runtimeError(w, http.StatusBadRequest, "InvalidResponse", err.Error())
-			return
-		}
-		if len(body) > MaxResponseSize {
-			inv.result <- result{err: fmt.Errorf("%s: %w: over %d bytes", in.f.cfg.Name, ErrResponseSize, MaxResponseSize)}
-			runtimeError(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "response payload too large")
-			return
-		}
-		// aws-lambda-go reports a failure while streaming the body in trailers.
-		if t := r.Trailer.Get(headerErrorType); t != "" {
-			fe := &FunctionError{Type: t}
-			if raw, err := decodeBase64(r.Trailer.Get(headerErrorBody)); err == nil {
-				fe.Payload = raw
-				json.Unmarshal(raw, fe) //nolint:errcheck // the type alone is enough
-			}
-			inv.result <- result{err: fe}
-		} else {
-			inv.result <- result{body: body}
-		}
-		w.WriteHeader(http.StatusAccepted)
-		io.WriteString(w, `{"status":"OK"}`)
-	})
-	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/error", func(w http.ResponseWriter, r *http.Request) {
-		inv, ok := p.take(r.PathValue("id"))
-		if !ok {
-			runtimeError(w, http.StatusBadRequest, "InvalidRequestID", "unknown or finished request id")
-			return
-		}
-		inv.result <- result{err: readFunctionError(r)}
-		w.WriteHeader(http.StatusAccepted)
-		io.WriteString(w, `{"status":"OK"}`)
-	})
-	mux.HandleFunc("POST /2018-06-01/runtime/init/error", func(w http.ResponseWriter, r *http.Request) {
-		fe := readFunctionError(r)
-		p.mu.Lock()
-		p.initErr = fe
-		p.mu.Unlock()
-		in.f.cfg.Logf("instance %d: init error: %v", in.n, fe)
-		w.WriteHeader(http.StatusAccepted)
-		io.WriteString(w, `{"status":"OK"}`)
-	})
+	mux.HandleFunc("GET /2018-06-01/runtime/invocation/next", api.next)
+	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/response", api.response)
+	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/error", api.invocationError)
+	mux.HandleFunc("POST /2018-06-01/runtime/init/error", api.initError)
 	// The Extensions API, as far as aws-lambda-go's WithEnableSIGTERM uses it: registering
 	// any extension makes Lambda send SIGTERM before SIGKILL at shutdown.
-	mux.HandleFunc("POST /2020-01-01/extension/register", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set(headerExtensionID, newRequestID())
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintf(w, `{"functionName":%q,"functionVersion":"$LATEST","handler":"bootstrap"}`, in.f.cfg.Name)
-	})
-	mux.HandleFunc("GET /2020-01-01/extension/event/next", func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-p.down:
-			w.Header().Set("Content-Type", "application/json")
-			io.WriteString(w, `{"eventType":"SHUTDOWN","shutdownReason":"spindown"}`)
-		case <-r.Context().Done():
-		}
-	})
+	mux.HandleFunc("POST /2020-01-01/extension/register", api.registerExtension)
+	mux.HandleFunc("GET /2020-01-01/extension/event/next", api.nextExtensionEvent)
 	return mux
+}
+
+// api serves the Runtime API to one process of an instance.
+type api struct {
+	in *instance
+	p  *process
+}
+
+// next hands the process its next invocation, waiting for one.
+func (a *api) next(w http.ResponseWriter, r *http.Request) {
+	p := a.p
+	p.once.Do(func() { close(p.ready) })
+	// The previous invocation, if any, is complete once the runtime asks for more.
+	p.mu.Lock()
+	p.current = nil
+	p.mu.Unlock()
+	var inv *invocation
+	select {
+	case inv = <-p.work:
+	case <-p.down:
+		http.Error(w, `{"errorMessage":"shutting down","errorType":"ShutDown"}`, http.StatusGone)
+		return
+	case <-r.Context().Done():
+		return
+	}
+	p.mu.Lock()
+	p.current = inv
+	p.mu.Unlock()
+	h := w.Header()
+	h.Set(headerRequestID, inv.id)
+	h.Set(headerDeadline, strconv.FormatInt(inv.deadline.UnixMilli(), 10))
+	h.Set(headerARN, a.in.f.arn)
+	h.Set(headerTrace, inv.trace)
+	h.Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	w.Write(inv.payload) //nolint:errcheck // a broken pipe shows as the process's failure
+}
+
+// response takes an invocation's result.
+func (a *api) response(w http.ResponseWriter, r *http.Request) {
+	inv, ok := a.p.take(r.PathValue("id"))
+	if !ok {
+		runtimeError(w, http.StatusBadRequest, "InvalidRequestID", "unknown or finished request id")
+		return
+	}
+	name := a.in.f.cfg.Name
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxResponseSize+1))
+	if err != nil {
+		inv.result <- result{err: fmt.Errorf("%s: read response: %w", name, err)}
+		runtimeError(w, http.StatusBadRequest, "InvalidResponse", err.Error())
+		return
+	}
+	if len(body) > MaxResponseSize {
+		inv.result <- result{err: fmt.Errorf("%s: %w: over %d bytes", name, ErrResponseSize, MaxResponseSize)}
+		runtimeError(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "response payload too large")
+		return
+	}
+	// aws-lambda-go reports a failure while streaming the body in trailers.
+	if t := r.Trailer.Get(headerErrorType); t != "" {
+		fe := &FunctionError{Type: t}
+		if raw, err := decodeBase64(r.Trailer.Get(headerErrorBody)); err == nil {
+			fe.Payload = raw
+			json.Unmarshal(raw, fe) //nolint:errcheck // the type alone is enough
+		}
+		inv.result <- result{err: fe}
+	} else {
+		inv.result <- result{body: body}
+	}
+	accepted(w)
+}
+
+// invocationError takes an invocation's error.
+func (a *api) invocationError(w http.ResponseWriter, r *http.Request) {
+	inv, ok := a.p.take(r.PathValue("id"))
+	if !ok {
+		runtimeError(w, http.StatusBadRequest, "InvalidRequestID", "unknown or finished request id")
+		return
+	}
+	inv.result <- result{err: readFunctionError(r)}
+	accepted(w)
+}
+
+// initError records that the process failed before its first invocation.
+func (a *api) initError(w http.ResponseWriter, r *http.Request) {
+	fe := readFunctionError(r)
+	a.p.mu.Lock()
+	a.p.initErr = fe
+	a.p.mu.Unlock()
+	a.in.f.cfg.Logf("instance %d: init error: %v", a.in.n, fe)
+	accepted(w)
+}
+
+func (a *api) registerExtension(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set(headerExtensionID, newRequestID())
+	w.Header().Set("Content-Type", "application/json")
+	fmt.Fprintf(w, `{"functionName":%q,"functionVersion":"$LATEST","handler":"bootstrap"}`, a.in.f.cfg.Name)
+}
+
+// nextExtensionEvent answers SHUTDOWN once the process is being stopped.
+func (a *api) nextExtensionEvent(w http.ResponseWriter, r *http.Request) {
+	select {
+	case <-a.p.down:
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"eventType":"SHUTDOWN","shutdownReason":"spindown"}`)
+	case <-r.Context().Done():
+	}
+}
+
+func accepted(w http.ResponseWriter) {
+	w.WriteHeader(http.StatusAccepted)
+	io.WriteString(w, `{"status":"OK"}`)
 }
 
 // take returns the in-flight invocation with id and marks it answered.

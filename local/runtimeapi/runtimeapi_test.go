@@ -5,29 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/ordersync/ordersync/internal/testkit"
 	"github.com/ordersync/ordersync/local/runtimeapi"
 )
-
-// buildEcho builds the tiny test function once per test binary.
-var buildEcho = sync.OnceValues(func() (string, error) {
-	dir, err := mkdirTemp()
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "bootstrap")
-	out, err := exec.Command("go", "build", "-o", bin, "./testdata/echo").CombinedOutput()
-	if err != nil {
-		return "", errors.New(string(out))
-	}
-	return bin, nil
-})
 
 type reply struct {
 	Msg         string            `json:"msg"`
@@ -57,10 +42,7 @@ func (s *syncBuffer) String() string {
 
 func newFunction(t *testing.T, mod func(*runtimeapi.Config)) (*runtimeapi.Function, *syncBuffer) {
 	t.Helper()
-	bin, err := buildEcho()
-	if err != nil {
-		t.Fatalf("build test function: %v", err)
-	}
+	bin := testkit.Build(t, "./testdata/echo") // once per test binary; skips with -short
 	out := &syncBuffer{}
 	cfg := runtimeapi.Config{
 		Name:        "echo",
@@ -175,7 +157,7 @@ func TestInvokeCrashRestarts(t *testing.T) {
 }
 
 func TestInvokeTimeoutKillsAndRestarts(t *testing.T) {
-	f, _ := newFunction(t, func(c *runtimeapi.Config) { c.Concurrency = 1; c.Timeout = 300 * time.Millisecond })
+	f, _ := newFunction(t, func(c *runtimeapi.Config) { c.Concurrency = 1; c.Timeout = 2 * time.Second })
 	if _, err := invoke(t, f, `{"op":"sleep","ms":60000}`); !errors.Is(err, runtimeapi.ErrTimeout) {
 		t.Fatalf("err = %v, want ErrTimeout", err)
 	}

@@ -15,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"github.com/ordersync/ordersync/internal/cfnyaml"
 )
 
 // Errors returned by Load and Parse.
@@ -138,14 +138,11 @@ func WithPseudo(values map[string]string) Option {
 
 // Parse reads a template from its YAML text.
 func Parse(data []byte, opts ...Option) (*Template, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	v, err := cfnyaml.Parse(data)
+	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrTemplate, err)
 	}
-	if len(doc.Content) == 0 {
-		return nil, fmt.Errorf("%w: empty document", ErrTemplate)
-	}
-	root, ok := toValue(doc.Content[0]).(map[string]any)
+	root, ok := v.(map[string]any)
 	if !ok {
 		return nil, fmt.Errorf("%w: top level is not a mapping", ErrTemplate)
 	}
@@ -241,28 +238,47 @@ func (r *resolver) function(id string, res, globals map[string]any) (Function, e
 	if f.Runtime, err = r.optString(get("Runtime")); err != nil {
 		return f, fmt.Errorf("Runtime: %w", err)
 	}
+	if err := r.limits(&f, get); err != nil {
+		return f, err
+	}
+	if err := r.environment(&f, globals["Environment"], props["Environment"]); err != nil {
+		return f, err
+	}
+	if err := r.events(&f, mapOf(props["Events"])); err != nil {
+		return f, err
+	}
+	return f, nil
+}
+
+// limits reads Timeout and MemorySize.
+func (r *resolver) limits(f *Function, get func(string) any) error {
 	if v := get("Timeout"); v != nil {
 		s, err := r.String(v)
 		if err != nil {
-			return f, fmt.Errorf("Timeout: %w", err)
+			return fmt.Errorf("Timeout: %w", err)
 		}
 		n, err := strconv.ParseFloat(s, 64)
 		if err != nil || n <= 0 {
-			return f, fmt.Errorf("%w: Timeout %q is not a positive number of seconds", ErrTemplate, s)
+			return fmt.Errorf("%w: Timeout %q is not a positive number of seconds", ErrTemplate, s)
 		}
 		f.Timeout = time.Duration(n * float64(time.Second))
 	}
 	if v := get("MemorySize"); v != nil {
 		s, err := r.String(v)
 		if err != nil {
-			return f, fmt.Errorf("MemorySize: %w", err)
+			return fmt.Errorf("MemorySize: %w", err)
 		}
 		if f.MemorySize, err = strconv.Atoi(s); err != nil {
-			return f, fmt.Errorf("%w: MemorySize %q is not a number", ErrTemplate, s)
+			return fmt.Errorf("%w: MemorySize %q is not a number", ErrTemplate, s)
 		}
 	}
-	// Globals' variables first, the function's own win, as SAM merges them.
-	for _, src := range []any{globals["Environment"], props["Environment"]} {
+	return nil
+}
+
+// environment merges the variables of Globals and then the function's own, which win,
+// as SAM merges them; AWS::NoValue removes a variable.
+func (r *resolver) environment(f *Function, sources ...any) error {
+	for _, src := range sources {
 		for k, v := range mapOf(mapOf(src)["Variables"]) {
 			s, err := r.String(v)
 			if errors.Is(err, errNoValue) {
@@ -270,13 +286,17 @@ func (r *resolver) function(id string, res, globals map[string]any) (Function, e
 				continue
 			}
 			if err != nil {
-				return f, fmt.Errorf("Environment %s: %w", k, err)
+				return fmt.Errorf("Environment %s: %w", k, err)
 			}
 			f.Environment[k] = s
 		}
 	}
-	names := make([]string, 0)
-	events := mapOf(props["Events"])
+	return nil
+}
+
+// events reads the HttpApi routes and Kafka triggers, in the order of their names.
+func (r *resolver) events(f *Function, events map[string]any) error {
+	names := make([]string, 0, len(events))
 	for name := range events {
 		names = append(names, name)
 	}
@@ -286,32 +306,42 @@ func (r *resolver) function(id string, res, globals map[string]any) (Function, e
 		p := mapOf(ev["Properties"])
 		switch kind := str(ev["Type"]); kind {
 		case "HttpApi":
-			rt := Route{Event: name, Method: "ANY", Path: "$default"}
-			if v, ok := p["Path"]; ok {
-				if rt.Path, err = r.String(v); err != nil {
-					return f, fmt.Errorf("event %s Path: %w", name, err)
-				}
-			}
-			if v, ok := p["Method"]; ok {
-				m, err := r.String(v)
-				if err != nil {
-					return f, fmt.Errorf("event %s Method: %w", name, err)
-				}
-				rt.Method = strings.ToUpper(m)
-			}
-			if rt.Path == "$default" {
-				rt.Method = "ANY"
+			rt, err := r.route(name, p)
+			if err != nil {
+				return fmt.Errorf("event %s %w", name, err)
 			}
 			f.Routes = append(f.Routes, rt)
 		case MSK, SelfManagedKafka:
 			kt, err := r.trigger(name, kind, p)
 			if err != nil {
-				return f, fmt.Errorf("event %s: %w", name, err)
+				return fmt.Errorf("event %s: %w", name, err)
 			}
 			f.Triggers = append(f.Triggers, kt)
 		}
 	}
-	return f, nil
+	return nil
+}
+
+// route reads an HttpApi event; without Path it is the $default route.
+func (r *resolver) route(name string, p map[string]any) (Route, error) {
+	rt := Route{Event: name, Method: "ANY", Path: "$default"}
+	var err error
+	if v, ok := p["Path"]; ok {
+		if rt.Path, err = r.String(v); err != nil {
+			return rt, fmt.Errorf("Path: %w", err)
+		}
+	}
+	if v, ok := p["Method"]; ok {
+		m, err := r.String(v)
+		if err != nil {
+			return rt, fmt.Errorf("Method: %w", err)
+		}
+		rt.Method = strings.ToUpper(m)
+	}
+	if rt.Path == "$default" {
+		rt.Method = "ANY"
+	}
+	return rt, nil
 }
 
 func (r *resolver) trigger(name, kind string, p map[string]any) (KafkaTrigger, error) {
@@ -421,97 +451,121 @@ func (r *resolver) String(v any) (string, error) {
 		for fn, arg := range v {
 			switch fn {
 			case "Ref":
-				name := str(arg)
-				if name == "AWS::NoValue" {
-					return "", errNoValue
-				}
-				if p, ok := r.params[name]; ok {
-					return p, nil
-				}
-				if p, ok := r.pseudo[name]; ok {
-					return p, nil
-				}
-				return "", fmt.Errorf("%w: Ref %s", ErrUnresolved, name)
+				return r.ref(str(arg))
 			case "Fn::Sub":
-				tmpl, vars := arg, map[string]any{}
-				if l := listOf(arg); len(l) == 2 {
-					tmpl, vars = l[0], mapOf(l[1])
-				}
-				s, ok := tmpl.(string)
-				if !ok {
-					return "", fmt.Errorf("%w: Fn::Sub wants a string", ErrTemplate)
-				}
-				var firstErr error
-				out := subVar.ReplaceAllStringFunc(s, func(m string) string {
-					name := m[2 : len(m)-1]
-					var val string
-					var err error
-					if x, ok := vars[name]; ok {
-						val, err = r.String(x)
-					} else {
-						val, err = r.String(map[string]any{"Ref": name})
-					}
-					if err != nil && firstErr == nil {
-						firstErr = err
-					}
-					return val
-				})
-				out = strings.ReplaceAll(out, "${!", "${")
-				return out, firstErr
+				return r.sub(arg)
 			case "Fn::Join":
-				l := listOf(arg)
-				if len(l) != 2 {
-					return "", fmt.Errorf("%w: Fn::Join wants [delimiter, list]", ErrTemplate)
-				}
-				parts := []string{}
-				for _, x := range listOf(l[1]) {
-					s, err := r.String(x)
-					if err != nil {
-						return "", err
-					}
-					parts = append(parts, s)
-				}
-				return strings.Join(parts, str(l[0])), nil
+				return r.join(arg)
 			case "Fn::If":
-				l := listOf(arg)
-				if len(l) != 3 {
-					return "", fmt.Errorf("%w: Fn::If wants [condition, then, else]", ErrTemplate)
-				}
-				ok, err := r.condition(str(l[0]))
-				if err != nil {
-					return "", err
-				}
-				if ok {
-					return r.String(l[1])
-				}
-				return r.String(l[2])
+				return r.ifString(arg)
 			case "Fn::Select":
-				l := listOf(arg)
-				if len(l) != 2 {
-					return "", fmt.Errorf("%w: Fn::Select wants [index, list]", ErrTemplate)
-				}
-				is, err := r.String(l[0])
-				if err != nil {
-					return "", err
-				}
-				i, err := strconv.Atoi(is)
-				if err != nil {
-					return "", fmt.Errorf("%w: Fn::Select index %q", ErrTemplate, is)
-				}
-				list, err := r.list(l[1])
-				if err != nil {
-					return "", err
-				}
-				if i < 0 || i >= len(list) {
-					return "", fmt.Errorf("%w: Fn::Select index %d out of range", ErrTemplate, i)
-				}
-				return list[i], nil
+				return r.selectString(arg)
 			case "Fn::GetAtt", "Fn::ImportValue", "Fn::GetAZs", "Fn::FindInMap", "Fn::Base64", "Fn::Cidr":
 				return "", fmt.Errorf("%w: %s", ErrUnresolved, fn)
 			}
 		}
 	}
 	return "", fmt.Errorf("%w: cannot read %v as a string", ErrTemplate, v)
+}
+
+// ref resolves a parameter or pseudo parameter.
+func (r *resolver) ref(name string) (string, error) {
+	if name == "AWS::NoValue" {
+		return "", errNoValue
+	}
+	if p, ok := r.params[name]; ok {
+		return p, nil
+	}
+	if p, ok := r.pseudo[name]; ok {
+		return p, nil
+	}
+	return "", fmt.Errorf("%w: Ref %s", ErrUnresolved, name)
+}
+
+// sub resolves Fn::Sub: "text ${Name}" or ["text ${Var}", {Var: value}].
+func (r *resolver) sub(arg any) (string, error) {
+	tmpl, vars := arg, map[string]any{}
+	if l := listOf(arg); len(l) == 2 {
+		tmpl, vars = l[0], mapOf(l[1])
+	}
+	s, ok := tmpl.(string)
+	if !ok {
+		return "", fmt.Errorf("%w: Fn::Sub wants a string", ErrTemplate)
+	}
+	var firstErr error
+	out := subVar.ReplaceAllStringFunc(s, func(m string) string {
+		name := m[2 : len(m)-1]
+		var val string
+		var err error
+		if x, ok := vars[name]; ok {
+			val, err = r.String(x)
+		} else {
+			val, err = r.ref(name)
+		}
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+		return val
+	})
+	out = strings.ReplaceAll(out, "${!", "${")
+	return out, firstErr
+}
+
+// join resolves Fn::Join: [delimiter, list].
+func (r *resolver) join(arg any) (string, error) {
+	l := listOf(arg)
+	if len(l) != 2 {
+		return "", fmt.Errorf("%w: Fn::Join wants [delimiter, list]", ErrTemplate)
+	}
+	parts := []string{}
+	for _, x := range listOf(l[1]) {
+		s, err := r.String(x)
+		if err != nil {
+			return "", err
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, str(l[0])), nil
+}
+
+// ifString resolves Fn::If: [condition, then, else].
+func (r *resolver) ifString(arg any) (string, error) {
+	l := listOf(arg)
+	if len(l) != 3 {
+		return "", fmt.Errorf("%w: Fn::If wants [condition, then, else]", ErrTemplate)
+	}
+	ok, err := r.condition(str(l[0]))
+	if err != nil {
+		return "", err
+	}
+	if ok {
+		return r.String(l[1])
+	}
+	return r.String(l[2])
+}
+
+// selectString resolves Fn::Select: [index, list].
+func (r *resolver) selectString(arg any) (string, error) {
+	l := listOf(arg)
+	if len(l) != 2 {
+		return "", fmt.Errorf("%w: Fn::Select wants [index, list]", ErrTemplate)
+	}
+	is, err := r.String(l[0])
+	if err != nil {
+		return "", err
+	}
+	i, err := strconv.Atoi(is)
+	if err != nil {
+		return "", fmt.Errorf("%w: Fn::Select index %q", ErrTemplate, is)
+	}
+	list, err := r.list(l[1])
+	if err != nil {
+		return "", err
+	}
+	if i < 0 || i >= len(list) {
+		return "", fmt.Errorf("%w: Fn::Select index %d out of range", ErrTemplate, i)
+	}
+	return list[i], nil
 }
 
 func (r *resolver) list(v any) ([]string, error) {
@@ -591,70 +645,6 @@ func (r *resolver) boolean(v any) (bool, error) {
 		}
 	}
 	return false, fmt.Errorf("%w: cannot read %v as a condition", ErrTemplate, v)
-}
-
-// toValue turns a YAML node into maps, lists and scalars, short-form intrinsic functions
-// (!Ref, !Sub, !GetAtt ...) into their long form {"Ref": ...}, {"Fn::Sub": ...}.
-func toValue(n *yaml.Node) any {
-	var v any
-	switch n.Kind {
-	case yaml.DocumentNode:
-		if len(n.Content) > 0 {
-			return toValue(n.Content[0])
-		}
-		return nil
-	case yaml.AliasNode:
-		return toValue(n.Alias)
-	case yaml.MappingNode:
-		m := make(map[string]any, len(n.Content)/2)
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			m[n.Content[i].Value] = toValue(n.Content[i+1])
-		}
-		v = m
-	case yaml.SequenceNode:
-		l := make([]any, 0, len(n.Content))
-		for _, c := range n.Content {
-			l = append(l, toValue(c))
-		}
-		v = l
-	case yaml.ScalarNode:
-		switch n.Tag {
-		case "!!null":
-			v = nil
-		case "!!bool":
-			v = n.Value == "true" || n.Value == "True" || n.Value == "TRUE"
-		case "!!int":
-			i, err := strconv.Atoi(n.Value)
-			if err != nil {
-				v = n.Value
-			} else {
-				v = i
-			}
-		case "!!float":
-			f, err := strconv.ParseFloat(n.Value, 64)
-			if err != nil {
-				v = n.Value
-			} else {
-				v = f
-			}
-		default:
-			v = n.Value
-		}
-	}
-	if strings.HasPrefix(n.Tag, "!") && !strings.HasPrefix(n.Tag, "!!") {
-		name := n.Tag[1:]
-		if name != "Ref" && name != "Condition" {
-			name = "Fn::" + name
-		}
-		if name == "Fn::GetAtt" {
-			if s, ok := v.(string); ok {
-				a, b, _ := strings.Cut(s, ".")
-				v = []any{a, b}
-			}
-		}
-		return map[string]any{name: v}
-	}
-	return v
 }
 
 func mapOf(v any) map[string]any {

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -23,14 +22,14 @@ import (
 	"time"
 
 	_ "github.com/go-sql-driver/mysql"
+
+	"github.com/ordersync/ordersync/internal/testkit"
 )
 
 // The e2e test runs the ordersync CLI as its own process against the MariaDB server on
 // 127.0.0.1:3306 (a fresh database per run), with real function processes and the
 // embedded broker, and checks what reaches the tables through real HTTP requests,
 // including across a SIGKILL of the whole stack.
-
-const mariaDSN = "root@tcp(127.0.0.1:3306)/"
 
 // eventually is a liveness bound for asynchronous work, not a speed assertion.
 const eventually = 2 * time.Minute
@@ -39,31 +38,8 @@ func TestEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test skipped in -short mode")
 	}
-	admin, err := sql.Open("mysql", mariaDSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	if err := admin.Ping(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("MariaDB on 127.0.0.1:3306 is required under CI: %v", err)
-		}
-		t.Skipf("MariaDB on 127.0.0.1:3306 not reachable (%v); the end-to-end test needs it", err)
-	}
-	dbName := "ordersync_e2e_" + randomHex(6)
-	if _, err := admin.Exec("CREATE DATABASE `" + dbName + "`"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.Exec("DROP DATABASE `" + dbName + "`"); err != nil {
-			t.Errorf("drop test database: %v", err)
-		}
-	})
-	db, err := sql.Open("mysql", mariaDSN+dbName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	testDB := testkit.MariaDB(t, "e2e")
+	db := testDB.SQL
 
 	root, err := filepath.Abs("../..")
 	if err != nil {
@@ -78,7 +54,7 @@ func TestEndToEnd(t *testing.T) {
 	st := &stackProc{
 		t: t, bin: bin, dir: root, log: filepath.Join(work, "stack.log"),
 		http: freeAddr(t), kafka: freeAddr(t), data: filepath.Join(work, "data"),
-		env: []string{"DATABASE_URL=mysql://root@127.0.0.1:3306/" + dbName, "CATALOG_FILE=" + catalog, "LOG_LEVEL=warn"},
+		env: []string{"DATABASE_URL=" + testDB.URL, "CATALOG_FILE=" + catalog, "LOG_LEVEL=warn"},
 	}
 	start := time.Now()
 	st.start()
@@ -201,41 +177,13 @@ func TestEndToEnd(t *testing.T) {
 	t.Logf("end-to-end test took %s", time.Since(start).Round(time.Millisecond))
 }
 
-var (
-	buildOnce sync.Once
-	builtBin  string
-	buildErr  error
-)
-
 // buildLocal builds ./cmd/ordersync once per test binary.
 func buildLocal(t *testing.T, root string) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "ordersync-local-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		builtBin = filepath.Join(dir, "ordersync")
-		build := exec.Command("go", "build", "-o", builtBin, "./cmd/ordersync")
-		build.Dir = root
-		if out, err := build.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build ./cmd/ordersync: %w\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return builtBin
+	return testkit.Build(t, "github.com/ordersync/ordersync/cmd/ordersync")
 }
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if builtBin != "" {
-		os.RemoveAll(filepath.Dir(builtBin))
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testkit.Main(m) }
 
 // waitRows waits until table holds exactly the rows of ids, one each, and nothing else.
 func waitRows(t *testing.T, db *sql.DB, table string, ids []string) {
@@ -483,12 +431,7 @@ func (c *client) raw(t *testing.T, method, path string) int {
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return testkit.FreeAddr(t)
 }
 
 func randomHex(n int) string {

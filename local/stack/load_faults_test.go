@@ -1,12 +1,10 @@
 package stack_test
 
 import (
-	"database/sql"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -16,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ordersync/ordersync/internal/testkit"
 )
 
 // TestLoadThroughCrashes is a bounded load test of the whole local stack as separate
@@ -37,39 +37,17 @@ func TestLoadThroughCrashes(t *testing.T) {
 	total := envInt(t, "ORDERSYNC_LOAD_ORDERS", 5000)
 	clients := envInt(t, "ORDERSYNC_LOAD_CLIENTS", 32)
 
-	admin, err := sql.Open("mysql", mariaDSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	if err := admin.Ping(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("MariaDB on 127.0.0.1:3306 is required under CI: %v", err)
-		}
-		t.Skipf("MariaDB on 127.0.0.1:3306 not reachable (%v); the load test needs it", err)
-	}
-	dbName := "ordersync_load_" + randomHex(6)
-	if _, err := admin.Exec("CREATE DATABASE `" + dbName + "`"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Exec("DROP DATABASE `" + dbName + "`") })
-	db, err := sql.Open("mysql", mariaDSN+dbName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	// The database is dropped after every other cleanup (the stack's kill among them),
+	// and a failed drop fails the test.
+	testDB := testkit.MariaDB(t, "load")
+	db := testDB.SQL
 
 	root, err := filepath.Abs("../..")
 	if err != nil {
 		t.Fatal(err)
 	}
 	work := t.TempDir()
-	bin := filepath.Join(work, "ordersync")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/ordersync")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/ordersync: %v\n%s", err, out)
-	}
+	bin := buildLocal(t, root)
 	catalog := filepath.Join(work, "catalog.json")
 	if err := os.WriteFile(catalog, []byte(`{"CATALOG-0001": {"unitPrice": 1200, "maxQty": 100}}`), 0o644); err != nil {
 		t.Fatal(err)
@@ -77,7 +55,7 @@ func TestLoadThroughCrashes(t *testing.T) {
 	st := &stackProc{
 		t: t, bin: bin, dir: root, log: filepath.Join(work, "stack.log"),
 		http: freeAddr(t), kafka: freeAddr(t), data: filepath.Join(work, "data"),
-		env: []string{"DATABASE_URL=mysql://root@127.0.0.1:3306/" + dbName, "CATALOG_FILE=" + catalog, "LOG_LEVEL=error"},
+		env: []string{"DATABASE_URL=" + testDB.URL, "CATALOG_FILE=" + catalog, "LOG_LEVEL=error"},
 	}
 	st.start()
 	t.Cleanup(st.kill)

@@ -7,10 +7,8 @@ package trigger
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -53,6 +51,7 @@ type Config struct {
 	Logf             func(format string, args ...any)
 	MinBackoff       time.Duration
 	MaxBackoff       time.Duration
+	Errors           ErrorHandling // the event source mapping's error controls
 }
 
 // Trigger is a running event source.
@@ -200,34 +199,18 @@ func (t *Trigger) next(ctx context.Context, pending []*kgo.Record) (batch, rest 
 	}
 }
 
-// deliver invokes the function with batch until it succeeds, then commits. It gives up
-// (returning an error, committing nothing) only when ctx ends while the batch is failing.
+// deliver runs batch through the function under the trigger's error controls (by
+// default: retry until it succeeds), then commits. It gives up (returning an error,
+// committing nothing) only when ctx ends while the batch is failing.
 func (t *Trigger) deliver(ctx context.Context, batch []*kgo.Record) error {
-	ev := Event(t.cfg.EventSource, t.cfg.EventSourceARN, t.cfg.BootstrapServers, batch)
-	payload, err := json.Marshal(ev)
-	if err != nil {
-		return fmt.Errorf("encode batch: %w", err)
-	}
-	backoff := t.cfg.MinBackoff
-	for attempt := 1; ; attempt++ {
-		// A function already running is allowed to finish at shutdown: detach from ctx.
-		_, err := t.cfg.Function.Invoke(context.WithoutCancel(ctx), payload)
-		if err == nil {
-			break
-		}
-		t.cfg.Logf("batch of %d (%s) failed, attempt %d, retrying in %s: %v", len(batch), span(batch), attempt, backoff, err)
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, t.cfg.MaxBackoff)
+	if err := t.settle(ctx, batch, 0); err != nil {
+		return err
 	}
 	// Commit synchronously; a failed commit only means redelivery, which the pipeline
 	// absorbs (the sink upserts by order id), so it is retried a few times and logged.
 	for attempt := 1; attempt <= 5; attempt++ {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		err = t.cl.CommitRecords(cctx, batch...)
+		err := t.cl.CommitRecords(cctx, batch...)
 		cancel()
 		if err == nil {
 			return nil
@@ -248,7 +231,7 @@ func Event(source, arn, bootstrap string, records []*kgo.Record) events.KafkaEve
 		Records:          map[string][]events.KafkaRecord{},
 	}
 	for _, r := range records {
-		key := r.Topic + "-" + strconv.Itoa(int(r.Partition))
+		key := partitionKey(r)
 		kr := events.KafkaRecord{
 			Topic:         r.Topic,
 			Partition:     int64(r.Partition),

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -19,10 +18,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/ordersync/ordersync/internal/testkit"
 	"github.com/ordersync/ordersync/local/trigger"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 func TestEventGolden(t *testing.T) {
 	ts := time.UnixMilli(1795320306789)
@@ -39,17 +37,10 @@ func TestEventGolden(t *testing.T) {
 	}
 	got = append(got, '\n')
 	golden := filepath.Join("testdata", "kafka-event.golden.json")
-	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testkit.Golden(t, golden, got)
 	want, err := os.ReadFile(golden)
 	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("event differs from %s:\n%s", golden, got)
+		t.Fatal(err)
 	}
 	var back events.KafkaEvent
 	if err := json.Unmarshal(want, &back); err != nil {

@@ -3,7 +3,9 @@
 // Each file runs once: applied files are recorded in schema_migrations, and every
 // statement is itself idempotent (CREATE TABLE IF NOT EXISTS), so a run interrupted
 // between a statement and its bookkeeping is safe to repeat. The same files apply to
-// MariaDB / Aurora MySQL and to SQLite (MySQL-only table options live in /*! */ comments).
+// MariaDB / Aurora MySQL and to SQLite (MySQL-only table options live in /*! */ comments);
+// what the two write differently (triggers) lives in NAME.mysql.sql and NAME.sqlite.sql,
+// each applied to its dialect only.
 
 package db
 
@@ -17,6 +19,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/ordersync/ordersync/db/migrations"
 )
@@ -45,6 +48,7 @@ func ApplyFS(ctx context.Context, sqldb *sql.DB, dialect string, fsys fs.FS, dir
 	if err != nil {
 		return nil, fmt.Errorf("list migrations: %w", err)
 	}
+	names = forDialect(names, dialect)
 	slices.Sort(names)
 
 	conn, err := sqldb.Conn(ctx)
@@ -115,6 +119,21 @@ func ApplyFS(ctx context.Context, sqldb *sql.DB, dialect string, fsys fs.FS, dir
 	return done, nil
 }
 
+// forDialect keeps the files that apply to dialect: NAME.sql applies to both,
+// NAME.mysql.sql to MySQL only, NAME.sqlite.sql to SQLite only.
+func forDialect(names []string, dialect string) []string {
+	var out []string
+	for _, n := range names {
+		switch {
+		case strings.HasSuffix(n, ".mysql.sql") && dialect != MySQL:
+		case strings.HasSuffix(n, ".sqlite.sql") && dialect != SQLite:
+		default:
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 // alreadyThere reports whether err says a CREATE INDEX found its index already made
 // (a run that stopped after the statement but before recording the file). Neither
 // Aurora MySQL 3 nor older MySQL has CREATE INDEX IF NOT EXISTS.
@@ -126,7 +145,9 @@ func alreadyThere(stmt string, err error) bool {
 	return strings.Contains(msg, "Error 1061") || strings.Contains(msg, "already exists")
 }
 
-// Split cuts a SQL script into statements at semicolons outside quotes and comments.
+// Split cuts a SQL script into statements at semicolons outside quotes, comments and the
+// BEGIN … END body of a CREATE TRIGGER (SQLite's trigger bodies end each statement with a
+// semicolon).
 // Line comments are dropped; block comments stay, so MySQL executable comments
 // (/*! ... */) reach the server.
 func Split(script string) []string {
@@ -169,6 +190,8 @@ func Split(script string) []string {
 			}
 			cur.WriteString(script[i : i+2+end+2])
 			i += 2 + end + 1
+		case c == ';' && inTriggerBody(cur.String()):
+			cur.WriteByte(c)
 		case c == ';':
 			flush()
 		default:
@@ -177,4 +200,36 @@ func Split(script string) []string {
 	}
 	flush()
 	return out
+}
+
+// inTriggerBody reports whether stmt, a statement read up to a semicolon, is a CREATE
+// TRIGGER whose BEGIN … END body is still open. CASE … END nests inside it; MySQL's
+// END IF, END LOOP, END WHILE and END REPEAT close blocks that never opened a level.
+// Words inside quoted strings count too: a trigger body must not quote these keywords.
+func inTriggerBody(stmt string) bool {
+	words := strings.FieldsFunc(strings.ToUpper(stmt), func(r rune) bool {
+		return r != '_' && !unicode.IsLetter(r) && !unicode.IsDigit(r)
+	})
+	if len(words) < 3 || words[0] != "CREATE" || (words[1] != "TRIGGER" && words[2] != "TRIGGER") {
+		return false
+	}
+	depth := 0
+	for i := 0; i < len(words); i++ {
+		switch words[i] {
+		case "BEGIN", "CASE":
+			depth++
+		case "END":
+			depth--
+			if i+1 < len(words) {
+				switch words[i+1] {
+				case "IF", "LOOP", "WHILE", "REPEAT":
+					depth++
+					i++
+				case "CASE":
+					i++
+				}
+			}
+		}
+	}
+	return depth > 0
 }

@@ -2,44 +2,26 @@ package db
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
-	"os"
+	"io/fs"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
 
-	"github.com/go-sql-driver/mysql"
 	_ "modernc.org/sqlite"
+
+	"github.com/ordersync/ordersync/db/migrations"
+	"github.com/ordersync/ordersync/internal/testkit"
 )
 
 // freshMariaDB creates a database of its own on the test server, dropped afterwards.
 func freshMariaDB(t *testing.T) *sql.DB {
 	t.Helper()
-	cfg := mysql.NewConfig()
-	cfg.User, cfg.Net, cfg.Addr, cfg.DBName, cfg.ParseTime = "root", "tcp", "127.0.0.1:3306", "test", true
-	admin, err := sql.Open("mysql", cfg.FormatDSN())
-	if err == nil {
-		err = admin.Ping()
-	}
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("MariaDB is required in CI: %v", err)
-		}
-		t.Skipf("MariaDB not reachable on 127.0.0.1:3306 (%v)", err)
-	}
-	b := make([]byte, 5)
-	rand.Read(b)
-	name := "ordersync_migrate_" + hex.EncodeToString(b)
-	if _, err := admin.Exec("CREATE DATABASE `" + name + "`"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Exec("DROP DATABASE `" + name + "`"); admin.Close() })
-	cfg.DBName = name
+	cfg := testkit.MariaDB(t, "migrate").Config()
+	cfg.ParseTime = true
 	db, err := sql.Open("mysql", cfg.FormatDSN())
 	if err != nil {
 		t.Fatal(err)
@@ -47,6 +29,8 @@ func freshMariaDB(t *testing.T) *sql.DB {
 	t.Cleanup(func() { db.Close() })
 	return db
 }
+
+func TestMain(m *testing.M) { testkit.Main(m) }
 
 func freshSQLite(t *testing.T) *sql.DB {
 	t.Helper()
@@ -113,8 +97,14 @@ func TestApplyTwiceOnBothDialects(t *testing.T) {
 				versions = append(versions, v)
 			}
 			rows.Close()
-			if !slices.Equal(versions, []string{"0001_orders.sql", "0002_order_rejections.sql"}) {
-				t.Fatalf("schema_migrations = %v", versions)
+			// Every file of db/migrations for both dialects, and this dialect's own.
+			all, err := fs.Glob(migrations.FS, "*.sql")
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := forDialect(all, tt.dialect)
+			if !slices.Equal(versions, want) || !slices.Contains(want, "0003_keep_order_content."+tt.dialect+".sql") {
+				t.Fatalf("schema_migrations = %v, want %v with 0003_keep_order_content.%s.sql", versions, want, tt.dialect)
 			}
 			for _, table := range []string{"orders", "order_rejections"} {
 				if got := columns(t, db, tt.dialect, table); strings.Join(got, "|") != strings.Join(wantColumns[tt.dialect], "|") {
@@ -167,6 +157,28 @@ func TestApplyAfterInterruptedRun(t *testing.T) {
 func TestApplyUnknownDialect(t *testing.T) {
 	if err := Apply(context.Background(), freshSQLite(t), "postgres"); !errors.Is(err, ErrDialect) {
 		t.Fatalf("Apply = %v, want ErrDialect", err)
+	}
+}
+
+// TestSplitTriggerBody: a SQLite trigger's BEGIN … END body keeps its semicolons (CASE …
+// END nests inside it); a single-statement MySQL trigger ends at its semicolon.
+func TestSplitTriggerBody(t *testing.T) {
+	got := Split(`CREATE TRIGGER IF NOT EXISTS k BEFORE UPDATE ON t FOR EACH ROW WHEN NEW.a IS NOT OLD.a
+BEGIN
+  SELECT CASE WHEN 1 THEN RAISE(IGNORE) END;
+  SELECT 1;
+END;
+CREATE TRIGGER m BEFORE UPDATE ON t FOR EACH ROW SET NEW.a = OLD.a;
+CREATE TABLE begin_end (x INT);
+DROP TRIGGER IF EXISTS k`)
+	want := []string{
+		"CREATE TRIGGER IF NOT EXISTS k BEFORE UPDATE ON t FOR EACH ROW WHEN NEW.a IS NOT OLD.a\nBEGIN\n  SELECT CASE WHEN 1 THEN RAISE(IGNORE) END;\n  SELECT 1;\nEND",
+		"CREATE TRIGGER m BEFORE UPDATE ON t FOR EACH ROW SET NEW.a = OLD.a",
+		"CREATE TABLE begin_end (x INT)",
+		"DROP TRIGGER IF EXISTS k",
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("Split =\n%q\nwant\n%q", got, want)
 	}
 }
 

@@ -40,6 +40,9 @@ type Topics struct {
 	DLQ       string // ORDERS_DLQ_TOPIC: records that could not be decoded
 }
 
+// Names returns the pipeline's topics, in pipeline order.
+func (t Topics) Names() []string { return []string{t.Submitted, t.Orders, t.Rejected, t.DLQ} }
+
 // ConfigError is a bad or missing setting. Its message is one line that starts with the
 // variable's name, e.g. `KAFKA_AUTH: unknown mode "foo" (want none, scram-sha-512, msk-iam)`.
 type ConfigError struct {

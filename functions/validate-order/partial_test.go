@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// TestPartialBatchResponse: with ReportBatchItemFailures, a batch whose outputs to one
+// refusing partition fail is answered with, per input partition, its first record whose
+// output failed, and no error. Delivering again what AWS would (each named partition
+// from its named offset on) leaves every output topic as a clean run leaves it: nothing
+// lost, and a record stored twice is the same record.
+func TestPartialBatchResponse(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fault test; runs without -short")
+	}
+	const n = 90
+	ev := faultBatch(t, n)
+	c := faultCluster(t, kfake.NumBrokers(1))
+	f := c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: hostileTopics.Orders, Partitions: []int32{1},
+		Err: kerr.NotEnoughReplicas, Count: -1})
+	h := faultHandler(t, c.ListenAddrs(), 2*time.Second)
+	h.ReportBatchItemFailures = true
+	res, err := h.Handle(context.Background(), ev)
+	if err != nil {
+		t.Fatalf("Handle = %v; a partial batch response answers without an error", err)
+	}
+	if res.BatchItemFailures == nil || len(*res.BatchItemFailures) == 0 {
+		t.Fatal("no batch item failures while a partition refused writes")
+	}
+	body, _ := json.Marshal(res)
+	t.Logf("answer: %s", body)
+
+	// The retry AWS makes: each named partition from the lowest named offset on.
+	retry := events.KafkaEvent{EventSource: ev.EventSource, Records: map[string][]events.KafkaRecord{}}
+	named := map[string]bool{}
+	for _, fail := range *res.BatchItemFailures {
+		id := fail.ItemIdentifier
+		if named[id.Partition] {
+			t.Fatalf("partition %s named twice", id.Partition)
+		}
+		named[id.Partition] = true
+		recs, ok := ev.Records[id.Partition]
+		if !ok {
+			t.Fatalf("named partition %s is not in the batch", id.Partition)
+		}
+		found := false
+		for _, r := range recs {
+			if r.Offset == id.Offset {
+				found = true
+			}
+			if r.Offset >= id.Offset {
+				retry.Records[id.Partition] = append(retry.Records[id.Partition], r)
+			}
+		}
+		if !found {
+			t.Fatalf("offset %d is not in partition %s", id.Offset, id.Partition)
+		}
+	}
+	if got := len(batch(retry)); got >= n {
+		t.Fatalf("the retry carries %d of %d records; a partial answer should skip what was done", got, n)
+	}
+	f.Remove()
+	// The retry first waits for what the failed delivery left in flight (see settle).
+	h.MaxProduceWait = 30 * time.Second
+	res, err = h.Handle(context.Background(), retry)
+	if err != nil || res.BatchItemFailures != nil {
+		t.Fatalf("retry: %+v, %v", res, err)
+	}
+	sameAsClean(t, c.ListenAddrs(), ev)
+}
+
+// Without ReportBatchItemFailures the answer is never a partial one: the trigger would
+// take it for success.
+func TestNoPartialAnswerUnlessAsked(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fault test; runs without -short")
+	}
+	ev := faultBatch(t, 30)
+	c := faultCluster(t, kfake.NumBrokers(1))
+	c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: hostileTopics.Orders, Err: kerr.NotEnoughReplicas, Count: -1})
+	res, err := faultHandler(t, c.ListenAddrs(), time.Second).Handle(context.Background(), ev)
+	if err == nil || res.BatchItemFailures != nil {
+		t.Fatalf("Handle = %+v, %v; want an error and no batch item failures", res, err)
+	}
+}

@@ -1,0 +1,4 @@
+// Package testkit provides what the tests of many packages share: golden files, a fresh
+// MariaDB database, a free address, binaries built once, topics read to their end, and a
+// TestMain that fails the run when a test leaves a database or a process behind.
+package testkit
