@@ -244,6 +244,15 @@ func TestTemplateRules(t *testing.T) {
 		{"issuer without audience", with(mskIAM, "JwtIssuer", "https://issuer.example"), []string{"JwtIssuerWithAudience"}},
 		{"audience without issuer", with(mskIAM, "JwtAudience", "web"), []string{"JwtIssuerWithAudience"}},
 		{"template defaults", nil, []string{"MskIamNeedsMsk", "MskNeedsCluster"}},
+		{"provisioned trigger with every error control", with(mskIAM, "TriggerMode", "Provisioned", "BisectBatchOnFunctionError", "true",
+			"MaximumRetryAttempts", "3", "MaximumRecordAgeInSeconds", "3600", "ReportBatchItemFailures", "true",
+			"OnFailureDestination", "kafka://orders.failed"), nil},
+		{"bisect on demand", with(mskIAM, "BisectBatchOnFunctionError", "true"), []string{"ErrorControlsNeedProvisionedMode"}},
+		{"retry limit on demand", with(mskIAM, "MaximumRetryAttempts", "3"), []string{"ErrorControlsNeedProvisionedMode"}},
+		{"record age on demand", with(mskIAM, "MaximumRecordAgeInSeconds", "3600"), []string{"ErrorControlsNeedProvisionedMode"}},
+		{"partial batch on demand", with(mskIAM, "ReportBatchItemFailures", "true"), []string{"ErrorControlsNeedProvisionedMode"}},
+		{"destination on demand", with(mskIAM, "OnFailureDestination", "kafka://orders.failed"), []string{"ErrorControlsNeedProvisionedMode"}},
+		{"destination on a self-managed trigger", with(selfScram, "TriggerMode", "Provisioned", "OnFailureDestination", "kafka://orders.failed"), []string{"OnFailureDestinationNeedsMSK"}},
 	}
 	caught := map[string]bool{}
 	for _, tt := range tests {

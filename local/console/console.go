@@ -46,6 +46,7 @@ type Stream struct {
 	now    func() time.Time
 	format Format
 	level  slog.Level
+	emf    func(line []byte) bool
 }
 
 // Option changes a stream.
@@ -53,6 +54,11 @@ type Option func(*Stream)
 
 // WithFormat sets the stream's format; Text is the default.
 func WithFormat(f Format) Option { return func(s *Stream) { s.format = f } }
+
+// WithEMF hands every line that may be a CloudWatch EMF document (the functions' metrics)
+// to take; a line it takes is shown at debug level only, so the stream stays readable
+// while the documents feed live counters.
+func WithEMF(take func(line []byte) bool) Option { return func(s *Stream) { s.emf = take } }
 
 // WithLevel drops lines below level; info is the default.
 func WithLevel(l slog.Level) Option { return func(s *Stream) { s.level = l } }
@@ -129,6 +135,9 @@ func (s *Stream) line(component string, b []byte) {
 	r, ok := parseRecord(b, s.now())
 	if !ok {
 		r = slog.NewRecord(s.now(), slog.LevelInfo, string(b), 0)
+	}
+	if ok && s.emf != nil && bytes.Contains(b, []byte(`"`+emfKey+`"`)) && s.emf(b) {
+		r.Level = slog.LevelDebug
 	}
 	if !s.Enabled(r.Level) {
 		return

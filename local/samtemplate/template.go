@@ -100,6 +100,7 @@ type KafkaTrigger struct {
 	Stream           string // the MSK cluster ARN, when it resolves
 	BootstrapServers []string
 	Enabled          bool
+	Errors           TriggerErrors
 }
 
 // Load reads a template file.
@@ -418,7 +419,8 @@ func (r *resolver) trigger(name, kind string, p map[string]any) (KafkaTrigger, e
 			}
 		}
 	}
-	return kt, nil
+	kt.Errors, err = r.triggerErrors(p)
+	return kt, err
 }
 
 type resolver struct {

@@ -1,6 +1,7 @@
 package samtemplate_test
 
 import (
+	"maps"
 	"os"
 	"slices"
 	"testing"
@@ -104,5 +105,40 @@ func TestProjectTemplate(t *testing.T) {
 	}
 	if routes == 0 || triggers == 0 {
 		t.Errorf("%d routes and %d Kafka triggers in template.yaml", routes, triggers)
+	}
+}
+
+// The trigger's error controls come from the project's template with the meaning the
+// template gives its parameters; the defaults are the on-demand retry-until-success.
+func TestTriggerErrorControls(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		params map[string]string
+		want   samtemplate.TriggerErrors
+	}{
+		{"defaults", nil, samtemplate.TriggerErrors{MaxRetries: -1}},
+		{"provisioned with every control", map[string]string{"TriggerMode": "Provisioned", "BisectBatchOnFunctionError": "true",
+			"MaximumRetryAttempts": "3", "MaximumRecordAgeInSeconds": "600", "ReportBatchItemFailures": "true",
+			"OnFailureDestination": "kafka://orders.failed"},
+			samtemplate.TriggerErrors{Provisioned: true, Bisect: true, MaxRetries: 3, MaxRecordAge: 10 * time.Minute,
+				ReportBatchItemFailures: true, OnFailure: "kafka://orders.failed"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			params := map[string]string{"KafkaAuth": "none", "KafkaTLS": "false"}
+			maps.Copy(params, tc.params)
+			tp, err := samtemplate.Load("../../template.yaml", samtemplate.WithParameters(params))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []samtemplate.TriggerErrors
+			for _, f := range tp.Functions {
+				for _, tr := range f.Triggers {
+					got = append(got, tr.Errors)
+				}
+			}
+			if len(got) != 1 || got[0] != tc.want {
+				t.Fatalf("trigger error controls = %+v, want one %+v", got, tc.want)
+			}
+		})
 	}
 }

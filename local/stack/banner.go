@@ -56,6 +56,7 @@ func (r *run) banner() {
 		line("JDBC sink", "%s  (%s)", strings.Join(tables, ", "), s.Name)
 	}
 	line("database", "%s", db)
+	line("metrics", "http://%s/_stats", http)
 	sb.WriteString("\nTry it:\n\n")
 	fmt.Fprintf(&sb, "  curl -i -X POST http://%s/order-service/u-1/orders -H 'Content-Type: application/json' -d '{\"productId\":\"CATALOG-0001\",\"qty\":5,\"unitPrice\":1200}'\n", http)
 	sb.WriteString("\nCtrl-C stops it; in-flight work is finished first and nothing is lost.\n\n")

@@ -135,6 +135,9 @@ func triggerConfig(fn *function, t samtemplate.KafkaTrigger, kcfg kafka.Config, 
 		tc.Group = "ordersync-local-" + fn.tf.LogicalID + "-" + t.Event
 	}
 	tc.InstanceID = tc.Group + "-local"
+	e := t.Errors
+	tc.Errors = trigger.ErrorHandling{LimitRetries: e.MaxRetries >= 0, MaxRetries: e.MaxRetries, MaxRecordAge: e.MaxRecordAge,
+		Bisect: e.Bisect, ReportBatchItemFailures: e.ReportBatchItemFailures}
 	switch t.Kind {
 	case samtemplate.SelfManagedKafka:
 		tc.EventSource = trigger.SourceSelfManagedKafka

@@ -27,6 +27,7 @@ import (
 	"github.com/ordersync/ordersync/local/gateway"
 	"github.com/ordersync/ordersync/local/runtimeapi"
 	"github.com/ordersync/ordersync/local/samtemplate"
+	"github.com/ordersync/ordersync/local/stats"
 	"github.com/ordersync/ordersync/local/trigger"
 	"github.com/ordersync/ordersync/shared/db"
 	"github.com/ordersync/ordersync/shared/kafka"
@@ -129,6 +130,8 @@ type run struct {
 	stopSinks, stopTriggers  context.CancelFunc
 	triggerLines, routeLines []string
 	srv                      *http.Server
+	stats                    *stats.Collector
+	onFailureClients         []*kgo.Client // the triggers' kafka:// destinations
 	served                   chan error
 	failed                   chan struct{}
 	failOnce                 sync.Once
@@ -160,7 +163,8 @@ func newRun(cfg Config) (*run, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.out = console.New(cfg.Out, console.WithFormat(cfg.LogFormat), console.WithLevel(level))
+	r.stats = &stats.Collector{}
+	r.out = console.New(cfg.Out, console.WithFormat(cfg.LogFormat), console.WithLevel(level), console.WithEMF(r.stats.Add))
 	r.log = r.out.Logger("stack")
 	r.dataDir = r.abs(cfg.Data)
 	return r, nil
@@ -288,6 +292,7 @@ func (r *run) ensureTopics(ctx context.Context) error {
 		extra = append(extra, sc.Topics...)
 		extra = append(extra, sc.DLQTopic)
 	}
+	extra = append(extra, r.onFailureTopics()...)
 	r.topics = broker.Topics(r.kcfg.Topics, extra...)
 	admin, err := r.newClient(ctx)
 	if err != nil {
@@ -401,6 +406,9 @@ func (r *run) startTriggers(ctx context.Context) error {
 			tc := triggerConfig(fn, t, r.kcfg, region(r.getenv))
 			tc.NewClient = func(opts ...kgo.Opt) (*kgo.Client, error) { return r.newClient(ctx, opts...) }
 			tc.Logf = func(format string, args ...any) { r.out.Warnf(fn.name, format, args...) }
+			if err := r.onFailure(ctx, &tc, t.Errors.OnFailure); err != nil {
+				return err
+			}
 			tr, err := trigger.New(tc)
 			if err != nil {
 				return err
@@ -434,7 +442,10 @@ func (r *run) serve(context.Context) error {
 	if err != nil {
 		return err
 	}
-	r.srv = &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second}
+	mux := http.NewServeMux()
+	mux.Handle("/", gw)
+	mux.Handle("/_stats", r.stats) // the functions' and the sinks' metrics, summed
+	r.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { r.served <- r.srv.Serve(r.ln) }()
 	r.banner()
 	if r.cfg.Ready != nil {
@@ -490,6 +501,9 @@ func (r *run) shutdown() {
 	if r.stopTriggers != nil {
 		r.stopTriggers()
 		r.trigWG.Wait()
+		for _, cl := range r.onFailureClients {
+			cl.Close()
+		}
 	}
 	r.closeFunctions()
 	if r.stopSinks != nil {

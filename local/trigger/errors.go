@@ -16,11 +16,12 @@ import (
 // AWS documents for them (they need provisioned mode there). The zero value is the
 // default: retry a failing batch until it succeeds, in order, for ever.
 type ErrorHandling struct {
-	// MaxRetries is MaximumRetryAttempts: retries after the first attempt; -1 (or 0 in
-	// the zero value with Unlimited set) is infinite. Lambda caps infinite retries at
-	// 10 when an on-failure destination is configured.
-	MaxRetries int
-	Unlimited  bool
+	// LimitRetries and MaxRetries are MaximumRetryAttempts: without LimitRetries (the
+	// zero value, AWS's -1) a failing batch is retried for ever, or at most 10 times when
+	// there is an on-failure destination, as Lambda caps it; with it, MaxRetries retries
+	// follow the first attempt.
+	LimitRetries bool
+	MaxRetries   int
 	// MaxRecordAge is MaximumRecordAgeInSeconds: older records are not sent to the
 	// function but to the on-failure destination. Zero is infinite.
 	MaxRecordAge time.Duration
@@ -41,12 +42,12 @@ type ErrorHandling struct {
 // retryLimit is the number of retries allowed, or -1 for no limit.
 func (e ErrorHandling) retryLimit() int {
 	switch {
-	case e.Unlimited && e.OnFailure != nil:
+	case e.LimitRetries:
+		return e.MaxRetries
+	case e.OnFailure != nil:
 		return 10
-	case e.Unlimited:
-		return -1
 	}
-	return e.MaxRetries
+	return -1
 }
 
 // errBadBatchResponse is a partial batch response Lambda would treat as a complete failure.

@@ -170,7 +170,7 @@ func TestErrorControls(t *testing.T) {
 	values := []string{"a0", "b0", "a1", "b1", "poison-a", "b2", "a3", "b3"} // partition 0: a…, poison-a; 1: b…
 	t.Run("partial batch response retries its partition from the failed offset", func(t *testing.T) {
 		fn := &poisoned{partial: true}
-		gaveUp := runTrigger(t, trigger.ErrorHandling{MaxRetries: 2, ReportBatchItemFailures: true}, fn, values)
+		gaveUp := runTrigger(t, trigger.ErrorHandling{LimitRetries: true, MaxRetries: 2, ReportBatchItemFailures: true}, fn, values)
 		if len(gaveUp) != 2 || !strings.Contains(gaveUp["poison-a"], "retries exhausted") || gaveUp["a3"] == "" {
 			t.Fatalf("given up on %v, want poison-a and a3 (after it in its partition)", gaveUp)
 		}
@@ -186,7 +186,7 @@ func TestErrorControls(t *testing.T) {
 	})
 	t.Run("bisect isolates the poison record", func(t *testing.T) {
 		fn := &poisoned{}
-		gaveUp := runTrigger(t, trigger.ErrorHandling{MaxRetries: 1, Bisect: true}, fn, values)
+		gaveUp := runTrigger(t, trigger.ErrorHandling{LimitRetries: true, MaxRetries: 1, Bisect: true}, fn, values)
 		if len(gaveUp) != 1 || gaveUp["poison-a"] == "" {
 			t.Fatalf("given up on %v, want only poison-a", gaveUp)
 		}
@@ -198,21 +198,21 @@ func TestErrorControls(t *testing.T) {
 	})
 	t.Run("without bisect the whole batch is given up", func(t *testing.T) {
 		fn := &poisoned{}
-		gaveUp := runTrigger(t, trigger.ErrorHandling{MaxRetries: 0}, fn, values)
+		gaveUp := runTrigger(t, trigger.ErrorHandling{LimitRetries: true, MaxRetries: 0}, fn, values)
 		if len(gaveUp) != len(values) || fn.calls != 1 {
 			t.Fatalf("given up on %d of %d after %d calls", len(gaveUp), len(values), fn.calls)
 		}
 	})
 	t.Run("records older than the maximum age go to the destination", func(t *testing.T) {
 		fn := &poisoned{}
-		gaveUp := runTrigger(t, trigger.ErrorHandling{Unlimited: true, MaxRecordAge: time.Nanosecond}, fn, []string{"x", "y"})
+		gaveUp := runTrigger(t, trigger.ErrorHandling{MaxRecordAge: time.Nanosecond}, fn, []string{"x", "y"})
 		if len(gaveUp) != 2 || !strings.Contains(gaveUp["x"], "age") || fn.calls != 0 {
 			t.Fatalf("given up on %v after %d calls", gaveUp, fn.calls)
 		}
 	})
 	t.Run("infinite retries stop at 10 with a destination", func(t *testing.T) {
 		fn := &poisoned{}
-		gaveUp := runTrigger(t, trigger.ErrorHandling{Unlimited: true}, fn, []string{"poison"})
+		gaveUp := runTrigger(t, trigger.ErrorHandling{}, fn, []string{"poison"})
 		if fn.seen["poison"] != 11 || gaveUp["poison"] == "" {
 			t.Fatalf("delivered %d times (want 1 + 10 retries), given up: %v", fn.seen["poison"], gaveUp)
 		}
