@@ -73,7 +73,7 @@ written and committed first.`)
 		if err != nil {
 			return fmt.Errorf("sink %s: %w", cfg.Name, err)
 		}
-		s, err := sink.NewWithClient(cfg, store, cl)
+		s, err := sink.New(cfg, store, cl)
 		if err != nil {
 			cl.Close()
 			return err
