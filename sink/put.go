@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+	"github.com/ordersync/ordersync/shared/metrics"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -32,6 +33,30 @@ type failure struct {
 // to the DLQ when allowed, produce the DLQ records, then commit offsets. work never ends
 // early; stop is the caller's context, checked only between retries.
 func (s *Sink) put(work, stop context.Context, krs []*kgo.Record, converted []converted) error {
+	start, rows, dead := time.Now(), s.stats.rows.Load(), s.stats.dead.Load()
+	if err := s.deliver(work, stop, krs, converted); err != nil {
+		return err
+	}
+	s.observe(start, s.stats.rows.Load()-rows, s.stats.dead.Load()-dead)
+	return nil
+}
+
+// observe writes one put's metrics document (docs/operating.md): the rows written, the
+// records dead-lettered, and the time from the batch's start to its offset commit.
+func (s *Sink) observe(start time.Time, rows, dead int64) {
+	if s.Metrics == nil {
+		return
+	}
+	s.Metrics.Add("RowsWritten", metrics.Count, float64(rows))
+	s.Metrics.Add("DeadLettered", metrics.Count, float64(dead))
+	s.Metrics.Since("BatchLatency", start)
+	if err := s.Metrics.Flush(time.Now()); err != nil {
+		s.log().Warn("write metrics", slog.Any("error", err))
+	}
+}
+
+// deliver is one put without its metrics.
+func (s *Sink) deliver(work, stop context.Context, krs []*kgo.Record, converted []converted) error {
 	log := s.log().With(slog.String("connector", s.cfg.Name))
 	recs := make([]*record, 0, len(krs))
 	for i := range krs {

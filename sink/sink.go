@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/ordersync/ordersync/shared/db"
+	"github.com/ordersync/ordersync/shared/metrics"
 	_ "modernc.org/sqlite" // the embedded SQLite file, pure Go
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -72,6 +73,8 @@ type Sink struct {
 	Logger *slog.Logger
 	// Progress is how often Run logs records/s and lag (0: every 5s, <0: never).
 	Progress time.Duration
+	// Metrics receives one EMF document per put (nil: none). Set before Run.
+	Metrics *metrics.Recorder
 
 	layouts  map[string]*layout
 	texts    map[textKey]string

@@ -14,6 +14,7 @@ import (
 	"github.com/ordersync/ordersync/shared/db"
 	"github.com/ordersync/ordersync/shared/kafka"
 	"github.com/ordersync/ordersync/shared/logging"
+	"github.com/ordersync/ordersync/shared/metrics"
 	"github.com/ordersync/ordersync/sink"
 )
 
@@ -79,6 +80,10 @@ written and committed first.`)
 			return err
 		}
 		s.Logger = log
+		if s.Metrics, err = metrics.FromEnv(os.Getenv, "sink", os.Stdout); err != nil {
+			cl.Close()
+			return err
+		}
 		sinks = append(sinks, s)
 	}
 	return runSinks(ctx, sinks)

@@ -32,6 +32,7 @@ import (
 	"github.com/ordersync/ordersync/shared/db"
 	"github.com/ordersync/ordersync/shared/kafka"
 	"github.com/ordersync/ordersync/shared/logging"
+	"github.com/ordersync/ordersync/shared/metrics"
 	"github.com/ordersync/ordersync/sink"
 )
 
@@ -379,6 +380,8 @@ func (r *run) startSinks(ctx context.Context) error {
 			return err
 		}
 		s.Logger = sinkLog
+		// Its metric documents go through the console to the live counters (/_stats).
+		s.Metrics = metrics.New(metrics.DefaultNamespace, "sink", r.out.Writer("sink"))
 		if !r.out.Enabled(slog.LevelInfo) {
 			s.Progress = -1
 		}
