@@ -53,6 +53,8 @@ type goBench struct {
 	maxRatio      float64 // for ns/op: value/base must not exceed it (0: no ratio target)
 	minRatio      float64 // for throughput: value/base must reach it
 	maxNs, maxAll float64 // absolute limits (0: none)
+	// limits on what the benchmark adds to its baseline (0: none): time and allocations
+	maxExtraNs, maxExtraAll float64
 	bound         string  // what a profile shows bounds the row; reported when it misses
 }
 
@@ -65,6 +67,9 @@ var goBenches = []goBench{
 		metric: "ns/op", target: "≤ 1.5× time", maxRatio: 1.5},
 	{what: "create-order handler, in-process, per request, excluding the produce round trip", pkg: "./functions/create-order",
 		bench: "BenchmarkHandle", metric: "ns/op", target: "≤ 15 µs, ≤ 40 allocs", maxNs: 15000, maxAll: 40},
+	{what: "create-order handler as Lambda runs it (EMF metrics document, trace headers), against the same without", pkg: "./functions/create-order",
+		bench: "BenchmarkHandleObserved", base: "BenchmarkHandle",
+		metric: "ns/op", target: "≤ +2 µs, ≤ +4 allocs", maxExtraNs: 2000, maxExtraAll: 4},
 	{what: "create-order with ProduceSync to in-process kfake", pkg: "./functions/create-order",
 		bench: "BenchmarkHandleKfake/handler", base: "BenchmarkHandleKfake/ProduceSync",
 		metric: "ns/op", target: "≤ 1.1× time", maxRatio: 1.1, bound: boundProduce},
@@ -170,6 +175,9 @@ func (g goBench) row(results map[string]result) row {
 			r.Met = false
 		}
 		if g.minRatio > 0 && ratio < g.minRatio {
+			r.Met = false
+		}
+		if g.maxExtraNs > 0 && (v.nsPerOp-b.nsPerOp > g.maxExtraNs || v.allocs-b.allocs > g.maxExtraAll) {
 			r.Met = false
 		}
 	}
