@@ -63,10 +63,7 @@ func BenchmarkMariaDB(b *testing.B) {
 			benchTable(b, d, table)
 			benchProduce(b, brokers, topic, orders, values)
 			cfg := benchConfig(b, cfgJSON, topic, table)
-			s, err := New(cfg, d, kgo.SeedBrokers(brokers...))
-			if err != nil {
-				b.Fatal(err)
-			}
+			s := newSink(b, cfg, d, brokers)
 			s.Progress = -1
 			s.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 			ctx, cancel := context.WithCancel(context.Background())
@@ -157,7 +154,7 @@ func benchMariaDB(b *testing.B) *db.DB {
 
 // benchConnectorConfig reads the connector config production registers.
 func benchConnectorConfig(b *testing.B) map[string]any {
-	data, err := os.ReadFile(filepath.Join("..", "..", "connect", "orders-sink.json"))
+	data, err := os.ReadFile(filepath.Join("..", "connect", "orders-sink.json"))
 	if err != nil {
 		b.Fatal(err)
 	}

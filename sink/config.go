@@ -153,177 +153,216 @@ func ParseConfig(data []byte) (Config, error) {
 	return newConfig(name, raw)
 }
 
-func newConfig(name string, raw map[string]string) (Config, error) {
-	get := func(k string) string {
-		if v, ok := raw[k]; ok {
-			return strings.TrimSpace(v)
-		}
-		return defaults[k]
-	}
-	bad := func(k, format string, a ...any) error {
-		return fmt.Errorf("%w: %s: %s", ErrConfig, k, fmt.Sprintf(format, a...))
-	}
-	unsupported := func(k, format string, a ...any) error {
-		return fmt.Errorf("%s: %s: %w", k, fmt.Sprintf(format, a...), ErrUnsupported)
-	}
-	boolean := func(k string) (bool, error) {
-		switch strings.ToLower(get(k)) {
-		case "true":
-			return true, nil
-		case "false", "":
-			return false, nil
-		}
-		return false, bad(k, "%q is not true or false", get(k))
-	}
-	integer := func(k string, min int) (int, error) {
-		n, err := strconv.Atoi(get(k))
-		if err != nil || n < min {
-			return 0, bad(k, "%q is not an integer ≥ %d", get(k), min)
-		}
-		return n, nil
-	}
-	list := func(k string) []string {
-		var out []string
-		for _, f := range strings.Split(get(k), ",") {
-			if f = strings.TrimSpace(f); f != "" {
-				out = append(out, f)
-			}
-		}
-		return out
-	}
+// settings reads raw connector settings, with the defaults for missing keys.
+type settings map[string]string
 
+func (r settings) get(k string) string {
+	if v, ok := r[k]; ok {
+		return strings.TrimSpace(v)
+	}
+	return defaults[k]
+}
+
+func (r settings) boolean(k string) (bool, error) {
+	switch strings.ToLower(r.get(k)) {
+	case "true":
+		return true, nil
+	case "false", "":
+		return false, nil
+	}
+	return false, bad(k, "%q is not true or false", r.get(k))
+}
+
+func (r settings) integer(k string, min int) (int, error) {
+	n, err := strconv.Atoi(r.get(k))
+	if err != nil || n < min {
+		return 0, bad(k, "%q is not an integer ≥ %d", r.get(k), min)
+	}
+	return n, nil
+}
+
+func (r settings) list(k string) []string {
+	var out []string
+	for _, f := range strings.Split(r.get(k), ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// bad is a value of key k that no connector would take.
+func bad(k, format string, a ...any) error {
+	return fmt.Errorf("%w: %s: %s", ErrConfig, k, fmt.Sprintf(format, a...))
+}
+
+// unsupported is a value of key k that production honours and the local sink cannot.
+func unsupported(k, format string, a ...any) error {
+	return fmt.Errorf("%s: %s: %w", k, fmt.Sprintf(format, a...), ErrUnsupported)
+}
+
+func newConfig(name string, raw map[string]string) (Config, error) {
 	c := Config{Name: name, Raw: raw, Group: "connect-" + name}
-	var err error
-	if cls := get("connector.class"); cls != ConnectorClass && cls != "JdbcSinkConnector" {
-		return c, unsupported("connector.class", "%q (the local sink applies %s)", cls, ConnectorClass)
+	r := settings(raw)
+	for _, parse := range []func(settings) error{c.parseSources, c.parseConverters, c.parseWrites, c.parseDDL, c.parseErrors} {
+		if err := parse(r); err != nil {
+			return c, err
+		}
+	}
+	return c, nil
+}
+
+// parseSources reads the connector class, SMTs and topics.
+func (c *Config) parseSources(r settings) error {
+	if cls := r.get("connector.class"); cls != ConnectorClass && cls != "JdbcSinkConnector" {
+		return unsupported("connector.class", "%q (the local sink applies %s)", cls, ConnectorClass)
 	}
 	for _, k := range []string{"transforms", "predicates"} {
-		if get(k) != "" {
-			return c, unsupported(k, "%q: single message transforms are not applied locally, so records would be written differently from production", get(k))
+		if r.get(k) != "" {
+			return unsupported(k, "%q: single message transforms are not applied locally, so records would be written differently from production", r.get(k))
 		}
 	}
-	c.Topics = list("topics")
-	c.TopicsRegex = get("topics.regex")
+	c.Topics = r.list("topics")
+	c.TopicsRegex = r.get("topics.regex")
 	switch {
 	case len(c.Topics) == 0 && c.TopicsRegex == "":
-		return c, bad("topics", "one of topics or topics.regex is required")
+		return bad("topics", "one of topics or topics.regex is required")
 	case len(c.Topics) > 0 && c.TopicsRegex != "":
-		return c, bad("topics", "topics and topics.regex are mutually exclusive")
+		return bad("topics", "topics and topics.regex are mutually exclusive")
 	case c.TopicsRegex != "":
 		if _, err := regexp.Compile(c.TopicsRegex); err != nil {
-			return c, bad("topics.regex", "%v", err)
+			return bad("topics.regex", "%v", err)
 		}
 	}
+	return nil
+}
 
-	c.KeyConverter = get("key.converter")
+// parseConverters reads the key and value converters and their settings.
+func (c *Config) parseConverters(r settings) error {
+	var err error
+	c.KeyConverter = r.get("key.converter")
 	if c.KeyConverter == "" {
 		c.KeyConverter = StringConverter // what MSK Connect's default worker config uses
 	}
 	if c.KeyConverter != StringConverter && c.KeyConverter != JSONConverter {
-		return c, unsupported("key.converter", "%q (use %s or %s)", c.KeyConverter, StringConverter, JSONConverter)
+		return unsupported("key.converter", "%q (use %s or %s)", c.KeyConverter, StringConverter, JSONConverter)
 	}
-	if c.KeySchemasEnable, err = boolean("key.converter.schemas.enable"); err != nil {
-		return c, err
+	if c.KeySchemasEnable, err = r.boolean("key.converter.schemas.enable"); err != nil {
+		return err
 	}
 	if c.KeyConverter == JSONConverter && !c.KeySchemasEnable {
-		return c, unsupported("key.converter.schemas.enable", "false (schemaless JSON keys)")
+		return unsupported("key.converter.schemas.enable", "false (schemaless JSON keys)")
 	}
-	c.ValueConverter = get("value.converter")
+	c.ValueConverter = r.get("value.converter")
 	if c.ValueConverter != JSONConverter {
-		return c, bad("value.converter", "%q: the JDBC sink needs %s with value.converter.schemas.enable=true (MSK Connect defaults to StringConverter)", c.ValueConverter, JSONConverter)
+		return bad("value.converter", "%q: the JDBC sink needs %s with value.converter.schemas.enable=true (MSK Connect defaults to StringConverter)", c.ValueConverter, JSONConverter)
 	}
-	if c.ValueSchemasEnable, err = boolean("value.converter.schemas.enable"); err != nil {
-		return c, err
+	if c.ValueSchemasEnable, err = r.boolean("value.converter.schemas.enable"); err != nil {
+		return err
 	}
 	if !c.ValueSchemasEnable {
-		return c, bad("value.converter.schemas.enable", "false: schemaless values make every JdbcSinkConnector put fail")
+		return bad("value.converter.schemas.enable", "false: schemaless values make every JdbcSinkConnector put fail")
 	}
 	for _, k := range []string{"value.converter.replace.null.with.default", "replace.null.with.default"} {
-		if v, ok := raw[k]; ok && strings.EqualFold(strings.TrimSpace(v), "false") {
-			return c, unsupported(k, "false")
+		if v, ok := r[k]; ok && strings.EqualFold(strings.TrimSpace(v), "false") {
+			return unsupported(k, "false")
 		}
 	}
 	c.ReplaceNullWithDefault = true
+	return nil
+}
 
-	c.InsertMode = strings.ToLower(get("insert.mode"))
+// parseWrites reads how rows are written: modes, keys, fields, batches and retries.
+func (c *Config) parseWrites(r settings) error {
+	c.InsertMode = strings.ToLower(r.get("insert.mode"))
 	if !slices.Contains([]string{Insert, Upsert, Update}, c.InsertMode) {
-		return c, bad("insert.mode", "%q is not insert, upsert or update", c.InsertMode)
+		return bad("insert.mode", "%q is not insert, upsert or update", c.InsertMode)
 	}
-	c.PKMode = strings.ToLower(get("pk.mode"))
+	c.PKMode = strings.ToLower(r.get("pk.mode"))
 	if !slices.Contains([]string{PKNone, PKKafka, PKRecordKey, PKRecordValue}, c.PKMode) {
-		return c, bad("pk.mode", "%q is not none, kafka, record_key or record_value", c.PKMode)
+		return bad("pk.mode", "%q is not none, kafka, record_key or record_value", c.PKMode)
 	}
-	c.PKFields = list("pk.fields")
+	c.PKFields = r.list("pk.fields")
 	switch c.PKMode {
 	case PKKafka:
 		if len(c.PKFields) != 0 && len(c.PKFields) != 3 {
-			return c, bad("pk.fields", "pk.mode=kafka takes no names or exactly 3 (topic, partition, offset columns)")
+			return bad("pk.fields", "pk.mode=kafka takes no names or exactly 3 (topic, partition, offset columns)")
 		}
 	case PKNone:
 		c.PKFields = nil
 	}
-	c.FieldsWhitelist = list("fields.whitelist")
-	c.TableNameFormat = get("table.name.format")
-	if c.TableNameFormat == "" {
-		return c, bad("table.name.format", "empty")
+	c.FieldsWhitelist = r.list("fields.whitelist")
+	var err error
+	if c.DeleteEnabled, err = r.boolean("delete.enabled"); err != nil {
+		return err
 	}
-	switch strings.ToLower(get("quote.sql.identifiers")) {
+	if c.DeleteEnabled && c.PKMode != PKRecordKey {
+		return bad("delete.enabled", "true requires pk.mode=record_key (as JdbcSinkConfig)")
+	}
+	if c.BatchSize, err = r.integer("batch.size", 1); err != nil {
+		return err
+	}
+	if c.MaxRetries, err = r.integer("max.retries", 0); err != nil {
+		return err
+	}
+	ms, err := r.integer("retry.backoff.ms", 0)
+	if err != nil {
+		return err
+	}
+	c.RetryBackoff = time.Duration(ms) * time.Millisecond
+	if tz := r.get("db.timezone"); tz != "UTC" {
+		return unsupported("db.timezone", "%q (the local sink writes UTC)", tz)
+	}
+	return nil
+}
+
+// parseDDL reads the table name, identifier quoting, auto.create and auto.evolve.
+func (c *Config) parseDDL(r settings) error {
+	c.TableNameFormat = r.get("table.name.format")
+	if c.TableNameFormat == "" {
+		return bad("table.name.format", "empty")
+	}
+	switch strings.ToLower(r.get("quote.sql.identifiers")) {
 	case "always":
 		c.QuoteIdentifiers = true
 	case "never":
 	default:
-		return c, bad("quote.sql.identifiers", "%q is not always or never", get("quote.sql.identifiers"))
+		return bad("quote.sql.identifiers", "%q is not always or never", r.get("quote.sql.identifiers"))
 	}
-	if c.AutoCreate, err = boolean("auto.create"); err != nil {
-		return c, err
+	var err error
+	if c.AutoCreate, err = r.boolean("auto.create"); err != nil {
+		return err
 	}
-	if c.AutoEvolve, err = boolean("auto.evolve"); err != nil {
-		return c, err
-	}
-	if c.DeleteEnabled, err = boolean("delete.enabled"); err != nil {
-		return c, err
-	}
-	if c.DeleteEnabled && c.PKMode != PKRecordKey {
-		return c, bad("delete.enabled", "true requires pk.mode=record_key (as JdbcSinkConfig)")
-	}
-	if c.BatchSize, err = integer("batch.size", 1); err != nil {
-		return c, err
-	}
-	if c.MaxRetries, err = integer("max.retries", 0); err != nil {
-		return c, err
-	}
-	ms, err := integer("retry.backoff.ms", 0)
-	if err != nil {
-		return c, err
-	}
-	c.RetryBackoff = time.Duration(ms) * time.Millisecond
-	if tz := get("db.timezone"); tz != "UTC" {
-		return c, unsupported("db.timezone", "%q (the local sink writes UTC)", tz)
-	}
+	c.AutoEvolve, err = r.boolean("auto.evolve")
+	return err
+}
 
-	switch strings.ToLower(get("errors.tolerance")) {
+// parseErrors reads errors.tolerance, error logging and the dead letter queue.
+func (c *Config) parseErrors(r settings) error {
+	switch strings.ToLower(r.get("errors.tolerance")) {
 	case "all":
 		c.ErrorsToleranceAll = true
 	case "none":
 	default:
-		return c, bad("errors.tolerance", "%q is not none or all", get("errors.tolerance"))
+		return bad("errors.tolerance", "%q is not none or all", r.get("errors.tolerance"))
 	}
-	if c.ErrorsLogEnable, err = boolean("errors.log.enable"); err != nil {
-		return c, err
+	var err error
+	if c.ErrorsLogEnable, err = r.boolean("errors.log.enable"); err != nil {
+		return err
 	}
-	c.DLQTopic = get("errors.deadletterqueue.topic.name")
-	rf, err := integer("errors.deadletterqueue.topic.replication.factor", -1)
+	c.DLQTopic = r.get("errors.deadletterqueue.topic.name")
+	rf, err := r.integer("errors.deadletterqueue.topic.replication.factor", -1)
 	if err != nil || rf == 0 || rf > 32767 {
-		return c, bad("errors.deadletterqueue.topic.replication.factor", "%q", get("errors.deadletterqueue.topic.replication.factor"))
+		return bad("errors.deadletterqueue.topic.replication.factor", "%q", r.get("errors.deadletterqueue.topic.replication.factor"))
 	}
 	c.DLQReplicationFactor = int16(rf)
-	if c.DLQContextHeadersEnable, err = boolean("errors.deadletterqueue.context.headers.enable"); err != nil {
-		return c, err
+	if c.DLQContextHeadersEnable, err = r.boolean("errors.deadletterqueue.context.headers.enable"); err != nil {
+		return err
 	}
 	if c.DLQTopic != "" && slices.Contains(c.Topics, c.DLQTopic) {
-		return c, bad("errors.deadletterqueue.topic.name", "%q is also a source topic", c.DLQTopic)
+		return bad("errors.deadletterqueue.topic.name", "%q is also a source topic", c.DLQTopic)
 	}
-	return c, nil
+	return nil
 }
 
 // reporter reports whether failed puts are unrolled and their records reported, as

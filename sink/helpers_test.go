@@ -134,10 +134,7 @@ type running struct {
 // start runs a sink for cfg until the test ends or stop is called.
 func start(t testing.TB, cfg Config, d *db.DB, brokers []string, hook func() error) *running {
 	t.Helper()
-	s, err := New(cfg, d, kgo.SeedBrokers(brokers...), kgo.FetchMaxWait(50*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newSink(t, cfg, d, brokers, kgo.FetchMaxWait(50*time.Millisecond))
 	s.Progress = -1
 	s.Logger = slog.New(slog.NewTextHandler(t.Output(), nil)) // shown with -v or on failure
 	s.afterDBCommit = hook

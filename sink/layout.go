@@ -149,124 +149,140 @@ func newLayout(c *Config, w sqlWriter, table tableID, keySchema, valueSchema *en
 	if valueSchema != nil && valueSchema.Type != envelope.StructType {
 		return nil, fmt.Errorf("%w: value schema must be of type Struct, got %s", ErrRecord, strings.ToUpper(string(valueSchema.Type)))
 	}
-	l := &layout{table: table}
-	byName := map[string]*column{}
-	add := func(col *column) {
-		if _, dup := byName[col.name]; dup {
-			return
-		}
-		byName[col.name] = col
-		if col.key {
-			l.keys = append(l.keys, col)
-		} else {
-			l.nonKey = append(l.nonKey, col)
+	b := layoutBuilder{l: &layout{table: table}, byName: map[string]*column{}}
+	if err := b.keyColumns(c, table, keySchema, valueSchema); err != nil {
+		return nil, err
+	}
+	if valueSchema != nil {
+		for i, f := range valueSchema.Fields {
+			if _, isKey := b.byName[f.Name]; isKey {
+				continue
+			}
+			if len(c.FieldsWhitelist) > 0 && !slices.Contains(c.FieldsWhitelist, f.Name) {
+				continue
+			}
+			b.add(&column{name: f.Name, schema: f.Schema, from: fromValueField, idx: i, optional: f.Schema.Optional})
 		}
 	}
+	l := b.l
+	if len(l.keys)+len(l.nonKey) == 0 && valueSchema != nil {
+		return nil, fmt.Errorf("%w: no fields found using key and value schemas for table %s", ErrRecord, table)
+	}
+	b.createOrder(valueSchema)
+	l.insertCols = append(append([]*column{}, l.keys...), l.nonKey...)
+	if err := l.check(w); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
 
+// layoutBuilder collects a layout's columns, each name once.
+type layoutBuilder struct {
+	l      *layout
+	byName map[string]*column
+}
+
+func (b *layoutBuilder) add(col *column) {
+	if _, dup := b.byName[col.name]; dup {
+		return
+	}
+	b.byName[col.name] = col
+	if col.key {
+		b.l.keys = append(b.l.keys, col)
+	} else {
+		b.l.nonKey = append(b.l.nonKey, col)
+	}
+}
+
+// keyColumns adds the primary key columns pk.mode and pk.fields ask for.
+func (b *layoutBuilder) keyColumns(c *Config, table tableID, keySchema, valueSchema *envelope.Schema) error {
 	switch c.PKMode {
 	case PKKafka:
 		names := kafkaPKNames
 		if len(c.PKFields) == 3 {
 			names = c.PKFields
 		}
-		add(&column{name: names[0], schema: topicSchema, key: true, from: fromTopic})
-		add(&column{name: names[1], schema: partitionSchema, key: true, from: fromPartition})
-		add(&column{name: names[2], schema: offsetSchema, key: true, from: fromOffset})
+		b.add(&column{name: names[0], schema: topicSchema, key: true, from: fromTopic})
+		b.add(&column{name: names[1], schema: partitionSchema, key: true, from: fromPartition})
+		b.add(&column{name: names[2], schema: offsetSchema, key: true, from: fromOffset})
 	case PKRecordKey:
 		if keySchema == nil {
-			return nil, fmt.Errorf("%w: pk.mode=record_key, but the record key is null (no key schema) for table %s", ErrRecord, table)
+			return fmt.Errorf("%w: pk.mode=record_key, but the record key is null (no key schema) for table %s", ErrRecord, table)
 		}
 		if keySchema.Type != envelope.StructType {
 			if len(c.PKFields) != 1 {
-				return nil, fmt.Errorf("%w: need exactly one pk.fields name since the key schema for records is a primitive type, defined columns are: %v", ErrRecord, c.PKFields)
+				return fmt.Errorf("%w: need exactly one pk.fields name since the key schema for records is a primitive type, defined columns are: %v", ErrRecord, c.PKFields)
 			}
-			add(&column{name: c.PKFields[0], schema: keySchema, key: true, from: fromKey})
-			break
+			b.add(&column{name: c.PKFields[0], schema: keySchema, key: true, from: fromKey})
+			return nil
 		}
-		if len(c.PKFields) == 0 {
-			for i, f := range keySchema.Fields {
-				add(&column{name: f.Name, schema: f.Schema, key: true, from: fromKeyField, idx: i})
-			}
-			break
-		}
-		for _, name := range c.PKFields {
-			f, i, ok := keySchema.Field(name)
-			if !ok {
-				return nil, fmt.Errorf("%w: pk.fields %q is not a field of the record key", ErrRecord, name)
-			}
-			add(&column{name: f.Name, schema: f.Schema, key: true, from: fromKeyField, idx: i})
-		}
+		return b.structKey(c.PKFields, keySchema, fromKeyField, "key")
 	case PKRecordValue:
 		if valueSchema == nil {
-			return nil, fmt.Errorf("%w: pk.mode=record_value, but the record value schema is missing for table %s", ErrRecord, table)
+			return fmt.Errorf("%w: pk.mode=record_value, but the record value schema is missing for table %s", ErrRecord, table)
 		}
-		if len(c.PKFields) == 0 {
-			for i, f := range valueSchema.Fields {
-				add(&column{name: f.Name, schema: f.Schema, key: true, from: fromValueField, idx: i})
-			}
-			break
-		}
-		for _, name := range c.PKFields {
-			f, i, ok := valueSchema.Field(name)
-			if !ok {
-				return nil, fmt.Errorf("%w: pk.fields %q is not a field of the record value", ErrRecord, name)
-			}
-			add(&column{name: f.Name, schema: f.Schema, key: true, from: fromValueField, idx: i})
-		}
+		return b.structKey(c.PKFields, valueSchema, fromValueField, "value")
 	}
-	if valueSchema != nil {
-		for i, f := range valueSchema.Fields {
-			if _, isKey := byName[f.Name]; isKey {
-				continue
-			}
-			if len(c.FieldsWhitelist) > 0 && !slices.Contains(c.FieldsWhitelist, f.Name) {
-				continue
-			}
-			add(&column{name: f.Name, schema: f.Schema, from: fromValueField, idx: i, optional: f.Schema.Optional})
-		}
-	}
-	if len(l.keys)+len(l.nonKey) == 0 && valueSchema != nil {
-		return nil, fmt.Errorf("%w: no fields found using key and value schemas for table %s", ErrRecord, table)
-	}
+	return nil
+}
 
-	// CREATE order: Kafka coordinates, then the value schema's order, then the rest
-	// alphabetically.
+// structKey adds the named fields of a struct (all of them when names is empty) as
+// key columns.
+func (b *layoutBuilder) structKey(names []string, s *envelope.Schema, from source, what string) error {
+	if len(names) == 0 {
+		for i, f := range s.Fields {
+			b.add(&column{name: f.Name, schema: f.Schema, key: true, from: from, idx: i})
+		}
+		return nil
+	}
+	for _, name := range names {
+		f, i, ok := s.Field(name)
+		if !ok {
+			return fmt.Errorf("%w: pk.fields %q is not a field of the record %s", ErrRecord, name, what)
+		}
+		b.add(&column{name: f.Name, schema: f.Schema, key: true, from: from, idx: i})
+	}
+	return nil
+}
+
+// createOrder sets the CREATE order: Kafka coordinates, then the value schema's order,
+// then the rest alphabetically.
+func (b *layoutBuilder) createOrder(valueSchema *envelope.Schema) {
+	l := b.l
 	seen := map[string]bool{}
 	for _, n := range kafkaPKNames {
-		if col, ok := byName[n]; ok && !seen[n] {
+		if col, ok := b.byName[n]; ok && !seen[n] {
 			l.all, seen[n] = append(l.all, col), true
 		}
 	}
 	if valueSchema != nil {
 		for _, f := range valueSchema.Fields {
-			if col, ok := byName[f.Name]; ok && !seen[f.Name] {
+			if col, ok := b.byName[f.Name]; ok && !seen[f.Name] {
 				l.all, seen[f.Name] = append(l.all, col), true
 			}
 		}
 	}
 	var rest []string
-	for n := range byName {
+	for n := range b.byName {
 		if !seen[n] {
 			rest = append(rest, n)
 		}
 	}
 	slices.Sort(rest)
 	for _, n := range rest {
-		l.all = append(l.all, byName[n])
+		l.all = append(l.all, b.byName[n])
 	}
-	l.insertCols = append(append([]*column{}, l.keys...), l.nonKey...)
+}
 
-	if err := checkIdent(table.name); err != nil {
-		return nil, err
-	}
-	if table.catalog != "" {
-		if err := checkIdent(table.catalog); err != nil {
-			return nil, err
-		}
+// check refuses names the dialect cannot carry and maps each column to its SQL type;
+// a type without a mapping is kept in mapErr, reported only when DDL is needed.
+func (l *layout) check(w sqlWriter) error {
+	if err := w.checkTable(l.table); err != nil {
+		return fmt.Errorf("%w: table %s: %w", ErrTable, l.table, err)
 	}
 	for _, col := range l.all {
-		if err := checkIdent(col.name); err != nil {
-			return nil, err
+		if err := w.checkIdent(col.name); err != nil {
+			return fmt.Errorf("%w: table %s: column: %w", ErrTable, l.table, err)
 		}
 		t, err := sqlType(col.schema)
 		if err != nil {
@@ -277,7 +293,7 @@ func newLayout(c *Config, w sqlWriter, table tableID, keySchema, valueSchema *en
 		}
 		col.sqlType = t
 	}
-	return l, nil
+	return nil
 }
 
 // args appends the bound values of r's row in insert order.
@@ -307,7 +323,7 @@ func (l *layout) args(dst []any, cols []*column, r *record) ([]any, error) {
 		}
 		b, err := bindValue(c.schema, v)
 		if err != nil {
-			return dst, fmt.Errorf("%w: column %s: %w", ErrRecord, c.name, err)
+			return dst, &recordFault{r.kr, fmt.Errorf("%w: %s[%d]@%d: column %s: %w", ErrRecord, r.kr.Topic, r.kr.Partition, r.kr.Offset, c.name, err)}
 		}
 		dst = append(dst, b)
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/ordersync/ordersync/db/migrations"
 	"github.com/ordersync/ordersync/internal/testkit"
 	"github.com/ordersync/ordersync/shared/db"
+	"github.com/ordersync/ordersync/shared/kafka"
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/sink"
 )
@@ -210,8 +211,14 @@ func (r *sinkRig) start(t *testing.T, databaseURL string) *runningSink {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.Close() })
-	s, err := sink.New(r.cfg, d, kgo.SeedBrokers(r.brokers...), kgo.FetchMaxWait(50*time.Millisecond))
+	cl, err := kafka.NewClient(context.Background(), kafka.Config{Brokers: r.brokers},
+		append(sink.ClientOpts(r.cfg), kgo.FetchMaxWait(50*time.Millisecond))...)
 	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := sink.New(r.cfg, d, cl)
+	if err != nil {
+		cl.Close()
 		t.Fatal(err)
 	}
 	s.Progress = -1

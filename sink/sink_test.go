@@ -301,10 +301,7 @@ func TestProgressLine(t *testing.T) {
 	}
 	produce(t, brokers, recs...)
 	var out lockedBuffer
-	s, err := New(ordersConfig(t, topic, table, "batch.size", "100"), d, kgo.SeedBrokers(brokers...))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newSink(t, ordersConfig(t, topic, table, "batch.size", "100"), d, brokers)
 	s.Logger = slog.New(slog.NewTextHandler(&out, nil))
 	s.Progress = 10 * time.Millisecond
 	batches := 0

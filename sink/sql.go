@@ -4,10 +4,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"math/big"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ordersync/ordersync/shared/db"
 
@@ -36,30 +38,98 @@ func (t tableID) String() string {
 
 // sqlWriter builds the statements of the JDBC sink's MySQL dialect. SQLite gets the same
 // DDL (SQLite accepts MySQL type names and backtick quoting) and its own upsert clause.
+//
+// Nothing from a record or a config reaches a statement unquoted: names are quoted
+// identifiers (checked by checkIdent first), values are bound parameters, and the one
+// place a value is written into SQL text, a schema default in DDL, is a string literal
+// escaped for the dialect and the connection's sql_mode (see literal).
 type sqlWriter struct {
 	dialect string
 	quote   bool // quote.sql.identifiers=always
+	// noBackslashEscapes: the MySQL connection runs with sql_mode NO_BACKSLASH_ESCAPES, so
+	// a backslash in a string literal is an ordinary character. The DDL path reads it
+	// from the connection that runs the statement; the zero value assumes MariaDB's default
+	// mode, where a backslash escapes.
+	noBackslashEscapes bool
 }
 
-// ident quotes a name with backticks. The connector does not escape a backtick inside a
-// name, so the statement would be broken SQL; the local sink refuses such a name.
-// Names are checked with checkIdent when a layout is built.
+// ident writes a name as a quoted identifier: in backticks, with a backtick inside the
+// name doubled, which MySQL, MariaDB and SQLite all read back as one backtick. (The
+// connector itself does not double it, so such a name breaks its statements; here it is
+// created and written exactly.) Backticks rather than SQLite's standard double quotes:
+// SQLite reads a double-quoted name that matches no column as a string literal, so a
+// misspelt key in WHERE "k" = ? would silently compare a constant; a backticked name is
+// only ever an identifier. With quote.sql.identifiers=never the name is written bare,
+// and checkIdent admits only plain names then.
 func (w sqlWriter) ident(b *strings.Builder, name string) {
-	if w.quote {
-		b.WriteByte('`')
+	if !w.quote {
 		b.WriteString(name)
-		b.WriteByte('`')
-	} else {
-		b.WriteString(name)
+		return
 	}
+	b.WriteByte('`')
+	if strings.IndexByte(name, '`') >= 0 {
+		name = strings.ReplaceAll(name, "`", "``")
+	}
+	b.WriteString(name)
+	b.WriteByte('`')
 }
 
-// checkIdent refuses a name the statements could not carry.
-func checkIdent(name string) error {
-	if name == "" || strings.ContainsAny(name, "`\x00") {
-		return fmt.Errorf("%w: %q is empty or contains a backtick or NUL", errIdentifier, name)
+// maxMySQLIdent is the longest MySQL / MariaDB table or column name, in characters.
+const maxMySQLIdent = 64
+
+// checkIdent refuses a name the dialect cannot hold, or, unquoted, could not carry as a
+// plain name: empty, not UTF-8, NUL; for MySQL also over 64 characters, characters
+// outside the Basic Multilingual Plane (MySQL's identifiers are utf8mb3) and a trailing
+// space. Unquoted names (quote.sql.identifiers=never) must be [A-Za-z_][A-Za-z0-9_$]*.
+func (w sqlWriter) checkIdent(name string) error {
+	refuse := func(why string) error { return fmt.Errorf("%w: %q %s", errIdentifier, name, why) }
+	switch {
+	case name == "":
+		return refuse("is empty")
+	case !utf8.ValidString(name):
+		return refuse("is not valid UTF-8")
+	case strings.IndexByte(name, 0) >= 0:
+		return refuse("contains NUL")
+	case !w.quote && !plainIdent(name):
+		return refuse("is not a plain name ([A-Za-z_][A-Za-z0-9_$]*) and quote.sql.identifiers=never writes it unquoted")
+	}
+	if w.dialect != db.MySQL {
+		return nil
+	}
+	if n := utf8.RuneCountInString(name); n > maxMySQLIdent {
+		return refuse(fmt.Sprintf("is %d characters long; MySQL names hold at most %d", n, maxMySQLIdent))
+	}
+	if strings.HasSuffix(name, " ") {
+		return refuse("ends with a space, which MySQL names cannot")
+	}
+	for _, r := range name {
+		if r > 0xFFFF {
+			return refuse(fmt.Sprintf("contains %U, outside the Basic Multilingual Plane that MySQL names are limited to", r))
+		}
 	}
 	return nil
+}
+
+// checkTable checks both parts of a table name.
+func (w sqlWriter) checkTable(t tableID) error {
+	if t.catalog != "" {
+		if err := w.checkIdent(t.catalog); err != nil {
+			return err
+		}
+	}
+	return w.checkIdent(t.name)
+}
+
+func plainIdent(name string) bool {
+	for i, r := range name {
+		switch {
+		case r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z':
+		case i > 0 && (r == '$' || r >= '0' && r <= '9'):
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 func (w sqlWriter) table(b *strings.Builder, t tableID) {
@@ -258,7 +328,7 @@ func (w sqlWriter) columnSpec(b *strings.Builder, c *column) error {
 	b.WriteString(c.sqlType)
 	switch {
 	case c.schema.Default != nil:
-		lit, err := literal(c.schema, c.schema.Default)
+		lit, err := w.literal(c.schema, c.schema.Default)
 		if err != nil {
 			return err
 		}
@@ -312,20 +382,20 @@ func sqlType(s *envelope.Schema) (string, error) {
 	return "", fmt.Errorf("%w: %s", errNoMapping, strings.ToUpper(string(s.Type)))
 }
 
-// literal formats a schema default as GenericDatabaseDialect.formatColumnValue does.
-func literal(s *envelope.Schema, v any) (string, error) {
-	quote := func(x string) string { return "'" + strings.ReplaceAll(x, "'", "''") + "'" }
+// literal formats a schema default as GenericDatabaseDialect.formatColumnValue does, with
+// string literals escaped for the dialect (see quote).
+func (w sqlWriter) literal(s *envelope.Schema, v any) (string, error) {
 	switch x := v.(type) {
 	case envelope.Decimal:
 		return decimalString(x), nil
 	case time.Time:
 		switch s.Name {
 		case envelope.DateName:
-			return quote(x.UTC().Format("2006-01-02")), nil
+			return w.quoteString(x.UTC().Format("2006-01-02"))
 		case envelope.TimeName:
-			return quote(x.UTC().Format("15:04:05.000")), nil
+			return w.quoteString(x.UTC().Format("15:04:05.000"))
 		default:
-			return quote(x.UTC().Format("2006-01-02 15:04:05.000")), nil
+			return w.quoteString(x.UTC().Format("2006-01-02 15:04:05.000"))
 		}
 	case int8:
 		return strconv.FormatInt(int64(x), 10), nil
@@ -336,20 +406,60 @@ func literal(s *envelope.Schema, v any) (string, error) {
 	case int64:
 		return strconv.FormatInt(x, 10), nil
 	case float32:
-		return strconv.FormatFloat(float64(x), 'g', -1, 32), nil
+		return floatLiteral(float64(x), 32)
 	case float64:
-		return strconv.FormatFloat(x, 'g', -1, 64), nil
+		return floatLiteral(x, 64)
 	case bool:
 		if x {
 			return "1", nil
 		}
 		return "0", nil
 	case string:
-		return quote(x), nil
+		return w.quoteString(x)
 	case []byte:
 		return "x'" + hex.EncodeToString(x) + "'", nil
 	}
 	return "", fmt.Errorf("%w: default value of type %T", errNoMapping, v)
+}
+
+// floatLiteral writes a finite float; NaN and infinities have no SQL literal.
+func floatLiteral(f float64, bits int) (string, error) {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return "", fmt.Errorf("%w: default %v has no SQL literal", errUnsafeDefault, f)
+	}
+	return strconv.FormatFloat(f, 'g', -1, bits), nil
+}
+
+// quoteString writes x as a string literal the dialect reads back as exactly x. A quote
+// is doubled (read the same way with and without backslash escapes). For MySQL in its
+// default sql_mode a backslash is doubled too and NUL written as \0; under
+// NO_BACKSLASH_ESCAPES both stand for themselves. SQLite takes no escapes but ends a
+// statement at NUL, so a NUL there is refused; so is text that is not UTF-8.
+func (w sqlWriter) quoteString(x string) (string, error) {
+	if !utf8.ValidString(x) {
+		return "", fmt.Errorf("%w: string default is not valid UTF-8", errUnsafeDefault)
+	}
+	mysqlEscapes := w.dialect == db.MySQL && !w.noBackslashEscapes
+	if strings.IndexByte(x, 0) >= 0 && w.dialect != db.MySQL {
+		return "", fmt.Errorf("%w: string default %q contains NUL, which %s cannot take in a statement", errUnsafeDefault, x, w.dialect)
+	}
+	var b strings.Builder
+	b.Grow(len(x) + 2)
+	b.WriteByte('\'')
+	for i := 0; i < len(x); i++ {
+		switch c := x[i]; {
+		case c == '\'':
+			b.WriteString("''")
+		case c == '\\' && mysqlEscapes:
+			b.WriteString(`\\`)
+		case c == 0 && mysqlEscapes:
+			b.WriteString(`\0`)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('\'')
+	return b.String(), nil
 }
 
 // decimalString writes unscaled × 10^-scale in plain notation.
@@ -406,7 +516,8 @@ func bindValue(s *envelope.Schema, v any) (any, error) {
 
 // Errors of statement building; they surface wrapped in the sink's own errors.
 var (
-	errIdentifier = errors.New("bad SQL identifier")
-	errNoMapping  = errors.New("type doesn't have a mapping to the SQL database column type")
-	errBind       = errors.New("unsupported source data type")
+	errIdentifier    = errors.New("bad SQL identifier")
+	errUnsafeDefault = errors.New("schema default cannot be written into DDL")
+	errNoMapping     = errors.New("type doesn't have a mapping to the SQL database column type")
+	errBind          = errors.New("unsupported source data type")
 )

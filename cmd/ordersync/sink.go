@@ -14,6 +14,7 @@ import (
 	"github.com/ordersync/ordersync/shared/db"
 	"github.com/ordersync/ordersync/shared/kafka"
 	"github.com/ordersync/ordersync/shared/logging"
+	"github.com/ordersync/ordersync/shared/metrics"
 	"github.com/ordersync/ordersync/sink"
 )
 
@@ -73,12 +74,16 @@ written and committed first.`)
 		if err != nil {
 			return fmt.Errorf("sink %s: %w", cfg.Name, err)
 		}
-		s, err := sink.NewWithClient(cfg, store, cl)
+		s, err := sink.New(cfg, store, cl)
 		if err != nil {
 			cl.Close()
 			return err
 		}
 		s.Logger = log
+		if s.Metrics, err = metrics.FromEnv(os.Getenv, "sink", os.Stdout); err != nil {
+			cl.Close()
+			return err
+		}
 		sinks = append(sinks, s)
 	}
 	return runSinks(ctx, sinks)

@@ -5,9 +5,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
-	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -34,25 +32,23 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	ctx := context.Background()
-	cl, err := kafka.NewClient(ctx, cfg)
+	// Connecting starts in the background: init does not wait for the broker, and the
+	// first request uses whatever is ready.
+	p, err := kafka.NewProducer(context.Background(), cfg)
 	if err != nil {
 		return err
 	}
-	h := NewHandler(cl, cfg.Topics.Submitted, log)
+	h := NewHandler(p, cfg.Topics.Submitted, log)
 	if h.Metrics, err = metrics.FromEnv(os.Getenv, "create-order", os.Stdout); err != nil {
 		return err
 	}
 
-	lambda.StartWithOptions(logging.Invocations(log, h.Handle), lambda.WithEnableSIGTERM(func() {
-		// Lambda allows about 500 ms after SIGTERM; every acknowledged record is already
-		// stored, so this only tidies up what a cut-short request left behind.
-		fctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
-		defer cancel()
-		if err := cl.Flush(fctx); err != nil {
-			log.Warn("flush on shutdown", slog.Any("error", err))
-		}
-		cl.Close()
-	}))
+	// No lambda.WithEnableSIGTERM: it registers an extension, one more Runtime API round
+	// trip before the first /invocation/next, and the flush it would buy on SIGTERM saves
+	// nothing. A 201 is answered only once Kafka has acknowledged the record, so a
+	// record still buffered at shutdown belongs to a request that was already answered
+	// with an error and will be retried; producing it late is harmless (order ids are
+	// deterministic and every consumer upserts by id) and losing it is too.
+	lambda.Start(kafka.OnInvoke(p, logging.Invocations(log, h.Handle)))
 	return nil
 }

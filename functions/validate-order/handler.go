@@ -22,6 +22,7 @@ import (
 	"github.com/ordersync/ordersync/shared/kafka"
 	"github.com/ordersync/ordersync/shared/metrics"
 	"github.com/ordersync/ordersync/shared/order"
+	"github.com/ordersync/ordersync/shared/trace"
 )
 
 // Producer is the part of *kgo.Client the handler needs: asynchronous produce with a
@@ -235,9 +236,9 @@ func (h *Handler) route(ctx context.Context, r *events.KafkaRecord, rec *kgo.Rec
 		return deadLetter(fmt.Errorf("encode %s order: %w", ord.Status, err))
 	}
 	if o == rejected {
-		logAttrs(ctx, log, slog.LevelInfo, "order rejected", slog.String("order_id", ord.OrderID), slog.String("reason", ord.Reason))
+		logAttrs(ctx, log, slog.LevelInfo, "order rejected", slog.String("order_id", ord.OrderID), slog.String("reason", ord.Reason), traced(headers))
 	} else {
-		logAttrs(ctx, log, slog.LevelInfo, "order accepted", slog.String("order_id", ord.OrderID))
+		logAttrs(ctx, log, slog.LevelInfo, "order accepted", slog.String("order_id", ord.OrderID), traced(headers))
 	}
 	*rec = kgo.Record{
 		Topic:     topic,
@@ -247,6 +248,17 @@ func (h *Handler) route(ctx context.Context, r *events.KafkaRecord, rec *kgo.Rec
 		Timestamp: r.Timestamp.Time,
 	}
 	return o
+}
+
+// traced is a record's W3C trace context as a log attribute, so that a line about an
+// order names its trace; an empty attribute, which handlers drop, when it has none.
+func traced(headers []kgo.RecordHeader) slog.Attr {
+	for _, h := range headers {
+		if h.Key == trace.HeaderTraceparent {
+			return slog.String(trace.HeaderTraceparent, string(h.Value))
+		}
+	}
+	return slog.Attr{}
 }
 
 // logAttrs is log.LogAttrs without the caller's program counter, which slog takes with
@@ -308,7 +320,7 @@ func (h *Handler) deadLetter(ctx context.Context, r *events.KafkaRecord, rec *kg
 	// The key of a submitted record is its order id: a dead letter's line carries it too,
 	// so that one grep for an order id finds every outcome.
 	logAttrs(ctx, log, slog.LevelWarn, "record dead-lettered", slog.String("order_id", string(key)), slog.String("topic", r.Topic),
-		slog.Int64("partition", r.Partition), slog.Int64("offset", r.Offset), slog.String("error", cause.Error()))
+		slog.Int64("partition", r.Partition), slog.Int64("offset", r.Offset), slog.String("error", cause.Error()), traced(headers))
 	hs := slices.Clip(headers)
 	hs = append(hs,
 		kgo.RecordHeader{Key: order.HeaderError, Value: []byte(cause.Error())},

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -43,12 +42,14 @@ func run() error {
 		log.Info("catalog loaded", slog.String("file", path), slog.Int("products", len(catalog)))
 	}
 
+	// Connecting starts in the background: init does not wait for the broker, and the
+	// first batch uses whatever is ready.
 	ctx := context.Background()
-	cl, err := kafka.NewClient(ctx, cfg)
+	p, err := kafka.NewProducer(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	h := &Handler{Producer: cl, Topics: cfg.Topics, Catalog: catalog, Log: log}
+	h := &Handler{Producer: p, Topics: cfg.Topics, Catalog: catalog, Log: log}
 	switch v := os.Getenv("REPORT_BATCH_ITEM_FAILURES"); v {
 	case "", "false":
 	case "true":
@@ -59,17 +60,13 @@ func run() error {
 	if h.Metrics, err = metrics.FromEnv(os.Getenv, "validate-order", os.Stdout); err != nil {
 		return err
 	}
-	lambda.StartWithOptions(logging.Invocations(log, h.Handle),
-		lambda.WithContext(ctx),
-		lambda.WithEnableSIGTERM(func() {
-			// Lambda allows about 500 ms after SIGTERM; an invocation returns only after
-			// its outputs are acknowledged, so this only tidies up.
-			fctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
-			defer cancel()
-			if err := cl.Flush(fctx); err != nil {
-				log.Warn("flush on shutdown", slog.Any("error", err))
-			}
-			cl.Close()
-		}))
+
+	// No lambda.WithEnableSIGTERM: it registers an extension, one more Runtime API round
+	// trip before the first /invocation/next, and the flush it would buy on SIGTERM saves
+	// nothing. An invocation returns only after all its outputs are acknowledged, so a
+	// record still buffered at shutdown belongs to a request that was already answered
+	// with an error and will be retried; producing it late is harmless (order ids are
+	// deterministic and every consumer upserts by id) and losing it is too.
+	lambda.StartWithOptions(kafka.OnInvoke(p, logging.Invocations(log, h.Handle)), lambda.WithContext(ctx))
 	return nil
 }

@@ -1,14 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/ordersync/ordersync/shared/trace"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -89,5 +94,49 @@ func TestNoPartialAnswerUnlessAsked(t *testing.T) {
 	res, err := faultHandler(t, c.ListenAddrs(), time.Second).Handle(context.Background(), ev)
 	if err == nil || res.BatchItemFailures != nil {
 		t.Fatalf("Handle = %+v, %v; want an error and no batch item failures", res, err)
+	}
+}
+
+// A record's trace context reaches both the log line about its order and every output
+// it becomes, in both forms, unchanged (the trigger hands headers over as bytes).
+func TestTraceCarried(t *testing.T) {
+	const tp = "00-5759e988bd862e3fe1be46a994272793-53995c3f42cd8ad8-01"
+	const xray = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+	traceHeaders := []kgo.RecordHeader{{Key: trace.HeaderTraceparent, Value: []byte(tp)}, {Key: trace.HeaderXRay, Value: []byte(xray)}}
+	var buf bytes.Buffer
+	c := newCluster(t)
+	h := newHandler(t, c, nil)
+	h.Log = slog.New(slog.NewJSONHandler(&buf, nil))
+	bad := pending(2)
+	bad.Qty = 0
+	good, rej := encode(t, pending(1)), encode(t, bad)
+	good.headers, rej.headers = traceHeaders, traceHeaders
+	dead := in{key: []byte(pending(3).OrderID), value: []byte("not an envelope"), headers: traceHeaders}
+	if _, err := h.Handle(context.Background(), kafkaEvent(good, rej, dead)); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	withTrace := 0
+	for _, l := range lines {
+		if strings.Contains(l, `"order_id"`) {
+			if !strings.Contains(l, `"traceparent":"`+tp+`"`) {
+				t.Errorf("line about an order without its trace: %s", l)
+			}
+			withTrace++
+		}
+	}
+	if withTrace != 3 {
+		t.Errorf("%d lines about orders, want 3:\n%s", withTrace, buf.String())
+	}
+	for _, topic := range []string{h.Topics.Orders, h.Topics.Rejected, h.Topics.DLQ} {
+		for _, r := range readTopicAt(t, c.ListenAddrs(), topic) {
+			got := map[string]string{}
+			for _, hd := range r.Headers {
+				got[hd.Key] = string(hd.Value)
+			}
+			if got[trace.HeaderTraceparent] != tp || got[trace.HeaderXRay] != xray {
+				t.Errorf("%s record %s: headers %v lack the trace", topic, r.Key, got)
+			}
+		}
 	}
 }

@@ -3,6 +3,8 @@
 // because a shared machine drifts between runs; rows that miss their target are marked.
 //
 //	go run ./local/bench [--out BENCHMARKS.md] [--count 8] [--starts 30] [--stack=false] [--only go,cold,size,stack]
+//
+// With --only, the rows of the other steps are kept from the report as it was.
 package main
 
 import (
@@ -44,7 +46,7 @@ func run() error {
 	count := flag.Int("count", 8, "runs of each Go benchmark (the median is reported)")
 	starts := flag.Int("starts", 30, "process starts per cold-start measurement (the median is reported)")
 	stack := flag.Bool("stack", true, "include the end-to-end local stack load (needs DATABASE_URL or MariaDB on 127.0.0.1:3306)")
-	only := flag.String("only", "", "comma-separated steps to run (go, cold, size, stack); empty: all")
+	only := flag.String("only", "", "comma-separated steps to run (go, cold, size, stack); empty: all; the other steps' rows are kept")
 	orders := flag.Int("orders", 20000, "orders sent by the end-to-end load generator")
 	clients := flag.Int("clients", 16, "concurrent clients of the end-to-end load generator")
 	flag.Parse()
@@ -98,16 +100,33 @@ func run() error {
 		rows = append(rows, r...)
 	}
 
-	report := render(rows, machine(ctx), time.Since(began))
-	fmt.Print(report)
-	path := *out
+	if err := writeReport(ctx, root, *out, *only, rows, began); err != nil {
+		return err
+	}
+	if len(failures) > 0 {
+		return fmt.Errorf("%s could not be measured (see the report)", strings.Join(failures, ", "))
+	}
+	return nil
+}
+
+// writeReport renders rows into out (relative to root) and says how many missed. A
+// partial run (only) rewrites its own rows and keeps the others as they were.
+func writeReport(ctx context.Context, root, out, only string, rows []row, began time.Time) error {
+	path := out
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(root, path)
 	}
+	if only != "" {
+		if old, err := os.ReadFile(path); err == nil {
+			rows = merge(parseReport(string(old)), rows, strings.Split(only, ","))
+		}
+	}
+	report := render(rows, machine(ctx), time.Since(began))
+	fmt.Print(report)
 	if err := os.WriteFile(path, []byte(report), 0o644); err != nil {
 		return err
 	}
-	progress("wrote %s in %s", *out, time.Since(began).Round(time.Second))
+	progress("wrote %s in %s", out, time.Since(began).Round(time.Second))
 	missed := 0
 	for _, r := range rows {
 		if !r.Met {
@@ -116,9 +135,6 @@ func run() error {
 	}
 	if missed > 0 {
 		progress("%d row(s) miss their target (marked in the report)", missed)
-	}
-	if len(failures) > 0 {
-		return fmt.Errorf("%s could not be measured (see the report)", strings.Join(failures, ", "))
 	}
 	return nil
 }

@@ -6,7 +6,6 @@ package stack
 import (
 	"cmp"
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -21,7 +20,6 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/sasl/scram"
 	"github.com/twmb/franz-go/plugin/kslog"
 
 	"github.com/ordersync/ordersync/local/broker"
@@ -34,6 +32,7 @@ import (
 	"github.com/ordersync/ordersync/shared/db"
 	"github.com/ordersync/ordersync/shared/kafka"
 	"github.com/ordersync/ordersync/shared/logging"
+	"github.com/ordersync/ordersync/shared/metrics"
 	"github.com/ordersync/ordersync/sink"
 )
 
@@ -220,9 +219,6 @@ func (r *run) startKafka(ctx context.Context) error {
 	if r.getenv("KAFKA_BROKERS") != "" {
 		r.kcfg = kcfg
 		r.kafkaWhere = strings.Join(kcfg.Brokers, ",") + " (KAFKA_BROKERS)"
-		if kcfg.Auth == kafka.AuthMSKIAM {
-			r.log.Warn("the local sinks connect without MSK IAM; use SCRAM or plaintext listeners for them")
-		}
 		r.log.Info("kafka: " + r.kafkaWhere)
 		return nil
 	}
@@ -372,13 +368,20 @@ func (r *run) startFunctions(ctx context.Context) error {
 func (r *run) startSinks(ctx context.Context) error {
 	sinkCtx, stopSinks := context.WithCancel(context.WithoutCancel(ctx))
 	r.stopSinks = stopSinks
-	store, kcfg, sinkLog := r.store, r.kcfg, r.out.Logger("sink")
+	store, sinkLog := r.store, r.out.Logger("sink")
 	for _, sc := range r.sinkCfgs {
-		s, err := sink.New(sc, store, sinkOpts(kcfg)...)
+		cl, err := r.newClient(ctx, sink.ClientOpts(sc)...)
 		if err != nil {
+			return fmt.Errorf("sink %s: %w", sc.Name, err)
+		}
+		s, err := sink.New(sc, store, cl)
+		if err != nil {
+			cl.Close()
 			return err
 		}
 		s.Logger = sinkLog
+		// Its metric documents go through the console to the live counters (/_stats).
+		s.Metrics = metrics.New(metrics.DefaultNamespace, "sink", r.out.Writer("sink"))
 		if !r.out.Enabled(slog.LevelInfo) {
 			s.Progress = -1
 		}
@@ -546,19 +549,6 @@ func (r *run) closeFunctions() {
 		}()
 	}
 	wg.Wait()
-}
-
-// sinkOpts reach the stack's Kafka for a sink: plaintext, or SCRAM and TLS for a
-// KAFKA_BROKERS that needs them. MSK IAM is left to the functions and triggers.
-func sinkOpts(kcfg kafka.Config) []kgo.Opt {
-	opts := []kgo.Opt{kgo.SeedBrokers(kcfg.Brokers...)}
-	if kcfg.TLS {
-		opts = append(opts, kgo.DialTLSConfig(&tls.Config{MinVersion: tls.VersionTLS12}))
-	}
-	if kcfg.Auth == kafka.AuthSCRAM {
-		opts = append(opts, kgo.SASL(scram.Auth{User: kcfg.Username, Pass: kcfg.Password}.AsSha512Mechanism()))
-	}
-	return opts
 }
 
 // functionEnv is a function's environment: the template's variables, each overridden by

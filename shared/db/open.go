@@ -12,6 +12,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -96,6 +97,11 @@ var ErrDatabaseURL = errors.New("bad DATABASE_URL")
 func MySQLConfig(databaseURL string) (*mysql.Config, error) {
 	u, err := url.Parse(databaseURL)
 	if err != nil {
+		// url.Error repeats the whole URL, password included: keep only its reason.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return nil, fmt.Errorf("%w: %w", ErrDatabaseURL, err)
 	}
 	if u.Scheme != "mysql" && u.Scheme != "mariadb" {
@@ -109,11 +115,17 @@ func MySQLConfig(databaseURL string) (*mysql.Config, error) {
 	cfg.Net = "tcp"
 	cfg.Addr = u.Host
 	if u.Port() == "" {
-		cfg.Addr = u.Host + ":3306"
+		cfg.Addr = net.JoinHostPort(u.Hostname(), "3306")
+	}
+	if host, _, err := net.SplitHostPort(cfg.Addr); err != nil || host == "" || strings.ContainsAny(host, "[]/") {
+		return nil, fmt.Errorf("%w: no usable host in %q, want mysql://user:pass@host:port/db", ErrDatabaseURL, u.Redacted())
 	}
 	if u.User != nil {
 		cfg.User = u.User.Username()
 		cfg.Passwd, _ = u.User.Password() // no password is a valid login
+		if cfg.User == "" && cfg.Passwd != "" {
+			return nil, fmt.Errorf("%w: a password without a user name in %q", ErrDatabaseURL, u.Redacted())
+		}
 	}
 	cfg.DBName = db
 	cfg.ParseTime = true

@@ -5,9 +5,9 @@ import (
 	"crypto/tls"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl"
 	"github.com/twmb/franz-go/pkg/sasl/aws"
@@ -35,10 +35,24 @@ const (
 // slog.Default() at warn level and above. opts are appended, so they can add consumer
 // settings or override these.
 //
-// In msk-iam mode the AWS configuration (default credential chain) is loaded once,
-// here, with ctx; each SASL handshake then only asks the cached credentials provider.
-// NewClient does not connect: brokers are dialled on first use.
+// In msk-iam mode the credential source is chosen once, here, from the environment (see
+// credentials.go for the chain); each SASL handshake then only asks its cache, which
+// refreshes credentials before they expire. NewClient does not connect: brokers are
+// dialled on first use (or by a Producer's warm-up).
 func NewClient(ctx context.Context, cfg Config, opts ...kgo.Opt) (*kgo.Client, error) {
+	all, err := clientOpts(cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := kgo.NewClient(all...)
+	if err != nil {
+		return nil, fmt.Errorf("kafka client: %w", err)
+	}
+	return cl, nil
+}
+
+// clientOpts returns NewClient's options for cfg, followed by opts.
+func clientOpts(cfg Config, opts []kgo.Opt) ([]kgo.Opt, error) {
 	base := []kgo.Opt{
 		kgo.SeedBrokers(cfg.Brokers...),
 		kgo.ClientID("ordersync"),
@@ -50,40 +64,32 @@ func NewClient(ctx context.Context, cfg Config, opts ...kgo.Opt) (*kgo.Client, e
 	if cfg.TLS {
 		base = append(base, kgo.DialTLSConfig(&tls.Config{MinVersion: tls.VersionTLS12}))
 	}
-	mech, err := mechanism(ctx, cfg)
+	mech, err := mechanism(cfg)
 	if err != nil {
 		return nil, err
 	}
 	if mech != nil {
 		base = append(base, kgo.SASL(mech))
 	}
-	cl, err := kgo.NewClient(append(base, opts...)...)
-	if err != nil {
-		return nil, fmt.Errorf("kafka client: %w", err)
-	}
-	return cl, nil
+	return append(base, opts...), nil
 }
 
 // mechanism returns the SASL mechanism of cfg.Auth, or nil for AuthNone.
-func mechanism(ctx context.Context, cfg Config) (sasl.Mechanism, error) {
+func mechanism(cfg Config) (sasl.Mechanism, error) {
 	switch cfg.Auth {
 	case AuthNone, "":
 		return nil, nil
 	case AuthSCRAM:
 		return scram.Auth{User: cfg.Username, Pass: cfg.Password}.AsSha512Mechanism(), nil
 	case AuthMSKIAM:
-		awsCfg, err := config.LoadDefaultConfig(ctx)
+		src, err := credentialsFromEnv(os.Getenv)
 		if err != nil {
-			return nil, fmt.Errorf("load aws config for msk-iam: %w", err)
-		}
-		creds := awsCfg.Credentials // a cache: Retrieve only reaches the chain when it has to
-		if creds == nil {
-			return nil, fmt.Errorf("msk-iam: the aws default credential chain gave no credentials provider")
+			return nil, fmt.Errorf("msk-iam: %w", err)
 		}
 		return aws.ManagedStreamingIAM(func(ctx context.Context) (aws.Auth, error) {
-			c, err := creds.Retrieve(ctx)
+			c, err := src.Provider.Retrieve(ctx)
 			if err != nil {
-				return aws.Auth{}, fmt.Errorf("retrieve aws credentials: %w", err)
+				return aws.Auth{}, fmt.Errorf("retrieve aws credentials (%s): %w", src.Name, err)
 			}
 			return aws.Auth{AccessKey: c.AccessKeyID, SecretKey: c.SecretAccessKey, SessionToken: c.SessionToken}, nil
 		}), nil

@@ -2,7 +2,9 @@
 package kafka
 
 import (
+	"errors"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 )
@@ -67,7 +69,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		if b == "" {
 			return Config{}, &ConfigError{"KAFKA_BROKERS", fmt.Sprintf("empty broker in %q (want host:port[,host:port...])", brokers)}
 		}
-		if strings.ContainsAny(b, " \t/") {
+		if strings.ContainsAny(b, " \t/") || !validPort(b) {
 			return Config{}, &ConfigError{"KAFKA_BROKERS", fmt.Sprintf("invalid broker %q (want host:port)", b)}
 		}
 		cfg.Brokers = append(cfg.Brokers, b)
@@ -130,6 +132,19 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		*t.dst = v
 	}
 	return cfg, nil
+}
+
+// validPort reports whether broker's port, if it has one, is a port number (without
+// one, the client dials 9092). The client is built after init has ended, so what it
+// would refuse is refused here, at start-up.
+func validPort(broker string) bool {
+	_, port, err := net.SplitHostPort(broker)
+	if err != nil {
+		var addrErr *net.AddrError
+		return errors.As(err, &addrErr) && addrErr.Err == "missing port in address"
+	}
+	n, err := strconv.ParseUint(port, 10, 16)
+	return err == nil && n > 0
 }
 
 // validTopic reports whether Kafka accepts name as a topic name.

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestColdRows: init rows compare init with hello's init, first-invoke rows compare
+// first invoke with hello's first invoke, and the spread is printed beside each median.
+func TestColdRows(t *testing.T) {
+	ms := func(v ...int) []start {
+		var s []start
+		for _, x := range v {
+			s = append(s, start{init: time.Duration(x) * time.Millisecond, first: time.Duration(2*x) * time.Millisecond})
+		}
+		return s
+	}
+	subjects := []*subject{
+		{fn: "hello", starts: ms(10, 10, 10, 10, 10)},
+		{fn: "create-order", auth: "none", starts: ms(12, 13, 14, 15, 30)},
+		{fn: "hello", event: []byte("{}"), starts: ms(20, 20, 20, 20, 20)},
+		{fn: "create-order", auth: "none", event: []byte("{}"), starts: ms(30, 30, 30, 30, 30)},
+	}
+	rows := coldRows(subjects)
+	if len(rows) != 2 {
+		t.Fatalf("%d rows, want 2", len(rows))
+	}
+	for _, tc := range []struct {
+		r                            row
+		what, value, base, ratio, tg string
+		met                          bool
+	}{
+		{rows[0], "cold start, create-order, `KAFKA_AUTH=none` (process start → first `/invocation/next`)",
+			"14.00 ms (p25–p75 13.00 ms–15.00 ms)", "10.00 ms (hello; p25–p75 10.00 ms–10.00 ms)", "1.40× (per round p25–p75 1.30–1.50×)", "≤ 1.3×", false},
+		{rows[1], "first invoke, create-order, `KAFKA_AUTH=none` (process start → first response, broker on loopback)",
+			"60.00 ms (p25–p75 60.00 ms–60.00 ms)", "40.00 ms (hello; p25–p75 40.00 ms–40.00 ms)", "1.50× (per round p25–p75 1.50–1.50×)", "≤ 1.5×", true},
+	} {
+		r := tc.r
+		if r.What != tc.what || r.Value != tc.value || r.Baseline != tc.base || r.Ratio != tc.ratio || r.Target != tc.tg || r.Met != tc.met {
+			t.Errorf("row = %+v\nwant %q %q %q %q %q %v", r, tc.what, tc.value, tc.base, tc.ratio, tc.tg, tc.met)
+		}
+		if !r.Met && !strings.Contains(r.Note, "hello") {
+			t.Errorf("missed row without a note: %+v", r)
+		}
+	}
+}
+
+// TestMergeKeepsOtherRows: a run of some steps rewrites their rows in place, adds its
+// new rows after them, and keeps every other row with its note.
+func TestMergeKeepsOtherRows(t *testing.T) {
+	old := []row{
+		{What: "envelope encode of one order", Value: "1 µs", Baseline: "1 µs", Ratio: "1.00×", Target: "≤ 1.2×", Met: true},
+		{What: "cold start, create-order, `KAFKA_AUTH=none` (x)", Value: "old", Baseline: "—", Ratio: "—", Target: "—"},
+		{What: "binary size, create-order, stripped linux/arm64", Value: "13 MB", Baseline: "6 MB", Ratio: "2×", Target: "≤ 14 MB", Met: true},
+		{What: "local stack, HTTP → 201", Value: "1 orders/s", Baseline: "—", Ratio: "—", Target: "report", Note: "a note"},
+	}
+	report := render(old, "m", time.Second)
+	parsed := parseReport(report)
+	if len(parsed) != len(old) || parsed[3] != old[3] || parsed[0] != old[0] {
+		t.Fatalf("parsed %+v\nwant %+v", parsed, old)
+	}
+	fresh := []row{
+		{What: "cold start, create-order, `KAFKA_AUTH=none` (x)", Value: "new"},
+		{What: "first invoke, create-order, `KAFKA_AUTH=none` (y)", Value: "new"},
+	}
+	got := merge(parsed, fresh, []string{"cold"})
+	var whats []string
+	for _, r := range got {
+		whats = append(whats, r.What+"="+r.Value)
+	}
+	want := "envelope encode of one order=1 µs|cold start, create-order, `KAFKA_AUTH=none` (x)=new|" +
+		"first invoke, create-order, `KAFKA_AUTH=none` (y)=new|binary size, create-order, stripped linux/arm64=13 MB|local stack, HTTP → 201=1 orders/s"
+	if strings.Join(whats, "|") != want {
+		t.Fatalf("merged %s\nwant   %s", strings.Join(whats, "|"), want)
+	}
+}

@@ -1,0 +1,166 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/ordersync/ordersync/internal/testkit"
+)
+
+// freezableCluster starts a one-broker kfake cluster behind a freezer.
+func freezableCluster(t *testing.T) (*kfake.Cluster, *testkit.Freezer, string) {
+	t.Helper()
+	f := &testkit.Freezer{}
+	c, topic := cluster(t, f.Listen())
+	return c, f, topic
+}
+
+// produceBefore produces one record as a request would, with the deadline of an
+// invocation that has lambda seconds left, and returns its promise's error.
+func produceBefore(p *Producer, topic string, lambda time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), lambda)
+	defer cancel()
+	pctx, pcancel := ProduceContext(ctx)
+	defer pcancel()
+	done := make(chan error, 1)
+	p.Produce(pctx, &kgo.Record{Topic: topic, Key: []byte("k"), Value: []byte("v")}, func(_ *kgo.Record, err error) { done <- err })
+	select {
+	case err := <-done:
+		return err
+	case <-pctx.Done():
+		return errors.Join(errors.New("no answer before the produce deadline"), pctx.Err())
+	}
+}
+
+// TestProducerWarmsUp: NewProducer connects in the background, and an invocation that
+// comes at once (an on-demand cold start) keeps the client and what it opened.
+func TestProducerWarmsUp(t *testing.T) {
+	c, f, topic := freezableCluster(t)
+	p, err := NewProducer(t.Context(), clusterConfig(c, AuthNone))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	cl := p.Client()
+	<-p.Warming()
+	if f.Accepted() == 0 {
+		t.Fatal("the warm-up opened no connection")
+	}
+	if _, _, err := cl.ProducerID(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if p.Invoked() || p.Client() != cl {
+		t.Fatal("an invocation right after init replaced the client")
+	}
+	if err := produceBefore(p, topic, 3*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if p.Invoked() {
+		t.Fatal("a later invocation replaced the client")
+	}
+}
+
+// TestProducerFrozenConnections: the environment is frozen after init, and every
+// connection the warm-up made is silently dead when it thaws. The first invocation must
+// still be acknowledged within its deadline, on new connections.
+func TestProducerFrozenConnections(t *testing.T) {
+	c, f, topic := freezableCluster(t)
+	p, err := NewProducer(t.Context(), clusterConfig(c, AuthNone))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	p.FrozenAfter = 50 * time.Millisecond
+	<-p.Warming()
+	if n := f.Freeze(); n == 0 {
+		t.Fatal("the warm-up opened no connection to freeze")
+	}
+	time.Sleep(2 * p.FrozenAfter) // the freeze
+
+	// What OnInvoke does at the start of the first invocation.
+	if !p.Invoked() {
+		t.Fatal("the first invocation after the freeze kept the connections made before it")
+	}
+	if err := produceBefore(p, topic, 3*time.Second); err != nil {
+		t.Fatalf("first produce after the freeze: %v", err)
+	}
+	if f.Accepted() == 0 {
+		t.Fatal("the record was acknowledged without a new connection")
+	}
+}
+
+// TestProducerBrokerDownAtInit: with no broker listening, NewProducer neither fails
+// nor waits, and the first request's produce ends with an error before its deadline,
+// so the function still answers (create-order: 503) on time.
+func TestProducerBrokerDownAtInit(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cfg, err := ConfigFromEnv(func(k string) string { return map[string]string{"KAFKA_BROKERS": addr}[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	p, err := NewProducer(t.Context(), cfg)
+	if err != nil {
+		t.Fatalf("NewProducer with the broker down: %v", err)
+	}
+	defer p.Close()
+	select {
+	case <-p.Warming():
+		t.Fatal("NewProducer returned only after the warm-up had given up: init waited for the broker")
+	default:
+	}
+	p.Invoked()
+	err = produceBefore(p, "orders.submitted", 2*time.Second)
+	if err == nil {
+		t.Fatal("a produce to a broker that is down succeeded")
+	}
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("produce = %v, want the produce deadline (create-order answers 503 for it)", err)
+	}
+}
+
+// TestOnInvoke: the wrapper tells the producer of each invocation before the handler runs.
+func TestOnInvoke(t *testing.T) {
+	c, _, _ := freezableCluster(t)
+	p, err := NewProducer(t.Context(), clusterConfig(c, AuthNone))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	p.FrozenAfter = 0
+	first := p.Client()
+	h := OnInvoke(p, func(_ context.Context, n int) (*kgo.Client, error) { return p.Client(), nil })
+	got, _ := h(t.Context(), 1)
+	if got == first {
+		t.Fatal("the handler ran before the producer heard of the invocation")
+	}
+}
+
+// TestProducerBuildFails: when the client cannot be built (here: options kgo refuses,
+// which ConfigFromEnv's checks leave to kgo), every produce fails with that error
+// instead of waiting, and nothing is acknowledged.
+func TestProducerBuildFails(t *testing.T) {
+	c, _, topic := freezableCluster(t)
+	p, err := NewProducer(t.Context(), clusterConfig(c, AuthNone), kgo.TransactionalID("not-with-cancellation"))
+	if err != nil {
+		t.Fatalf("NewProducer failed at once (%v); the client is built in the background", err)
+	}
+	defer p.Close()
+	p.Invoked()
+	err = produceBefore(p, topic, 3*time.Second)
+	if err == nil || !strings.Contains(err.Error(), "kafka client: cannot allow idempotent produce cancellation") {
+		t.Fatalf("produce = %v, want the client's build error", err)
+	}
+}

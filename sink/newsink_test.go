@@ -1,0 +1,94 @@
+package sink
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/ordersync/ordersync/shared/db"
+	"github.com/ordersync/ordersync/shared/kafka"
+)
+
+// newSink builds a sink the way the CLI and the stack do: a client from shared/kafka
+// with ClientOpts (plus opts), handed to New.
+func newSink(t testing.TB, cfg Config, d *db.DB, brokers []string, opts ...kgo.Opt) *Sink {
+	t.Helper()
+	cl, err := kafka.NewClient(context.Background(), kafka.Config{Brokers: brokers}, append(ClientOpts(cfg), opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(cfg, d, cl)
+	if err != nil {
+		cl.Close()
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestNewRefusesMissingDependencies(t *testing.T) {
+	cfg := testConfig(t, "deps", "topics", "t")
+	cl, err := kgo.NewClient(kgo.SeedBrokers("127.0.0.1:1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if _, err := New(cfg, nil, cl); err == nil {
+		t.Error("New without a database: no error")
+	}
+	if _, err := New(cfg, &db.DB{}, cl); err == nil {
+		t.Error("New with an unopened database: no error")
+	}
+	if _, err := New(cfg, openSQLite(t), nil); err == nil {
+		t.Error("New without a client: no error")
+	}
+}
+
+// The sink reaches a broker in any KAFKA_AUTH mode shared/kafka builds: here SCRAM, on a
+// kfake cluster that requires it.
+func TestSinkThroughSCRAM(t *testing.T) {
+	const user, pass = "sink-user", "sink-secret"
+	topic, table := unique("orders"), unique("orders")
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, topic),
+		kfake.EnableSASL(), kfake.Superuser("SCRAM-SHA-512", user, pass))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	kcfg := kafka.Config{Brokers: c.ListenAddrs(), Auth: kafka.AuthSCRAM, Username: user, Password: pass}
+	ctx := context.Background()
+	producer, err := kafka.NewClient(ctx, kcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer producer.Close()
+	if err := producer.ProduceSync(ctx, orderRecord(t, topic, testOrder(1))).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	d := openSQLite(t)
+	createOrdersTable(t, d, table)
+	cfg := ordersConfig(t, topic, table)
+	cl, err := kafka.NewClient(ctx, kcfg, ClientOpts(cfg)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(cfg, d, cl)
+	if err != nil {
+		cl.Close()
+		t.Fatal(err)
+	}
+	s.Progress = -1
+	s.Logger = slog.New(slog.NewTextHandler(t.Output(), nil))
+	runCtx, cancel := context.WithCancel(ctx)
+	r := &running{Sink: s, done: make(chan error, 1), cancel: cancel}
+	go func() { r.done <- s.Run(runCtx) }()
+	r.waitRecords(t, 1)
+	if err := r.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, d, table); n != 1 {
+		t.Fatalf("%d rows, want 1", n)
+	}
+}
