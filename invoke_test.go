@@ -24,9 +24,7 @@ import (
 // runs the binary under a Lambda Runtime API emulator with env.json's variables (the
 // broker being an in-process Kafka cluster) and invokes it with every sample event.
 func TestInvokeSampleEvents(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the functions; skipped with -short")
-	}
+	testkit.Long(t, "builds and runs the functions")
 	cluster, err := kfake.NewCluster(kfake.NumBrokers(1),
 		kfake.SeedTopics(3, "orders.submitted", "orders", "orders.rejected", "orders.dlq"))
 	if err != nil {

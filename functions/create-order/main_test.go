@@ -28,9 +28,7 @@ import (
 // brokers, waiting until init has ended (its first request for work).
 func startFunction(t *testing.T, brokers string, timeout time.Duration) *runtimeapi.Function {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("builds and runs the function; skipped with -short")
-	}
+	testkit.Long(t, "builds and runs the function")
 	bin := filepath.Join(t.TempDir(), "bootstrap")
 	if out, err := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)

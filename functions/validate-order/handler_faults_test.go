@@ -200,9 +200,7 @@ func TestLeaderMovesAndNodeLoss(t *testing.T) {
 // error, nothing acknowledged), restarts on the same port from its data directory, and
 // the redelivered batch's outputs are a clean run's.
 func TestBrokerRestartBetweenDeliveries(t *testing.T) {
-	if testing.Short() {
-		t.Skip("restarts the broker from its data directory; skipped with -short")
-	}
+	testkit.Long(t, "restarts the broker from its data directory")
 	ev := faultBatch(t, 60)
 	port := testkit.FreePort(t)
 	opts := []kfake.Opt{kfake.NumBrokers(1), kfake.Ports(port), kfake.DataDir(t.TempDir()), kfake.SyncWrites()}

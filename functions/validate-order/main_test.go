@@ -24,9 +24,7 @@ import (
 // dead when it thaws. The first batch must still be published within Lambda's timeout,
 // on new connections.
 func TestFrozenAfterInit(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the function; skipped with -short")
-	}
+	testkit.Long(t, "builds and runs the function")
 	var f testkit.Freezer
 	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), f.Listen(),
 		kfake.SeedTopics(1, "orders.submitted", "orders", "orders.rejected", "orders.dlq"))

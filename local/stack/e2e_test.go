@@ -35,9 +35,7 @@ import (
 const eventually = 2 * time.Minute
 
 func TestEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end test skipped in -short mode")
-	}
+	testkit.Long(t, "end-to-end test")
 	testDB := testkit.MariaDB(t, "e2e")
 	db := testDB.SQL
 

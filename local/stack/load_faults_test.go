@@ -31,9 +31,7 @@ import (
 // from 32 clients, to fit the test suite's time on a small machine; the full run is
 // ORDERSYNC_LOAD_ORDERS=50000).
 func TestLoadThroughCrashes(t *testing.T) {
-	if testing.Short() {
-		t.Skip("load test skipped in -short mode")
-	}
+	testkit.Long(t, "load test")
 	total := envInt(t, "ORDERSYNC_LOAD_ORDERS", 5000)
 	clients := envInt(t, "ORDERSYNC_LOAD_CLIENTS", 32)
 

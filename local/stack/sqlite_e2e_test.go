@@ -13,14 +13,14 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite"
+
+	"github.com/ordersync/ordersync/internal/testkit"
 )
 
 // TestEndToEndSQLite is `make run` on a fresh clone: no DATABASE_URL, no other step; an
 // order posted over HTTP becomes a row in the embedded SQLite file.
 func TestEndToEndSQLite(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end test skipped in -short mode")
-	}
+	testkit.Long(t, "end-to-end test")
 	root, err := filepath.Abs("../..")
 	if err != nil {
 		t.Fatal(err)
