@@ -1,10 +1,8 @@
 package ordersync
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -59,24 +57,10 @@ func TestInvokeSampleEvents(t *testing.T) {
 					env = append(env, k+"="+v)
 				}
 			}
-			var logs bytes.Buffer
-			fn, err := runtimeapi.New(runtimeapi.Config{
+			fn := testkit.Lambda(t, runtimeapi.Config{
 				Name: tc.id, Path: bin, Dir: ".", Env: env, Timeout: 30 * time.Second,
 				MemorySize: 256, Concurrency: 1, Region: "eu-west-1",
-				Output: func(int) io.Writer { return &logs },
-				Logf:   t.Logf,
 			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer func() {
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				defer cancel()
-				fn.Close(ctx)
-				if t.Failed() {
-					t.Logf("function output:\n%s", logs.String())
-				}
-			}()
 			files, err := filepath.Glob(tc.glob)
 			if err != nil || len(files) == 0 {
 				t.Fatalf("no events %s: %v", tc.glob, err)

@@ -1,14 +1,9 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
-	"io"
 	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -29,27 +24,9 @@ import (
 func startFunction(t *testing.T, brokers string, timeout time.Duration) *runtimeapi.Function {
 	t.Helper()
 	testkit.Long(t, "builds and runs the function")
-	bin := filepath.Join(t.TempDir(), "bootstrap")
-	if out, err := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	var logs bytes.Buffer
-	fn, err := runtimeapi.New(runtimeapi.Config{
-		Name: "create-order", Path: bin, Dir: ".", Timeout: timeout, MemorySize: 512, Concurrency: 1, Region: "eu-west-1",
-		Env:    []string{"KAFKA_BROKERS=" + brokers, "KAFKA_AUTH=none", "LOG_LEVEL=debug"},
-		Output: func(int) io.Writer { return &logs },
-		Logf:   t.Logf,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		fn.Close(ctx)
-		if t.Failed() {
-			t.Logf("function output:\n%s", logs.String())
-		}
+	fn := testkit.Lambda(t, runtimeapi.Config{
+		Name: "create-order", Path: testkit.Bootstrap(t), Dir: ".", Timeout: timeout, MemorySize: 512, Concurrency: 1, Region: "eu-west-1",
+		Env: []string{"KAFKA_BROKERS=" + brokers, "KAFKA_AUTH=none", "LOG_LEVEL=debug"},
 	})
 	if err := fn.Start(t.Context()); err != nil {
 		t.Fatalf("init: %v", err)

@@ -1,13 +1,8 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
-	"io"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -32,28 +27,10 @@ func TestFrozenAfterInit(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cluster.Close()
-	bin := filepath.Join(t.TempDir(), "bootstrap")
-	if out, err := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	var logs bytes.Buffer
-	fn, err := runtimeapi.New(runtimeapi.Config{
-		Name: "validate-order", Path: bin, Dir: ".", Timeout: 6 * time.Second, MemorySize: 512, Concurrency: 1, Region: "eu-west-1",
-		Env:    []string{"KAFKA_BROKERS=" + strings.Join(cluster.ListenAddrs(), ","), "KAFKA_AUTH=none"},
-		Output: func(int) io.Writer { return &logs },
-		Logf:   t.Logf,
+	fn := testkit.Lambda(t, runtimeapi.Config{
+		Name: "validate-order", Path: testkit.Bootstrap(t), Dir: ".", Timeout: 6 * time.Second, MemorySize: 512, Concurrency: 1, Region: "eu-west-1",
+		Env: []string{"KAFKA_BROKERS=" + strings.Join(cluster.ListenAddrs(), ","), "KAFKA_AUTH=none"},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		fn.Close(ctx)
-		if t.Failed() {
-			t.Logf("function output:\n%s", logs.String())
-		}
-	}()
 	if err := fn.Start(t.Context()); err != nil {
 		t.Fatalf("init: %v", err)
 	}
