@@ -81,14 +81,7 @@ func TestFrozenAfterInit(t *testing.T) {
 	fn := startFunction(t, strings.Join(cluster.ListenAddrs(), ","), 6*time.Second)
 
 	// The warm-up opens a connection for requests and one for produce.
-	for deadline := time.Now().Add(5 * time.Second); f.Accepted() < 2; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("init opened %d connections to the broker within 5s, want 2", f.Accepted())
-		}
-	}
-	time.Sleep(100 * time.Millisecond) // let the warm-up's requests finish
-	f.Freeze()
-	time.Sleep(kafka.FrozenAfter + 500*time.Millisecond)
+	f.FreezeAfterInit(t, 2, kafka.FrozenAfter+500*time.Millisecond)
 
 	resp := invokeSample(t, fn)
 	if resp.StatusCode != 201 {

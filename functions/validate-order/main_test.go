@@ -34,14 +34,7 @@ func TestFrozenAfterInit(t *testing.T) {
 	if err := fn.Start(t.Context()); err != nil {
 		t.Fatalf("init: %v", err)
 	}
-	for deadline := time.Now().Add(5 * time.Second); f.Accepted() < 2; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("init opened %d connections to the broker within 5s, want 2", f.Accepted())
-		}
-	}
-	time.Sleep(100 * time.Millisecond) // let the warm-up's requests finish
-	f.Freeze()
-	time.Sleep(kafka.FrozenAfter + 500*time.Millisecond)
+	f.FreezeAfterInit(t, 2, kafka.FrozenAfter+500*time.Millisecond)
 
 	payload, err := os.ReadFile("../../events/validate-order.json")
 	if err != nil {
