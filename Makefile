@@ -20,7 +20,8 @@ LAMBDA_BUILD = GOOS=$(GOOS_LAMBDA) GOARCH=$(GOARCH_LAMBDA) CGO_ENABLED=0 \
 	$(GO) build -tags lambda.norpc -trimpath -ldflags="-s -w"
 
 .PHONY: build run test test-short test-fuzz fuzz-long bench lint migrate topics connect-register \
-	build-CreateOrderFunction build-ValidateOrderFunction build-ValidateOrderSelfManagedFunction
+	build-CreateOrderFunction build-ValidateOrderFunction build-ValidateOrderSelfManagedFunction \
+	build-GetOrdersFunction
 
 # SAM's makefile builder calls `make build-<LogicalId> ARTIFACTS_DIR=<dir>`;
 # both functions share one recipe and leave <dir>/bootstrap.
@@ -35,9 +36,14 @@ build-ValidateOrderFunction:
 build-ValidateOrderSelfManagedFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/validate-order
 
+# The read side. Built without the sqlite tag: the Lambda binary carries no SQLite driver.
+build-GetOrdersFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/get-orders
+
 build:
 	$(MAKE) build-CreateOrderFunction ARTIFACTS_DIR=bin/create-order
 	$(MAKE) build-ValidateOrderFunction ARTIFACTS_DIR=bin/validate-order
+	$(MAKE) build-GetOrdersFunction ARTIFACTS_DIR=bin/get-orders
 
 # Built, then run, rather than `go run`, so that the stack is the process Ctrl-C reaches.
 # The first build compiles the AWS SDK, franz-go and SQLite: it says so, and go build -v

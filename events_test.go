@@ -32,6 +32,8 @@ func sampleEvents(t *testing.T) map[string]any {
 		"create-order-invalid.json":        httpEvent("user-42", `{"productId": "CATALOG 0001", "qty": 0, "unitPrice": 1200}`, nil, nil),
 		"create-order-idempotent.json":     httpEvent("user-42", `{"productId": "CATALOG-0002", "quantity": 2, "unitPrice": 4999}`, map[string]string{"idempotency-key": "checkout-7f3a9c2e-0001"}, nil),
 		"create-order-jwt.json":            jwtEvent(t, "user-42", `{"productId": "CATALOG-0001", "qty": 1, "unitPrice": 1200}`),
+		"get-order.json":                   getEvent("user-42", order.ID("user-42", "checkout-7f3a9c2e-0001"), nil),
+		"list-orders.json":                 getEvent("user-42", "", map[string]string{"limit": "20"}),
 		"validate-order.json":              kafkaEvent(t, "aws:kafka"),
 		"validate-order-self-managed.json": kafkaEvent(t, "SelfManagedKafka"),
 	}
@@ -81,6 +83,33 @@ func httpEvent(user, body string, headers, claims map[string]string) events.APIG
 			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims, Scopes: []string{}},
 		}
 	}
+	return req
+}
+
+// getEvent is what API Gateway sends get-orders: GET one order when orderID is set, else
+// GET the user's orders with query.
+func getEvent(user, orderID string, query map[string]string) events.APIGatewayV2HTTPRequest {
+	req := httpEvent(user, "", nil, nil)
+	delete(req.Headers, "content-type")
+	delete(req.Headers, "content-length")
+	req.Body = ""
+	route := "GET /order-service/{userId}/orders"
+	if orderID != "" {
+		route += "/{orderId}"
+		req.RawPath += "/" + orderID
+		req.PathParameters["orderId"] = orderID
+	}
+	if len(query) > 0 {
+		var raw []string
+		for k, v := range query {
+			raw = append(raw, k+"="+v)
+		}
+		slices.Sort(raw)
+		req.RawQueryString = strings.Join(raw, "&")
+		req.QueryStringParameters = query
+	}
+	req.RouteKey, req.RequestContext.RouteKey = route, route
+	req.RequestContext.HTTP.Method, req.RequestContext.HTTP.Path = "GET", req.RawPath
 	return req
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ordersync/ordersync/internal/testkit"
 	"github.com/ordersync/ordersync/local/runtimeapi"
+	"github.com/ordersync/ordersync/shared/db"
 	"github.com/ordersync/ordersync/shared/order"
 )
 
@@ -42,17 +43,26 @@ func TestInvokeSampleEvents(t *testing.T) {
 	for _, tc := range []struct {
 		id, pkg, glob string
 		check         func(t *testing.T, name string, out []byte)
+		env           func(t *testing.T) map[string]string // overrides of env.json for this machine
 	}{
-		{"CreateOrderFunction", "./functions/create-order", "events/create-order*.json", checkCreateOrder},
-		{"ValidateOrderFunction", "./functions/validate-order", "events/validate-order*.json", checkValidateOrder},
+		{"CreateOrderFunction", "./functions/create-order", "events/create-order*.json", checkCreateOrder, nil},
+		{"ValidateOrderFunction", "./functions/validate-order", "events/validate-order*.json", checkValidateOrder, nil},
+		{"GetOrdersFunction", "./functions/get-orders", "events/[gl]*-order*.json", checkGetOrders, sampleOrdersDatabase},
 	} {
 		t.Run(tc.id, func(t *testing.T) {
+			var override map[string]string
+			if tc.env != nil {
+				override = tc.env(t)
+			}
 			bin := testkit.Build(t, tc.pkg, "lambda.norpc")
 			var env []string
 			for _, scope := range []string{"Parameters", tc.id} {
 				for k, v := range envFile[scope] {
 					if k == "KAFKA_BROKERS" {
 						v = strings.Join(cluster.ListenAddrs(), ",")
+					}
+					if o, ok := override[k]; ok {
+						v = o
 					}
 					env = append(env, k+"="+v)
 				}
@@ -129,5 +139,33 @@ func checkValidateOrder(t *testing.T, name string, out []byte) {
 	}
 	if res.Records != 3 || res.Accepted != 1 || res.Rejected != 1 || res.DeadLettered != 1 {
 		t.Errorf("%s: %s, want 3 records: 1 accepted, 1 rejected, 1 dead-lettered", name, out)
+	}
+}
+
+// sampleOrdersDatabase stands for env.json's database on the host: a fresh, migrated
+// MariaDB database holding the order events/get-order.json asks for.
+func sampleOrdersDatabase(t *testing.T) map[string]string {
+	d := testkit.MariaDB(t, "invoke")
+	if err := db.Apply(context.Background(), d.SQL, db.MySQL); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.SQL.Exec("INSERT INTO orders (order_id, user_id, product_id, qty, unit_price, total_price, status, created_at) VALUES (?, 'user-42', 'CATALOG-0002', 2, 4999, 9998, 'ACCEPTED', ?)",
+		order.ID("user-42", "checkout-7f3a9c2e-0001"), sampleTime.Format("2006-01-02 15:04:05.000")); err != nil {
+		t.Fatal(err)
+	}
+	return map[string]string{"DATABASE_URL": d.URL}
+}
+
+// checkGetOrders expects the sample order for get-order.json and a one-order page for
+// list-orders.json.
+func checkGetOrders(t *testing.T, name string, out []byte) {
+	var resp events.APIGatewayV2HTTPResponse
+	if err := json.Unmarshal(out, &resp); err != nil || resp.StatusCode != 200 {
+		t.Errorf("%s: response %s: %v", name, out, err)
+		return
+	}
+	want := order.ID("user-42", "checkout-7f3a9c2e-0001")
+	if !strings.Contains(resp.Body, `"orderId":"`+want+`"`) || !strings.Contains(resp.Body, `"status":"ACCEPTED"`) {
+		t.Errorf("%s: body %s, want order %s accepted", name, resp.Body, want)
 	}
 }

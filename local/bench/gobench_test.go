@@ -52,6 +52,12 @@ func TestGoBenchRows(t *testing.T) {
 		{"missing benchmark",
 			goBench{pkg: "./p", bench: "BenchmarkNope", metric: "ns/op"},
 			"not measured", "—", false, "has no BenchmarkNope"},
+		{"within what it may add to its baseline",
+			goBench{pkg: "./p", bench: "BenchmarkEncode/codec", base: "BenchmarkEncode/json.Marshal", metric: "ns/op", maxExtraNs: 200, maxExtraAll: 4},
+			"1.10 µs, 1 allocs", "1.00×", true, ""},
+		{"adds more time than allowed",
+			goBench{pkg: "./p", bench: "BenchmarkEncode/codec", base: "BenchmarkEncode/json.Marshal", metric: "ns/op", maxExtraNs: 50, maxExtraAll: 4, bound: "b"},
+			"1.10 µs, 1 allocs", "1.00×", false, "b"},
 		{"missing baseline",
 			goBench{pkg: "./p", bench: "BenchmarkEncode/codec", base: "BenchmarkNope", metric: "ns/op", maxRatio: 2},
 			"1.10 µs, 1 allocs", "—", false, "has no baseline"},
@@ -69,7 +75,7 @@ func TestGoBenchRows(t *testing.T) {
 func TestBenchPattern(t *testing.T) {
 	for pkg, want := range map[string]string{
 		"./shared/envelope":        "^(BenchmarkEncode|BenchmarkDecode)$",
-		"./functions/create-order": "^(BenchmarkHandle|BenchmarkHandleKfake)$",
+		"./functions/create-order": "^(BenchmarkHandle|BenchmarkHandleObserved|BenchmarkHandleKfake)$",
 		"./sink":                   "^(BenchmarkMariaDB)$",
 	} {
 		if got := benchPattern(pkg); got != want {

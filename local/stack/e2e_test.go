@@ -75,8 +75,8 @@ func TestEndToEnd(t *testing.T) {
 	if r := c.post(t, "u-1", "", `{"productId":`); r.status != http.StatusBadRequest {
 		t.Errorf("malformed JSON: %d, want 400", r.status)
 	}
-	if r := c.raw(t, http.MethodGet, "/order-service/u-1/orders"); r != http.StatusNotFound {
-		t.Errorf("GET on a POST route: %d, want 404", r)
+	if r := c.raw(t, http.MethodDelete, "/order-service/u-1/orders"); r != http.StatusNotFound {
+		t.Errorf("DELETE, a method no route has: %d, want 404", r)
 	}
 	// create-order accepts any well-formed order; validate-order rejects a price that is
 	// not the catalog's.

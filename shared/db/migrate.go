@@ -134,15 +134,19 @@ func forDialect(names []string, dialect string) []string {
 	return out
 }
 
-// alreadyThere reports whether err says a CREATE INDEX found its index already made
-// (a run that stopped after the statement but before recording the file). Neither
-// Aurora MySQL 3 nor older MySQL has CREATE INDEX IF NOT EXISTS.
+// alreadyThere reports whether err says a CREATE INDEX found its index already made, or
+// a DROP INDEX found it already gone (a run that stopped after the statement but before
+// recording the file). Neither Aurora MySQL 3 nor older MySQL has CREATE INDEX IF NOT
+// EXISTS or DROP INDEX IF EXISTS.
 func alreadyThere(stmt string, err error) bool {
-	if !strings.HasPrefix(strings.ToUpper(strings.TrimSpace(stmt)), "CREATE INDEX") {
-		return false
-	}
 	msg := err.Error()
-	return strings.Contains(msg, "Error 1061") || strings.Contains(msg, "already exists")
+	switch s := strings.ToUpper(strings.TrimSpace(stmt)); {
+	case strings.HasPrefix(s, "CREATE INDEX"):
+		return strings.Contains(msg, "Error 1061") || strings.Contains(msg, "already exists")
+	case strings.HasPrefix(s, "DROP INDEX"):
+		return strings.Contains(msg, "Error 1091") || strings.Contains(msg, "no such index")
+	}
+	return false
 }
 
 // Split cuts a SQL script into statements at semicolons outside quotes, comments and the
