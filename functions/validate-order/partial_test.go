@@ -28,10 +28,7 @@ func TestPartialBatchResponse(t *testing.T) {
 	testkit.Long(t, "fault test")
 	const n = 90
 	ev := faultBatch(t, n)
-	c := faultCluster(t, kfake.NumBrokers(1))
-	f := c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: hostileTopics.Orders, Partitions: []int32{1},
-		Err: kerr.NotEnoughReplicas, Count: -1})
-	h := faultHandler(t, c.ListenAddrs(), 2*time.Second)
+	c, f, h := refusingPartition(t)
 	h.ReportBatchItemFailures = true
 	res, err := h.Handle(context.Background(), ev)
 	if err != nil {
