@@ -150,6 +150,11 @@ func stackRows(ctx context.Context, root, work string, orders, clients int) ([]r
 		return nil, err
 	}
 	ok := lost == 0 && doubled == 0 && res.failed == 0
+	progress("  GET of each order from %d clients", clients)
+	gets, err := readLoad(ctx, url, res.paths, clients)
+	if err != nil {
+		return nil, err
+	}
 	note := fmt.Sprintf("%d sent, %d answered 201, %d other answers, %d rows, %d lost, %d doubled; last row written %s after the first request. "+
 		"201 → row latency: the k-th 201 against the moment the table first held k rows (row count read every 50 ms), "+
 		"so it assumes first acknowledged, first stored and is at most 50 ms coarse",
@@ -166,11 +171,65 @@ func stackRows(ctx context.Context, root, work string, orders, clients int) ([]r
 				fmtDuration(p50), fmtDuration(p99)),
 			Baseline: "—", Ratio: "—", Target: "every 201 has exactly one row", Met: ok, Note: note,
 		},
+		{
+			What:     fmt.Sprintf("local stack, HTTP GET of each stored order (%d reads, %d clients)", len(res.paths), clients),
+			Value:    fmt.Sprintf("%.0f reads/s; p50 %s, p99 %s", float64(len(res.paths))/gets.took.Seconds(), fmtDuration(gets.p50), fmtDuration(gets.p99)),
+			Baseline: "—", Ratio: "—", Target: "report; every read 200", Met: gets.failed == 0,
+			Note: fmt.Sprintf("%d answered other than 200", gets.failed),
+		},
 	}, nil
 }
 
+// readLoad GETs every path (the Locations of the 201s, once their rows are stored) from
+// clients clients at once, and returns the latency percentiles and the non-200 count.
+func readLoad(ctx context.Context, url string, paths []string, clients int) (loadResult, error) {
+	var (
+		next atomic.Int64
+		mu   sync.Mutex
+		res  loadResult
+		lat  = make([]time.Duration, 0, len(paths))
+	)
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
+	res.start = time.Now()
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				i := next.Add(1) - 1
+				if i >= int64(len(paths)) {
+					return
+				}
+				t := time.Now()
+				resp, err := client.Get(url + paths[i])
+				d := time.Since(t)
+				ok := err == nil && resp.StatusCode == http.StatusOK
+				if err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+				mu.Lock()
+				lat = append(lat, d)
+				if !ok {
+					res.failed++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	res.took = time.Since(res.start)
+	if len(lat) == 0 {
+		return res, fmt.Errorf("no reads")
+	}
+	slices.Sort(lat)
+	res.p50, res.p99 = lat[len(lat)/2], lat[len(lat)*99/100]
+	return res, nil
+}
+
 type loadResult struct {
-	ids      []string
+	ids   []string
+	paths []string // the Location of each 201
+
 	acked    []time.Time // when each 201 arrived
 	failed   int
 	start    time.Time
@@ -222,6 +281,7 @@ func load(ctx context.Context, url string, orders, clients int) (loadResult, err
 				lat = append(lat, d)
 				if resp.StatusCode == http.StatusCreated && json.Unmarshal(b, &created) == nil && created.OrderID != "" {
 					res.ids = append(res.ids, created.OrderID)
+					res.paths = append(res.paths, resp.Header.Get("Location"))
 					res.acked = append(res.acked, t.Add(d))
 				} else {
 					res.failed++
