@@ -16,9 +16,7 @@ import (
 // ARTIFACTS_DIR=<dir>`, for every function in template.yaml and checks that it leaves a
 // static linux/arm64 ELF named bootstrap, as the provided.al2023 arm64 runtime needs.
 func TestMakeBuild(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds every function; skipped with -short")
-	}
+	testkit.Long(t, "builds every function")
 	for _, id := range functions(t, loadTemplate(t)) {
 		t.Run(id, func(t *testing.T) {
 			dir := t.TempDir()
@@ -50,9 +48,7 @@ func TestMakeBuild(t *testing.T) {
 // resource specifications. The template must lint clean: no error, no warning, no
 // informational finding. CI has cfn-lint, so there a missing cfn-lint fails the test.
 func TestCFNLint(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs cfn-lint; skipped with -short")
-	}
+	testkit.Long(t, "runs cfn-lint")
 	path, err := exec.LookPath("cfn-lint")
 	if err != nil {
 		testkit.Missing(t, "cfn-lint is not installed (pip install cfn-lint)")
@@ -73,9 +69,7 @@ func TestCFNLint(t *testing.T) {
 // topic administration (shared/kafka/admin, kadm), which only the CLI needs; it would
 // make every bootstrap bigger and its cold start slower.
 func TestFunctionsLinkNoAdmin(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs go list; skipped with -short")
-	}
+	testkit.Long(t, "runs go list")
 	out, err := exec.Command("go", "list", "-deps", "./functions/...").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)

@@ -1,10 +1,8 @@
 package ordersync
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,9 +23,7 @@ import (
 // runs the binary under a Lambda Runtime API emulator with env.json's variables (the
 // broker being an in-process Kafka cluster) and invokes it with every sample event.
 func TestInvokeSampleEvents(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the functions; skipped with -short")
-	}
+	testkit.Long(t, "builds and runs the functions")
 	cluster, err := kfake.NewCluster(kfake.NumBrokers(1),
 		kfake.SeedTopics(3, "orders.submitted", "orders", "orders.rejected", "orders.dlq"))
 	if err != nil {
@@ -71,24 +67,10 @@ func TestInvokeSampleEvents(t *testing.T) {
 					env = append(env, k+"="+v)
 				}
 			}
-			var logs bytes.Buffer
-			fn, err := runtimeapi.New(runtimeapi.Config{
+			fn := testkit.Lambda(t, runtimeapi.Config{
 				Name: tc.id, Path: bin, Dir: ".", Env: env, Timeout: 30 * time.Second,
 				MemorySize: 256, Concurrency: 1, Region: "eu-west-1",
-				Output: func(int) io.Writer { return &logs },
-				Logf:   t.Logf,
 			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer func() {
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				defer cancel()
-				fn.Close(ctx)
-				if t.Failed() {
-					t.Logf("function output:\n%s", logs.String())
-				}
-			}()
 			files, err := filepath.Glob(tc.glob)
 			if err != nil || len(files) == 0 {
 				t.Fatalf("no events %s: %v", tc.glob, err)

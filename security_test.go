@@ -382,9 +382,7 @@ func secretHits(path string, data []byte) []string {
 
 // TestNoSecretsInTrackedFiles scans every file git tracks.
 func TestNoSecretsInTrackedFiles(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs git ls-files; skipped with -short")
-	}
+	testkit.Long(t, "runs git ls-files")
 	out, err := exec.Command("git", "ls-files", "-z").Output()
 	if err != nil {
 		testkit.Missing(t, "git ls-files: %v (not a git checkout)", err)

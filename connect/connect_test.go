@@ -241,9 +241,7 @@ func flatten(v any) []string {
 // register.sh PUTs only the config object to /connectors/<name>/config, and a second
 // run updates in place.
 func TestRegisterScript(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs register.sh; skipped with -short")
-	}
+	testkit.Long(t, "runs register.sh")
 	for _, tool := range []string{"bash", "curl"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			testkit.Missing(t, "%s not installed", tool)

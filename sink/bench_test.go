@@ -190,18 +190,13 @@ func benchName(prefix string) string {
 	return prefix + "_bench_" + hex.EncodeToString(s)
 }
 
+// benchOrder is testOrder(i) among 500 users and 1000 products.
 func benchOrder(i int) order.Order {
-	qty := int32(i%9 + 1)
-	return order.Order{
-		OrderID:    fmt.Sprintf("00000000-0000-7000-8000-%012d", i),
-		UserID:     "user-" + strconv.Itoa(i%500),
-		ProductID:  fmt.Sprintf("CATALOG-%04d", i%1000),
-		Qty:        qty,
-		UnitPrice:  1200,
-		TotalPrice: int64(qty) * 1200,
-		Status:     order.Accepted,
-		CreatedAt:  time.UnixMilli(1_795_000_000_000 + int64(i)).UTC(),
-	}
+	o := testOrder(i)
+	o.UserID = "user-" + strconv.Itoa(i%500)
+	o.ProductID = fmt.Sprintf("CATALOG-%04d", i%1000)
+	o.CreatedAt = time.UnixMilli(1_795_000_000_000 + int64(i)).UTC()
+	return o
 }
 
 // benchTable creates table with db/migrations/0001_orders.sql, renamed.

@@ -196,6 +196,16 @@ func testOrder(i int) order.Order {
 	}
 }
 
+// produceOrders produces orders 0 to n-1 (testOrder) to topic.
+func produceOrders(t testing.TB, brokers []string, topic string, n int) {
+	t.Helper()
+	recs := make([]*kgo.Record, n)
+	for i := range recs {
+		recs[i] = orderRecord(t, topic, testOrder(i))
+	}
+	produce(t, brokers, recs...)
+}
+
 func orderRecord(t testing.TB, topic string, o order.Order) *kgo.Record {
 	t.Helper()
 	v, err := order.Codec.Encode(&o)

@@ -92,19 +92,13 @@ func ordersTable(t *testing.T, admin *sql.DB) string {
 	return table
 }
 
-// faultOrder is order i, accepted.
+// faultOrder is order i, accepted: sink.TestOrderN(i) with ids, users and times of its own.
 func faultOrder(i int) order.Order {
-	qty := int32(i%9 + 1)
-	return order.Order{
-		OrderID:    fmt.Sprintf("0190a3c4-0000-7000-8000-%012d", i),
-		UserID:     fmt.Sprintf("user-%d", i%13),
-		ProductID:  "CATALOG-0001",
-		Qty:        qty,
-		UnitPrice:  1200,
-		TotalPrice: int64(qty) * 1200,
-		Status:     order.Accepted,
-		CreatedAt:  time.UnixMilli(1_795_000_000_000 + int64(i)).UTC(),
-	}
+	o := sink.TestOrderN(i)
+	o.OrderID = fmt.Sprintf("0190a3c4-0000-7000-8000-%012d", i)
+	o.UserID = fmt.Sprintf("user-%d", i%13)
+	o.CreatedAt = time.UnixMilli(1_795_000_000_000 + int64(i)).UTC()
+	return o
 }
 
 // sinkRig is a kfake cluster holding n orders on a topic, a table, and

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -118,7 +117,7 @@ func TestSinkHostileValues(t *testing.T) {
 			t.Errorf("order %s: row %q, want %q", id, got[id], w)
 		}
 	}
-	dlq := readDLQ(t, r.brokers, r.topic+".dlq", 1)
+	dlq := sink.ConsumeAll(t, r.brokers, r.topic+".dlq", 1)
 	if string(dlq[0].Key) != long.OrderID || !strings.Contains(dlqHeader(dlq[0], "__connect.errors.exception.message"), "product_id") {
 		t.Errorf("dead letter %q with headers %v; want the long order, naming product_id", dlq[0].Key, dlq[0].Headers)
 	}
@@ -236,26 +235,6 @@ func hostileNames(t *testing.T, admin *sql.DB, can, table string, fields []strin
 		t.Errorf("%d rows (%v), want %d", n, err, len(recs))
 	}
 	t.Logf("written under the exact names: %+v", st)
-}
-
-func readDLQ(t *testing.T, brokers []string, topic string, n int) []*kgo.Record {
-	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	var out []*kgo.Record
-	for len(out) < n {
-		fs := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			t.Fatalf("read %d of %d dead letters from %s", len(out), n, topic)
-		}
-		out = append(out, fs.Records()...)
-	}
-	return out
 }
 
 func dlqHeader(r *kgo.Record, key string) string {

@@ -79,11 +79,7 @@ func TestBatchOf10000(t *testing.T) {
 			topic, table := unique("orders"), unique("orders")
 			createOrdersTable(t, d, table)
 			brokers := newCluster(t, 3, topic)
-			recs := make([]*kgo.Record, n)
-			for i := range recs {
-				recs[i] = orderRecord(t, topic, testOrder(i))
-			}
-			produce(t, brokers, recs...)
+			produceOrders(t, brokers, topic, n)
 
 			began := time.Now()
 			r := start(t, ordersConfig(t, topic, table), d, brokers, nil)
@@ -219,11 +215,7 @@ func TestCrashBetweenDBCommitAndOffsetCommit(t *testing.T) {
 			topic, table := unique("orders"), unique("orders")
 			createOrdersTable(t, d, table)
 			brokers := newCluster(t, 2, topic)
-			recs := make([]*kgo.Record, n)
-			for i := range recs {
-				recs[i] = orderRecord(t, topic, testOrder(i))
-			}
-			produce(t, brokers, recs...)
+			produceOrders(t, brokers, topic, n)
 			cfg := ordersConfig(t, topic, table, "batch.size", "300")
 
 			crash := errors.New("crash after the database commit")
@@ -295,11 +287,7 @@ func TestProgressLine(t *testing.T) {
 	topic, table := unique("orders"), unique("orders")
 	createOrdersTable(t, d, table)
 	brokers := newCluster(t, 1, topic)
-	recs := make([]*kgo.Record, 2000)
-	for i := range recs {
-		recs[i] = orderRecord(t, topic, testOrder(i))
-	}
-	produce(t, brokers, recs...)
+	produceOrders(t, brokers, topic, 2000)
 	var out lockedBuffer
 	s := newSink(t, ordersConfig(t, topic, table, "batch.size", "100"), d, brokers)
 	s.Logger = slog.New(slog.NewTextHandler(&out, nil))
@@ -354,11 +342,7 @@ func TestShutdownFinishesTheBatchInFlight(t *testing.T) {
 	topic, table := unique("orders"), unique("orders")
 	createOrdersTable(t, d, table)
 	brokers := newCluster(t, 1, topic)
-	recs := make([]*kgo.Record, 500)
-	for i := range recs {
-		recs[i] = orderRecord(t, topic, testOrder(i))
-	}
-	produce(t, brokers, recs...)
+	produceOrders(t, brokers, topic, 500)
 	cfg := ordersConfig(t, topic, table, "batch.size", "200")
 	var r *running
 	ready := make(chan struct{})

@@ -5,14 +5,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ordersync/ordersync/internal/testkit"
 )
 
 // TestHelpExitsZero: `--help` of the CLI and of every sub-command prints its usage and
 // exits 0.
 func TestHelpExitsZero(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the CLI; skipped with -short")
-	}
+	testkit.Long(t, "builds the CLI")
 	bin := filepath.Join(t.TempDir(), "ordersync")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)

@@ -7,39 +7,15 @@ import (
 	"io"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/ordersync/ordersync/internal/testkit"
 	"github.com/ordersync/ordersync/shared/order"
 )
-
-// memProducer acknowledges every record at once and keeps it, so the whole Handle runs
-// thousands of times a second with no network and no timers.
-type memProducer struct {
-	mu  sync.Mutex
-	out []*kgo.Record
-}
-
-func (m *memProducer) Produce(_ context.Context, r *kgo.Record, promise func(*kgo.Record, error)) {
-	m.mu.Lock()
-	c := *r
-	c.Value = append([]byte(nil), r.Value...) // the handler reuses the buffer once acknowledged
-	m.out = append(m.out, &c)
-	m.mu.Unlock()
-	promise(r, nil)
-}
-
-func (m *memProducer) take() []*kgo.Record {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	out := m.out
-	m.out = nil
-	return out
-}
 
 // documented are the statuses docs/http-api.md gives create-order when the record is
 // acknowledged (503 and 500 need a failing broker, which this producer never is).
@@ -55,8 +31,8 @@ func FuzzHandle(f *testing.F) {
 	f.Add([]byte(`{"productId":"P","qty":1,"unitPrice":1,"qty":2}`), false, "application/json", "", true, "")
 	f.Add([]byte(`{"productId":"P","quantity":3,"unitPrice":9,"x":[{"a":"\ud83d\ude00"}]}`), false, "application/vnd.x+json", "k", false, "")
 	f.Add([]byte("not json"), false, "text/plain", "é", true, "user 1")
-	h := NewHandler(&memProducer{}, "orders.submitted", slog.New(slog.NewJSONHandler(io.Discard, nil)))
-	p := h.producer.(*memProducer)
+	h := NewHandler(&testkit.MemProducer{}, "orders.submitted", slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	p := h.producer.(*testkit.MemProducer)
 	h.Now = func() time.Time { return fixedNow }
 	ctx := context.Background()
 	f.Fuzz(func(t *testing.T, body []byte, b64 bool, contentType, key string, claims bool, sub string) {
@@ -74,7 +50,7 @@ func FuzzHandle(f *testing.F) {
 		if !documented[resp.StatusCode] {
 			t.Fatalf("status %d is not documented: %s", resp.StatusCode, resp.Body)
 		}
-		out := p.take()
+		out := p.Take()
 		if resp.StatusCode != 201 {
 			checkFuzzProblem(t, resp, out)
 			return

@@ -241,9 +241,7 @@ func TestNodeLossAndLeaderMoves(t *testing.T) {
 // requests get 503, never 201; clients retrying with their Idempotency-Key then get 201
 // with the same order ids, and every acknowledged record survived the restart.
 func TestBrokerRestartSamePort(t *testing.T) {
-	if testing.Short() {
-		t.Skip("restarts the broker from its data directory; skipped with -short")
-	}
+	testkit.Long(t, "restarts the broker from its data directory")
 	const n, workers = 200, 6
 	port := freePort(t)
 	opts := []kfake.Opt{kfake.NumBrokers(1), kfake.Ports(port), kfake.DataDir(t.TempDir()), kfake.SyncWrites()}

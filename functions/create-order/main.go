@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -14,19 +13,13 @@ import (
 	"github.com/ordersync/ordersync/shared/metrics"
 )
 
-func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "create-order:", err)
-		os.Exit(1)
-	}
-}
+func main() { logging.Main("create-order", run) }
 
 func run() error {
-	log, err := logging.New(os.Stderr, os.Getenv)
+	log, err := logging.Setup()
 	if err != nil {
 		return err
 	}
-	logging.SetDefault(log)
 
 	cfg, err := kafka.ConfigFromEnv(os.Getenv)
 	if err != nil {

@@ -1,14 +1,9 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
-	"io"
 	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -28,30 +23,10 @@ import (
 // brokers, waiting until init has ended (its first request for work).
 func startFunction(t *testing.T, brokers string, timeout time.Duration) *runtimeapi.Function {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("builds and runs the function; skipped with -short")
-	}
-	bin := filepath.Join(t.TempDir(), "bootstrap")
-	if out, err := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	var logs bytes.Buffer
-	fn, err := runtimeapi.New(runtimeapi.Config{
-		Name: "create-order", Path: bin, Dir: ".", Timeout: timeout, MemorySize: 512, Concurrency: 1, Region: "eu-west-1",
-		Env:    []string{"KAFKA_BROKERS=" + brokers, "KAFKA_AUTH=none", "LOG_LEVEL=debug"},
-		Output: func(int) io.Writer { return &logs },
-		Logf:   t.Logf,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		fn.Close(ctx)
-		if t.Failed() {
-			t.Logf("function output:\n%s", logs.String())
-		}
+	testkit.Long(t, "builds and runs the function")
+	fn := testkit.Lambda(t, runtimeapi.Config{
+		Name: "create-order", Path: testkit.Bootstrap(t), Dir: ".", Timeout: timeout, MemorySize: 512, Concurrency: 1, Region: "eu-west-1",
+		Env: []string{"KAFKA_BROKERS=" + brokers, "KAFKA_AUTH=none", "LOG_LEVEL=debug"},
 	})
 	if err := fn.Start(t.Context()); err != nil {
 		t.Fatalf("init: %v", err)
@@ -106,14 +81,7 @@ func TestFrozenAfterInit(t *testing.T) {
 	fn := startFunction(t, strings.Join(cluster.ListenAddrs(), ","), 6*time.Second)
 
 	// The warm-up opens a connection for requests and one for produce.
-	for deadline := time.Now().Add(5 * time.Second); f.Accepted() < 2; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("init opened %d connections to the broker within 5s, want 2", f.Accepted())
-		}
-	}
-	time.Sleep(100 * time.Millisecond) // let the warm-up's requests finish
-	f.Freeze()
-	time.Sleep(kafka.FrozenAfter + 500*time.Millisecond)
+	f.FreezeAfterInit(t, 2, kafka.FrozenAfter+500*time.Millisecond)
 
 	resp := invokeSample(t, fn)
 	if resp.StatusCode != 201 {

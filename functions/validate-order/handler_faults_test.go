@@ -140,16 +140,24 @@ func sameAsClean(t *testing.T, addrs []string, ev events.KafkaEvent) {
 	}
 }
 
+// refusingPartition is a one-broker cluster whose partition 1 of the orders topic refuses
+// every produce request (NotEnoughReplicas) until the fault is removed, and a handler
+// writing to it.
+func refusingPartition(t *testing.T) (*kfake.Cluster, *kfake.FaultHandle, *Handler) {
+	t.Helper()
+	c := faultCluster(t, kfake.NumBrokers(1))
+	f := c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: hostileTopics.Orders, Partitions: []int32{1},
+		Err: kerr.NotEnoughReplicas, Count: -1})
+	return c, f, faultHandler(t, c.ListenAddrs(), 2*time.Second)
+}
+
 // TestRedeliveryAfterPartialFailure: one output partition refuses writes, the others
 // take theirs. Handle returns an error; the redelivered batch succeeds and every output
 // is as a clean run's, the records stored by the failed delivery included.
 func TestRedeliveryAfterPartialFailure(t *testing.T) {
 	const n = 90
 	ev := faultBatch(t, n)
-	c := faultCluster(t, kfake.NumBrokers(1))
-	f := c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: hostileTopics.Orders, Partitions: []int32{1},
-		Err: kerr.NotEnoughReplicas, Count: -1})
-	h := faultHandler(t, c.ListenAddrs(), 2*time.Second)
+	c, f, h := refusingPartition(t)
 	_, err := h.Handle(context.Background(), ev)
 	if err == nil {
 		t.Fatal("Handle succeeded while a partition refused writes")
@@ -200,9 +208,7 @@ func TestLeaderMovesAndNodeLoss(t *testing.T) {
 // error, nothing acknowledged), restarts on the same port from its data directory, and
 // the redelivered batch's outputs are a clean run's.
 func TestBrokerRestartBetweenDeliveries(t *testing.T) {
-	if testing.Short() {
-		t.Skip("restarts the broker from its data directory; skipped with -short")
-	}
+	testkit.Long(t, "restarts the broker from its data directory")
 	ev := faultBatch(t, 60)
 	port := testkit.FreePort(t)
 	opts := []kfake.Opt{kfake.NumBrokers(1), kfake.Ports(port), kfake.DataDir(t.TempDir()), kfake.SyncWrites()}

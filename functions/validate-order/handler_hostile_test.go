@@ -6,10 +6,8 @@ import (
 	"encoding/base64"
 	"io"
 	"log/slog"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/ordersync/ordersync/internal/testkit"
 	"github.com/ordersync/ordersync/shared/kafka"
 	"github.com/ordersync/ordersync/shared/order"
 )
@@ -32,23 +31,12 @@ var hostileTopics = kafka.Topics{Submitted: "orders.submitted", Orders: "orders"
 // can look at the outputs without reading them back from the broker.
 type recorder struct {
 	*kgo.Client
-	mu  sync.Mutex
-	out []*kgo.Record
+	testkit.Produced
 }
 
 func (r *recorder) Produce(ctx context.Context, rec *kgo.Record, promise func(*kgo.Record, error)) {
-	r.mu.Lock()
-	r.out = append(r.out, rec)
-	r.mu.Unlock()
+	r.Add(rec)
 	r.Client.Produce(ctx, rec, promise)
-}
-
-func (r *recorder) take() []*kgo.Record {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := r.out
-	r.out = nil
-	return out
 }
 
 // newHostileHandler is a handler producing through a recorder to a fresh kfake cluster.
@@ -159,12 +147,12 @@ func TestHostileRecords(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rec.take()
+			rec.Take()
 			res, err := h.Handle(context.Background(), hostileEvent(tt.key, []byte(tt.value), tt.raw, tt.headers))
 			if err != nil {
 				t.Fatalf("Handle: %v", err)
 			}
-			out := rec.take()
+			out := rec.Take()
 			if len(out) != 1 || res.Records != 1 || res.Accepted+res.Rejected+res.DeadLettered != 1 {
 				t.Fatalf("%d outputs, result %+v; want exactly one", len(out), res)
 			}
@@ -260,7 +248,7 @@ func FuzzHandle(f *testing.F) {
 	f.Add([]byte(nil), []byte(""), false, "", []byte(""))
 	// In memory, with no network and no timers, so that it runs thousands of inputs a
 	// second; TestHostileRecords covers the same records against kfake.
-	rec := &memProducer{}
+	rec := &testkit.MemProducer{}
 	h := &Handler{Producer: rec, Topics: hostileTopics, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
 	f.Fuzz(func(t *testing.T, key, value []byte, raw bool, hk string, hv []byte) {
 		rawValue := ""
@@ -278,7 +266,7 @@ func FuzzHandle(f *testing.F) {
 		if err != nil {
 			t.Fatalf("Handle: %v", err)
 		}
-		out := rec.take()
+		out := rec.Take()
 		if len(out) != 1 || res.Records != 1 || res.Accepted+res.Rejected+res.DeadLettered != 1 {
 			t.Fatalf("%d outputs, result %+v; want exactly one", len(out), res)
 		}
@@ -287,7 +275,7 @@ func FuzzHandle(f *testing.F) {
 		if res2, err := h.Handle(context.Background(), hostileEvent(key, value, rawValue, headers)); err != nil || res2 != res {
 			t.Fatalf("second run: %+v, %v; first %+v", res2, err, res)
 		}
-		if again := rec.take(); len(again) != 1 || !sameOutput(again[0], r) {
+		if again := rec.Take(); len(again) != 1 || !sameOutput(again[0], r) {
 			t.Fatalf("second run gave %v, first %v", again, r)
 		}
 		if r.Topic == hostileTopics.DLQ {
@@ -307,29 +295,6 @@ func FuzzHandle(f *testing.F) {
 			t.Fatalf("value that does not decode went to %s: %v", r.Topic, err)
 		}
 	})
-}
-
-// memProducer acknowledges every record at once and remembers it.
-type memProducer struct {
-	mu  sync.Mutex
-	out []*kgo.Record
-}
-
-func (m *memProducer) Produce(_ context.Context, r *kgo.Record, promise func(*kgo.Record, error)) {
-	m.mu.Lock()
-	c := *r
-	c.Key, c.Value, c.Headers = slices.Clone(r.Key), slices.Clone(r.Value), slices.Clone(r.Headers)
-	m.out = append(m.out, &c)
-	m.mu.Unlock()
-	promise(r, nil)
-}
-
-func (m *memProducer) take() []*kgo.Record {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	out := m.out
-	m.out = nil
-	return out
 }
 
 // sameOutput reports whether two output records are the same record.

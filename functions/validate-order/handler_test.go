@@ -461,9 +461,7 @@ func describe(r *kgo.Record) string {
 // TestHandleLargeBatch sends a batch of 10,000 records, the trigger's largest, and checks
 // that every record is published exactly once. The time is logged, not asserted.
 func TestHandleLargeBatch(t *testing.T) {
-	if testing.Short() {
-		t.Skip("10,000 records; skipped with -short")
-	}
+	testkit.Long(t, "10,000 records")
 	const n = 10000
 	inputs := make([]in, n)
 	var wantAccepted, wantRejected, wantDLQ int

@@ -16,19 +16,13 @@ import (
 	"github.com/ordersync/ordersync/shared/metrics"
 )
 
-func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "validate-order:", err)
-		os.Exit(1)
-	}
-}
+func main() { logging.Main("validate-order", run) }
 
 func run() error {
-	log, err := logging.New(os.Stderr, os.Getenv)
+	log, err := logging.Setup()
 	if err != nil {
 		return err
 	}
-	logging.SetDefault(log)
 
 	cfg, err := kafka.ConfigFromEnv(os.Getenv)
 	if err != nil {

@@ -1,13 +1,8 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
-	"io"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -24,9 +19,7 @@ import (
 // dead when it thaws. The first batch must still be published within Lambda's timeout,
 // on new connections.
 func TestFrozenAfterInit(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the function; skipped with -short")
-	}
+	testkit.Long(t, "builds and runs the function")
 	var f testkit.Freezer
 	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), f.Listen(),
 		kfake.SeedTopics(1, "orders.submitted", "orders", "orders.rejected", "orders.dlq"))
@@ -34,39 +27,14 @@ func TestFrozenAfterInit(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cluster.Close()
-	bin := filepath.Join(t.TempDir(), "bootstrap")
-	if out, err := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	var logs bytes.Buffer
-	fn, err := runtimeapi.New(runtimeapi.Config{
-		Name: "validate-order", Path: bin, Dir: ".", Timeout: 6 * time.Second, MemorySize: 512, Concurrency: 1, Region: "eu-west-1",
-		Env:    []string{"KAFKA_BROKERS=" + strings.Join(cluster.ListenAddrs(), ","), "KAFKA_AUTH=none"},
-		Output: func(int) io.Writer { return &logs },
-		Logf:   t.Logf,
+	fn := testkit.Lambda(t, runtimeapi.Config{
+		Name: "validate-order", Path: testkit.Bootstrap(t), Dir: ".", Timeout: 6 * time.Second, MemorySize: 512, Concurrency: 1, Region: "eu-west-1",
+		Env: []string{"KAFKA_BROKERS=" + strings.Join(cluster.ListenAddrs(), ","), "KAFKA_AUTH=none"},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		fn.Close(ctx)
-		if t.Failed() {
-			t.Logf("function output:\n%s", logs.String())
-		}
-	}()
 	if err := fn.Start(t.Context()); err != nil {
 		t.Fatalf("init: %v", err)
 	}
-	for deadline := time.Now().Add(5 * time.Second); f.Accepted() < 2; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("init opened %d connections to the broker within 5s, want 2", f.Accepted())
-		}
-	}
-	time.Sleep(100 * time.Millisecond) // let the warm-up's requests finish
-	f.Freeze()
-	time.Sleep(kafka.FrozenAfter + 500*time.Millisecond)
+	f.FreezeAfterInit(t, 2, kafka.FrozenAfter+500*time.Millisecond)
 
 	payload, err := os.ReadFile("../../events/validate-order.json")
 	if err != nil {

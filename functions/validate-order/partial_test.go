@@ -10,11 +10,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/ordersync/ordersync/shared/trace"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/ordersync/ordersync/internal/testkit"
+	"github.com/ordersync/ordersync/shared/trace"
 )
 
 // TestPartialBatchResponse: with ReportBatchItemFailures, a batch whose outputs to one
@@ -23,15 +25,10 @@ import (
 // from its named offset on) leaves every output topic as a clean run leaves it: nothing
 // lost, and a record stored twice is the same record.
 func TestPartialBatchResponse(t *testing.T) {
-	if testing.Short() {
-		t.Skip("fault test; runs without -short")
-	}
+	testkit.Long(t, "fault test")
 	const n = 90
 	ev := faultBatch(t, n)
-	c := faultCluster(t, kfake.NumBrokers(1))
-	f := c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: hostileTopics.Orders, Partitions: []int32{1},
-		Err: kerr.NotEnoughReplicas, Count: -1})
-	h := faultHandler(t, c.ListenAddrs(), 2*time.Second)
+	c, f, h := refusingPartition(t)
 	h.ReportBatchItemFailures = true
 	res, err := h.Handle(context.Background(), ev)
 	if err != nil {
@@ -85,9 +82,7 @@ func TestPartialBatchResponse(t *testing.T) {
 // Without ReportBatchItemFailures the answer is never a partial one: the trigger would
 // take it for success.
 func TestNoPartialAnswerUnlessAsked(t *testing.T) {
-	if testing.Short() {
-		t.Skip("fault test; runs without -short")
-	}
+	testkit.Long(t, "fault test")
 	ev := faultBatch(t, 30)
 	c := faultCluster(t, kfake.NumBrokers(1))
 	c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: hostileTopics.Orders, Err: kerr.NotEnoughReplicas, Count: -1})

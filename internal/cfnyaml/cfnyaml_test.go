@@ -3,53 +3,29 @@ package cfnyaml
 import (
 	"encoding/json"
 	"errors"
+	"os"
 	"strings"
 	"testing"
+
+	"github.com/ordersync/ordersync/internal/testkit"
 )
 
+// TestShortTags: every short-form tag of testdata/short-tags.yaml reads as its long form
+// in testdata/short-tags.json.
 func TestShortTags(t *testing.T) {
-	src := `
-a: !Ref P
-b: !GetAtt Fn.Arn
-c: !GetAtt [Fn, Arn]
-d: !Sub "x-${P}"
-e: !If [C, !Ref AWS::NoValue, !Select [0, !Split [",", !Ref P]]]
-f: !Not [!Condition C]
-g: !Join ["", [a, b]]
-h: !FindInMap [M, K, V]
-i: !ImportValue X
-j: !Base64 abc
-k: !Cidr [!Ref P, 6, 5]
-l: !GetAZs ""
-m: !And [!Equals [a, b], !Or [!Condition C, !Condition D]]
-n: 7
-o: !Transform {Name: AWS::Include, Parameters: {Location: s3://b/k}}
-p: 2010-09-09
-q: 1.5
-r: true
-s: ~
-t: !Sub
-  - "${A}-${B}"
-  - {A: !Ref X, B: y}
-`
-	got, err := Parse([]byte(src))
+	src, err := os.ReadFile("testdata/short-tags.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"a":{"Ref":"P"},"b":{"Fn::GetAtt":["Fn","Arn"]},"c":{"Fn::GetAtt":["Fn","Arn"]},` +
-		`"d":{"Fn::Sub":"x-${P}"},"e":{"Fn::If":["C",{"Ref":"AWS::NoValue"},{"Fn::Select":[0,{"Fn::Split":[",",{"Ref":"P"}]}]}]},` +
-		`"f":{"Fn::Not":[{"Condition":"C"}]},"g":{"Fn::Join":["",["a","b"]]},"h":{"Fn::FindInMap":["M","K","V"]},` +
-		`"i":{"Fn::ImportValue":"X"},"j":{"Fn::Base64":"abc"},"k":{"Fn::Cidr":[{"Ref":"P"},6,5]},"l":{"Fn::GetAZs":""},` +
-		`"m":{"Fn::And":[{"Fn::Equals":["a","b"]},{"Fn::Or":[{"Condition":"C"},{"Condition":"D"}]}]},"n":7,` +
-		`"o":{"Fn::Transform":{"Name":"AWS::Include","Parameters":{"Location":"s3://b/k"}}},"p":"2010-09-09","q":1.5,"r":true,"s":null,` +
-		`"t":{"Fn::Sub":["${A}-${B}",{"A":{"Ref":"X"},"B":"y"}]}}`
+	got, err := Parse(src)
+	if err != nil {
+		t.Fatal(err)
+	}
 	raw, err := json.Marshal(got)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(raw) != want {
-		t.Errorf("long form:\n got %s\nwant %s", raw, want)
-	}
+	testkit.Golden(t, "testdata/short-tags.json", append(raw, '\n'))
 }
 
 // TestRefused has one case per thing CloudFormation would not read as the text says.

@@ -3,6 +3,8 @@ package testkit
 import (
 	"net"
 	"sync"
+	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 )
@@ -94,4 +96,19 @@ func (c *conn) Write(b []byte) (int, error) {
 		return len(b), nil
 	}
 	return c.Conn.Write(b)
+}
+
+// FreezeAfterInit is a Lambda environment frozen after init and thawed later: it waits
+// up to 5s until init has opened want connections, lets their requests finish, freezes
+// them and sleeps for frozen.
+func (f *Freezer) FreezeAfterInit(t testing.TB, want int, frozen time.Duration) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); f.Accepted() < want; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("init opened %d connections to the broker within 5s, want %d", f.Accepted(), want)
+		}
+	}
+	time.Sleep(100 * time.Millisecond) // let the warm-up's requests finish
+	f.Freeze()
+	time.Sleep(frozen)
 }

@@ -213,9 +213,7 @@ func TestBuild(t *testing.T) {
 // TestMarkedProcesses: a process started by a test carries the run's marker and is
 // found until it ends.
 func TestMarkedProcesses(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a process; skipped with -short")
-	}
+	Long(t, "starts a process")
 	if _, err := os.Stat("/proc/self/environ"); err != nil {
 		Missing(t, "no /proc to find processes: %v", err)
 	}

@@ -35,27 +35,11 @@ import (
 const eventually = 2 * time.Minute
 
 func TestEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end test skipped in -short mode")
-	}
+	testkit.Long(t, "end-to-end test")
 	testDB := testkit.MariaDB(t, "e2e")
 	db := testDB.SQL
 
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	work := t.TempDir()
-	bin := buildLocal(t, root)
-	catalog := filepath.Join(work, "catalog.json")
-	if err := os.WriteFile(catalog, []byte(`{"CATALOG-0001": {"unitPrice": 1200, "maxQty": 100}}`), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	st := &stackProc{
-		t: t, bin: bin, dir: root, log: filepath.Join(work, "stack.log"),
-		http: freeAddr(t), kafka: freeAddr(t), data: filepath.Join(work, "data"),
-		env: []string{"DATABASE_URL=" + testDB.URL, "CATALOG_FILE=" + catalog, "LOG_LEVEL=warn"},
-	}
+	st := newStack(t, "DATABASE_URL="+testDB.URL, "CATALOG_FILE="+catalogFile(t), "LOG_LEVEL=warn")
 	start := time.Now()
 	st.start()
 	t.Cleanup(st.kill)
@@ -175,6 +159,33 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("stack exited %d after SIGINT, want 0\n%s", code, st.tail())
 	}
 	t.Logf("end-to-end test took %s", time.Since(start).Round(time.Millisecond))
+}
+
+// newStack returns a stack, not yet started, of the CLI built from this tree: on free
+// ports, with its log and data in a directory t removes, and env added to its
+// environment.
+func newStack(t *testing.T, env ...string) *stackProc {
+	t.Helper()
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	work := t.TempDir()
+	return &stackProc{
+		t: t, bin: buildLocal(t, root), dir: root, log: filepath.Join(work, "stack.log"),
+		http: freeAddr(t), kafka: freeAddr(t), data: filepath.Join(work, "data"), env: env,
+	}
+}
+
+// catalogFile writes a catalog of one product, CATALOG-0001 at 1200 (at most 100 a
+// line), and returns its path.
+func catalogFile(t *testing.T) string {
+	t.Helper()
+	catalog := filepath.Join(t.TempDir(), "catalog.json")
+	if err := os.WriteFile(catalog, []byte(`{"CATALOG-0001": {"unitPrice": 1200, "maxQty": 100}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return catalog
 }
 
 // buildLocal builds ./cmd/ordersync once per test binary.

@@ -5,8 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -21,18 +19,7 @@ import (
 // REJECTED with its reason; another user's order is not visible; pages stay exact while
 // new orders arrive.
 func TestGetOrdersEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end test skipped in -short mode")
-	}
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := buildLocal(t, root)
-	catalog := filepath.Join(t.TempDir(), "catalog.json")
-	if err := os.WriteFile(catalog, []byte(`{"CATALOG-0001": {"unitPrice": 1200, "maxQty": 100}}`), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testkit.Long(t, "end-to-end test")
 	for _, tc := range []struct {
 		name string
 		env  func(t *testing.T) []string
@@ -43,12 +30,7 @@ func TestGetOrdersEndToEnd(t *testing.T) {
 		{"sqlite", func(t *testing.T) []string { return nil }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			work := t.TempDir()
-			st := &stackProc{
-				t: t, bin: bin, dir: root, log: filepath.Join(work, "stack.log"),
-				http: freeAddr(t), kafka: freeAddr(t), data: filepath.Join(work, "data"),
-				env: append(tc.env(t), "CATALOG_FILE="+catalog, "LOG_LEVEL=warn"),
-			}
+			st := newStack(t, append(tc.env(t), "CATALOG_FILE="+catalogFile(t), "LOG_LEVEL=warn")...)
 			st.start()
 			t.Cleanup(st.kill)
 			c := &client{base: "http://" + st.http, http: &http.Client{Timeout: 30 * time.Second}}

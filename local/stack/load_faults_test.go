@@ -31,9 +31,7 @@ import (
 // from 32 clients, to fit the test suite's time on a small machine; the full run is
 // ORDERSYNC_LOAD_ORDERS=50000).
 func TestLoadThroughCrashes(t *testing.T) {
-	if testing.Short() {
-		t.Skip("load test skipped in -short mode")
-	}
+	testkit.Long(t, "load test")
 	total := envInt(t, "ORDERSYNC_LOAD_ORDERS", 5000)
 	clients := envInt(t, "ORDERSYNC_LOAD_CLIENTS", 32)
 
@@ -42,21 +40,7 @@ func TestLoadThroughCrashes(t *testing.T) {
 	testDB := testkit.MariaDB(t, "load")
 	db := testDB.SQL
 
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	work := t.TempDir()
-	bin := buildLocal(t, root)
-	catalog := filepath.Join(work, "catalog.json")
-	if err := os.WriteFile(catalog, []byte(`{"CATALOG-0001": {"unitPrice": 1200, "maxQty": 100}}`), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	st := &stackProc{
-		t: t, bin: bin, dir: root, log: filepath.Join(work, "stack.log"),
-		http: freeAddr(t), kafka: freeAddr(t), data: filepath.Join(work, "data"),
-		env: []string{"DATABASE_URL=" + testDB.URL, "CATALOG_FILE=" + catalog, "LOG_LEVEL=error"},
-	}
+	st := newStack(t, "DATABASE_URL="+testDB.URL, "CATALOG_FILE="+catalogFile(t), "LOG_LEVEL=error")
 	st.start()
 	t.Cleanup(st.kill)
 	c := &client{base: "http://" + st.http, http: &http.Client{Timeout: 30 * time.Second}}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ordersync/ordersync/internal/testkit"
 	"github.com/ordersync/ordersync/local/stack"
 )
 
@@ -34,9 +35,7 @@ func TestLockHolder(t *testing.T) {
 // A second stack on the same --data stops at once with one line naming the directory
 // and the PID that holds it; once that process ends, the directory is free again.
 func TestLockTwoProcesses(t *testing.T) {
-	if testing.Short() {
-		t.Skip("spawns a process; skipped in -short mode")
-	}
+	testkit.Long(t, "spawns a process")
 	dir := t.TempDir()
 	holder := exec.Command(os.Args[0], "-test.run=^TestLockHolder$", "-test.count=1")
 	holder.Env = append(os.Environ(), "ORDERSYNC_TEST_LOCK="+dir)

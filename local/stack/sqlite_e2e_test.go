@@ -13,20 +13,16 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite"
+
+	"github.com/ordersync/ordersync/internal/testkit"
 )
 
 // TestEndToEndSQLite is `make run` on a fresh clone: no DATABASE_URL, no other step; an
 // order posted over HTTP becomes a row in the embedded SQLite file.
 func TestEndToEndSQLite(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end test skipped in -short mode")
-	}
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	work := t.TempDir()
-	bin := buildLocal(t, root)
+	testkit.Long(t, "end-to-end test")
+	st := newStack(t, "LOG_LEVEL=info", "CATALOG_FILE=")
+	bin := st.bin
 	// --help lists every flag and variable of the local command (README.md, Configuration).
 	for _, tc := range []struct {
 		args []string
@@ -48,11 +44,6 @@ func TestEndToEndSQLite(t *testing.T) {
 			}
 		}
 	}
-	st := &stackProc{
-		t: t, bin: bin, dir: root, log: filepath.Join(work, "stack.log"),
-		http: freeAddr(t), kafka: freeAddr(t), data: filepath.Join(work, "data"),
-		env: []string{"LOG_LEVEL=info", "CATALOG_FILE="},
-	}
 	st.start()
 	t.Cleanup(st.kill)
 	c := &client{base: "http://" + st.http, http: &http.Client{Timeout: 30 * time.Second}}
@@ -73,7 +64,7 @@ func TestEndToEndSQLite(t *testing.T) {
 
 	// A second stack on the same --data stops at once, naming the directory and the PID.
 	second := exec.Command(bin, "--data", st.data, "--http", freeAddr(t), "--kafka", freeAddr(t))
-	second.Dir = root
+	second.Dir = st.dir
 	out, err := second.CombinedOutput()
 	if code := second.ProcessState.ExitCode(); err == nil || code != 1 {
 		t.Errorf("second stack on %s: exit %d, %v\n%s", st.data, code, err, out)

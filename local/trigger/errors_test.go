@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/ordersync/ordersync/local/trigger"
@@ -104,21 +103,11 @@ func (p *poisoned) Invoke(_ context.Context, payload []byte) ([]byte, error) {
 func runTrigger(t *testing.T, eh trigger.ErrorHandling, fn *poisoned, values []string) map[string]string {
 	t.Helper()
 	ctx := context.Background()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "in"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	prod, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.DefaultProduceTopic("in"), kgo.RecordPartitioner(kgo.ManualPartitioner()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer prod.Close()
+	var recs []*kgo.Record
 	for i, v := range values {
-		if err := prod.ProduceSync(ctx, &kgo.Record{Partition: int32(i % 2), Value: []byte(v)}).FirstErr(); err != nil {
-			t.Fatal(err)
-		}
+		recs = append(recs, &kgo.Record{Partition: int32(i % 2), Value: []byte(v)})
 	}
+	brokers := produceIn(t, recs...)
 	var mu sync.Mutex
 	gaveUp := map[string]string{}
 	eh.OnFailure = func(_ context.Context, rs []*kgo.Record, reason string) error {
@@ -130,7 +119,7 @@ func runTrigger(t *testing.T, eh trigger.ErrorHandling, fn *poisoned, values []s
 		return nil
 	}
 	fn.seen = map[string]int{}
-	tr, err := trigger.New(trigger.Config{Brokers: c.ListenAddrs(), Topics: []string{"in"}, Group: "g",
+	tr, err := trigger.New(trigger.Config{Brokers: brokers, Topics: []string{"in"}, Group: "g",
 		BatchSize: len(values), Window: 200 * time.Millisecond, Function: fn, Logf: t.Logf,
 		MinBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond, Errors: eh})
 	if err != nil {

@@ -88,29 +88,41 @@ func (r *recorder) Invoke(_ context.Context, p []byte) ([]byte, error) {
 	return []byte(`null`), nil
 }
 
-func TestDeliverRetryCommit(t *testing.T) {
-	ctx := context.Background()
+// produceIn starts a cluster with a topic "in" of two partitions and produces recs to
+// it, each to its own Partition. It returns the brokers' addresses; the cluster is
+// closed when t ends.
+func produceIn(t *testing.T, recs ...*kgo.Record) []string {
+	t.Helper()
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "in"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(c.Close)
 	prod, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.DefaultProduceTopic("in"), kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer prod.Close()
-	const n = 25
-	for i := range n {
-		r := &kgo.Record{Partition: int32(i % 2), Key: fmt.Appendf(nil, "k%d", i), Value: fmt.Appendf(nil, "v%d", i),
-			Headers: []kgo.RecordHeader{{Key: "h", Value: []byte("x")}}}
-		if err := prod.ProduceSync(ctx, r).FirstErr(); err != nil {
+	for _, r := range recs {
+		if err := prod.ProduceSync(context.Background(), r).FirstErr(); err != nil {
 			t.Fatal(err)
 		}
 	}
+	return c.ListenAddrs()
+}
+
+func TestDeliverRetryCommit(t *testing.T) {
+	ctx := context.Background()
+	const n = 25
+	var recs []*kgo.Record
+	for i := range n {
+		recs = append(recs, &kgo.Record{Partition: int32(i % 2), Key: fmt.Appendf(nil, "k%d", i), Value: fmt.Appendf(nil, "v%d", i),
+			Headers: []kgo.RecordHeader{{Key: "h", Value: []byte("x")}}})
+	}
+	brokers := produceIn(t, recs...)
 	rec := &recorder{failures: 3, done: make(chan struct{}), want: n}
 	tr, err := trigger.New(trigger.Config{
-		Name: "test", Brokers: c.ListenAddrs(), Topics: []string{"in"}, Group: "g-test",
+		Name: "test", Brokers: brokers, Topics: []string{"in"}, Group: "g-test",
 		BatchSize: 10, Window: 50 * time.Millisecond, EventSource: trigger.SourceSelfManagedKafka,
 		Function: rec, Logf: t.Logf, MinBackoff: 10 * time.Millisecond,
 	})
@@ -167,7 +179,7 @@ func TestDeliverRetryCommit(t *testing.T) {
 		}
 	}
 	// Every delivered batch is committed.
-	adm, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
+	adm, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
 	if err != nil {
 		t.Fatal(err)
 	}

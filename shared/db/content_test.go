@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ordersync/ordersync/internal/testkit"
 )
 
 // orderColumns are the columns of orders and order_rejections in the record schema's
@@ -115,9 +117,7 @@ func TestStoredOrderContentNeverChanges(t *testing.T) {
 		t.Run(dialect, func(t *testing.T) {
 			var sqldb *sql.DB
 			if dialect == MySQL {
-				if testing.Short() {
-					t.Skip("needs MariaDB; skipped with -short")
-				}
+				testkit.Long(t, "needs MariaDB")
 				sqldb = freshMariaDB(t)
 			} else {
 				// As Open opens it for the sink: times as SQLite's own text format.

@@ -247,16 +247,9 @@ func (sc *scanner) arrayValue(s *Schema, depth int) ([]any, error) {
 }
 
 func (sc *scanner) bytesValue() ([]byte, error) {
-	raw, esc, err := sc.strSpan()
+	raw, err := sc.strBytes()
 	if err != nil {
 		return nil, err
-	}
-	if esc {
-		s, err := unescape(raw)
-		if err != nil {
-			return nil, sc.syntax(err.Error())
-		}
-		raw = []byte(s)
 	}
 	b, err := base64.StdEncoding.AppendDecode(make([]byte, 0, base64.StdEncoding.DecodedLen(len(raw))), raw)
 	if err != nil {

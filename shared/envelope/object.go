@@ -32,12 +32,9 @@ func ReadObject(data []byte, member func(name []byte, v *Value) error) error {
 		if err != nil {
 			return err
 		}
-		name, err := sc.keyRaw()
+		name, err := sc.memberName(&names)
 		if err != nil {
 			return err
-		}
-		if !names.add(name) {
-			return duplicate(name)
 		}
 		at := sc.pos
 		if err := member(name, &v); err != nil {

@@ -174,21 +174,28 @@ func (sc *scanner) key() (string, error) {
 // when the key has no escapes (the common case) so callers can compare without
 // allocating.
 func (sc *scanner) keyRaw() ([]byte, error) {
-	raw, esc, err := sc.strSpan()
+	raw, err := sc.strBytes()
 	if err != nil {
 		return nil, err
-	}
-	if esc {
-		s, err := unescape(raw)
-		if err != nil {
-			return nil, sc.syntax(err.Error())
-		}
-		raw = []byte(s)
 	}
 	if err := sc.expect(':'); err != nil {
 		return nil, err
 	}
 	return raw, nil
+}
+
+// strBytes reads a string and returns its contents: in place when it has no escapes
+// (the common case), unescaped into a new slice otherwise.
+func (sc *scanner) strBytes() ([]byte, error) {
+	raw, esc, err := sc.strSpan()
+	if err != nil || !esc {
+		return raw, err
+	}
+	s, err := unescape(raw)
+	if err != nil {
+		return nil, sc.syntax(err.Error())
+	}
+	return []byte(s), nil
 }
 
 // strSpan reads a string at the current position and returns its raw
@@ -530,12 +537,9 @@ func (sc *scanner) skipObject(depth int) error {
 		if err != nil {
 			return err
 		}
-		name, err := sc.keyRaw()
+		name, err := sc.memberName(&names)
 		if err != nil {
 			return err
-		}
-		if !names.add(name) {
-			return duplicate(name)
 		}
 		if err := sc.skip(depth + 1); err != nil {
 			if errors.Is(err, ErrDuplicateKey) { // say where; other errors give an offset
@@ -551,6 +555,19 @@ func (sc *scanner) skipObject(depth int) error {
 // a key twice: RFC 8259 leaves the meaning open and I-JSON (RFC 7493) forbids it, and
 // parsers that keep the first or the last value would read different documents.
 var ErrDuplicateKey = fmt.Errorf("%w: duplicate key", ErrSyntax)
+
+// memberName reads an object member's name and the colon after it, refusing a name
+// that names already holds.
+func (sc *scanner) memberName(names *keySet) ([]byte, error) {
+	name, err := sc.keyRaw()
+	if err != nil {
+		return nil, err
+	}
+	if !names.add(name) {
+		return nil, duplicate(name)
+	}
+	return name, nil
+}
 
 func duplicate(name []byte) error {
 	return &PathError{Path: string(name), Err: ErrDuplicateKey}

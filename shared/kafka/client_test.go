@@ -106,29 +106,28 @@ func TestSCRAM(t *testing.T) {
 	t.Run("wrong password", func(t *testing.T) {
 		cfg := clusterConfig(c, AuthSCRAM)
 		cfg.Username, cfg.Password = "orders", "wrong"
-		cl, err := NewClient(t.Context(), cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer cl.Close()
-		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-		defer cancel()
-		if err := cl.Ping(ctx); err == nil {
+		if err := ping(t, cfg); err == nil {
 			t.Fatal("ping with a wrong password succeeded")
 		}
 	})
 	t.Run("no sasl", func(t *testing.T) {
-		cl, err := NewClient(t.Context(), clusterConfig(c, AuthNone))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer cl.Close()
-		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-		defer cancel()
-		if err := cl.Ping(ctx); err == nil {
+		if err := ping(t, clusterConfig(c, AuthNone)); err == nil {
 			t.Fatal("ping without SASL to a SASL cluster succeeded")
 		}
 	})
+}
+
+// ping builds a client of cfg and pings the cluster with it, for at most 5s.
+func ping(t *testing.T, cfg Config) error {
+	t.Helper()
+	cl, err := NewClient(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	return cl.Ping(ctx)
 }
 
 func TestTLS(t *testing.T) {
@@ -149,14 +148,7 @@ func TestTLS(t *testing.T) {
 		}
 	})
 	t.Run("untrusted", func(t *testing.T) {
-		cl, err := NewClient(t.Context(), cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer cl.Close()
-		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-		defer cancel()
-		err = cl.Ping(ctx)
+		err := ping(t, cfg)
 		if _, ok := errors.AsType[*tls.CertificateVerificationError](err); !ok {
 			t.Fatalf("ping = %v, want a certificate verification error (the client speaks TLS, the cert is unknown)", err)
 		}
@@ -164,14 +156,7 @@ func TestTLS(t *testing.T) {
 	t.Run("plaintext to a TLS listener", func(t *testing.T) {
 		plain := cfg
 		plain.TLS = false
-		cl, err := NewClient(t.Context(), plain)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer cl.Close()
-		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-		defer cancel()
-		if err := cl.Ping(ctx); err == nil {
+		if err := ping(t, plain); err == nil {
 			t.Fatal("plaintext ping to a TLS listener succeeded")
 		}
 	})

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -65,4 +66,24 @@ func (w stdLog) Write(p []byte) (int, error) {
 	}
 	r := slog.NewRecord(time.Now(), level, string(bytes.TrimSuffix(p, []byte("\n"))), 0)
 	return len(p), w.h.Handle(ctx, r)
+}
+
+// Setup is the first step of a Lambda function's init: the logger New builds from the
+// environment, writing to stderr, made the default with SetDefault.
+func Setup() (*slog.Logger, error) {
+	l, err := New(os.Stderr, os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	SetDefault(l)
+	return l, nil
+}
+
+// Main is a Lambda function's main: it runs init, which starts the Lambda loop, and when
+// init fails prints "<name>: <error>" to stderr and exits 1.
+func Main(name string, init func() error) {
+	if err := init(); err != nil {
+		fmt.Fprintln(os.Stderr, name+":", err)
+		os.Exit(1)
+	}
 }
