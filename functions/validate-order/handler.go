@@ -311,10 +311,12 @@ func reason(errs []order.FieldError) string {
 // the error and where the record came from. Where the trigger's base64 could not be
 // decoded, the text as delivered stands in for the bytes.
 func (h *Handler) deadLetter(ctx context.Context, r *events.KafkaRecord, rec *kgo.Record, key, value []byte, headers []kgo.RecordHeader, cause error, log *slog.Logger) {
-	if key == nil && r.Key != "" {
+	// What did not decode, or decoded to nothing from text that was not empty (base64
+	// decoding skips line breaks), is carried as the trigger delivered it.
+	if len(key) == 0 && r.Key != "" {
 		key = []byte(r.Key)
 	}
-	if value == nil && r.Value != "" {
+	if len(value) == 0 && r.Value != "" {
 		value = []byte(r.Value)
 	}
 	// The key of a submitted record is its order id: a dead letter's line carries it too,

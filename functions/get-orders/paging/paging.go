@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ordersync/ordersync/shared/order"
@@ -112,7 +113,9 @@ func (c *Cursors) Encode(p Position, user string) string {
 // Decode checks s and returns its position; ok is false for a cursor that Encode did not
 // make for user with this key.
 func (c *Cursors) Decode(s, user string) (p Position, ok bool) {
-	if len(s) > maxEncodedCursor {
+	// Go's base64 decoders skip CR and LF even when strict: one cursor must have one
+	// spelling, so a line break refuses it.
+	if len(s) > maxEncodedCursor || strings.ContainsAny(s, "\r\n") {
 		return Position{}, false
 	}
 	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
