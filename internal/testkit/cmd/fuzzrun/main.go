@@ -119,7 +119,10 @@ var progress = regexp.MustCompile(`fuzz: elapsed: (\d+)s, execs: (\d+) `)
 
 // fuzz runs one target and reads its totals from the last progress line.
 func fuzz(t *target, fuzztime time.Duration) error {
-	cmd := exec.Command("go", "test", "-run", "^$", "-fuzz", "^"+t.name+"$", "-fuzztime", fuzztime.String(), "./"+t.dir)
+	// Shrinking a new interesting input may take up to a minute by default, during which
+	// nothing else is fuzzed; a bounded run bounds it too.
+	cmd := exec.Command("go", "test", "-run", "^$", "-fuzz", "^"+t.name+"$", "-fuzztime", fuzztime.String(),
+		"-fuzzminimizetime", "200x", "./"+t.dir)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
