@@ -279,6 +279,12 @@ func FuzzHandle(f *testing.F) {
 			t.Fatalf("second run gave %v, first %v", again, r)
 		}
 		if r.Topic == hostileTopics.DLQ {
+			// Raw text that is valid base64 (say "0000") is a base64 value after all: the
+			// record's bytes, and so its dead letter's, are its decoding.
+			if d, err := base64.StdEncoding.DecodeString(rawValue); raw && err == nil && len(d) > 0 {
+				checkOutput(t, r, key, d, "", "")
+				return
+			}
 			checkOutput(t, r, key, value, rawValue, "")
 			return
 		}
