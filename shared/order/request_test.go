@@ -163,6 +163,9 @@ func TestStringEscapes(t *testing.T) {
 	}
 }
 
+// FuzzRequest checks the request parser against encoding/json on any bytes: it refuses
+// exactly the malformed JSON (and, stricter, I-JSON's invalid UTF-8, duplicate members and
+// deep nesting), and reads productId as encoding/json does.
 func FuzzRequest(f *testing.F) {
 	for _, s := range []string{`{"productId": "P", "qty": 1, "unitPrice": 1}`, `{"a": [{"b": "}"}], "qty": -0}`, `{"productId": "\ud83d\ude00"}`} {
 		f.Add([]byte(s))

@@ -79,6 +79,8 @@ func TestFromLambda(t *testing.T) {
 	}
 }
 
+// FuzzParse reads any text as a traceparent and as an X-Ray header: whatever either
+// accepts is written back in both forms and reads back to the same trace.
 func FuzzParse(f *testing.F) {
 	f.Add("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
 	f.Add("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1")
