@@ -33,7 +33,7 @@ func TestSampleEvents(t *testing.T) {
 			if ev.EventSource != "aws:kafka" && ev.EventSource != "SelfManagedKafka" {
 				t.Errorf("eventSource %q, want aws:kafka or SelfManagedKafka", ev.EventSource)
 			}
-			c := newCluster(t)
+			c := newCluster(t, 3)
 			res, err := newHandler(t, c, nil).Handle(context.Background(), ev)
 			if err != nil {
 				t.Fatal(err)
