@@ -1,5 +1,6 @@
 // Package testkit provides what the tests of many packages share: golden files, a fresh
-// MariaDB database, a free address, binaries built once, topics read to their end, a
-// broker listener whose connections can be frozen, and a TestMain that fails the run
-// when a test leaves a database or a process behind.
+// MariaDB database, a free address, binaries built once and invoked with an event file,
+// topics read to their end, a broker listener whose connections can be frozen, work
+// spread over concurrent clients, and a TestMain that fails the run when a test leaves
+// a database or a process behind.
 package testkit
