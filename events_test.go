@@ -241,72 +241,56 @@ var userPath = regexp.MustCompile(`^/order-service/([^/]+)/orders$`)
 // its name says. create-order is a command, so its handler is exercised on these files by
 // decoding them exactly as the Lambda runtime does.
 func TestCreateOrderEvents(t *testing.T) {
-	files, err := filepath.Glob("events/create-order*.json")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no create-order events: %v", err)
-	}
-	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			data, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
+	testkit.JSONFiles(t, "events/create-order*.json", 1, func(t *testing.T, f string, req *events.APIGatewayV2HTTPRequest) {
+		if req.Version != "2.0" || req.RouteKey != "POST /order-service/{userId}/orders" || req.RequestContext.HTTP.Method != "POST" {
+			t.Errorf("version %q, route %q, method %q: want 2.0, POST /order-service/{userId}/orders, POST",
+				req.Version, req.RouteKey, req.RequestContext.HTTP.Method)
+		}
+		m := userPath.FindStringSubmatch(req.RawPath)
+		if m == nil || req.PathParameters["userId"] != m[1] || req.RequestContext.HTTP.Path != req.RawPath {
+			t.Fatalf("path %q, userId %q: the path parameter must match the path", req.RawPath, req.PathParameters["userId"])
+		}
+		if ct := req.Headers["content-type"]; ct != "application/json" {
+			t.Errorf("content-type %q", ct)
+		}
+		for k := range req.Headers {
+			if k != strings.ToLower(k) {
+				t.Errorf("header %q: HTTP APIs send header names in lower case", k)
 			}
-			var req events.APIGatewayV2HTTPRequest
-			dec := json.NewDecoder(bytes.NewReader(data))
-			dec.DisallowUnknownFields()
-			if err := dec.Decode(&req); err != nil {
-				t.Fatalf("not an API Gateway HTTP API (2.0) event: %v", err)
+		}
+		user := m[1]
+		if a := req.RequestContext.Authorizer; a != nil && a.JWT != nil {
+			if sub := a.JWT.Claims["sub"]; sub != user {
+				t.Errorf("JWT sub %q differs from the path user %q: create-order would answer 403", sub, user)
 			}
-			if req.Version != "2.0" || req.RouteKey != "POST /order-service/{userId}/orders" || req.RequestContext.HTTP.Method != "POST" {
-				t.Errorf("version %q, route %q, method %q: want 2.0, POST /order-service/{userId}/orders, POST",
-					req.Version, req.RouteKey, req.RequestContext.HTTP.Method)
+			if !strings.HasPrefix(req.Headers["authorization"], "Bearer ") {
+				t.Error("a JWT event needs its Authorization: Bearer header")
 			}
-			m := userPath.FindStringSubmatch(req.RawPath)
-			if m == nil || req.PathParameters["userId"] != m[1] || req.RequestContext.HTTP.Path != req.RawPath {
-				t.Fatalf("path %q, userId %q: the path parameter must match the path", req.RawPath, req.PathParameters["userId"])
+			for _, p := range jwtProblems(req.Headers["authorization"], a.JWT.Claims, req.RequestContext.TimeEpoch) {
+				t.Error(p)
 			}
-			if ct := req.Headers["content-type"]; ct != "application/json" {
-				t.Errorf("content-type %q", ct)
-			}
-			for k := range req.Headers {
-				if k != strings.ToLower(k) {
-					t.Errorf("header %q: HTTP APIs send header names in lower case", k)
-				}
-			}
-			user := m[1]
-			if a := req.RequestContext.Authorizer; a != nil && a.JWT != nil {
-				if sub := a.JWT.Claims["sub"]; sub != user {
-					t.Errorf("JWT sub %q differs from the path user %q: create-order would answer 403", sub, user)
-				}
-				if !strings.HasPrefix(req.Headers["authorization"], "Bearer ") {
-					t.Error("a JWT event needs its Authorization: Bearer header")
-				}
-				for _, p := range jwtProblems(req.Headers["authorization"], a.JWT.Claims, req.RequestContext.TimeEpoch) {
-					t.Error(p)
-				}
-			}
-			if k, ok := req.Headers["idempotency-key"]; ok && !order.ValidKey(k) {
-				t.Errorf("Idempotency-Key %q is not valid", k)
-			}
-			var body order.Request
-			if err := body.UnmarshalJSON([]byte(req.Body)); err != nil {
-				t.Fatalf("body: %v", err)
-			}
-			o, errs := body.Order(user, "", sampleTime)
-			invalid := strings.Contains(f, "invalid")
-			switch {
-			case invalid && errs == nil:
-				t.Error("an invalid sample passes the order rules")
-			case !invalid && errs != nil:
-				t.Errorf("body breaks the order rules: %v", errs)
-			case !invalid && o.TotalPrice != int64(o.Qty)*o.UnitPrice:
-				t.Errorf("total %d", o.TotalPrice)
-			}
-			if got, want := req.Headers["content-length"], fmt.Sprint(len(req.Body)); got != want {
-				t.Errorf("content-length %s, body has %s bytes", got, want)
-			}
-		})
-	}
+		}
+		if k, ok := req.Headers["idempotency-key"]; ok && !order.ValidKey(k) {
+			t.Errorf("Idempotency-Key %q is not valid", k)
+		}
+		var body order.Request
+		if err := body.UnmarshalJSON([]byte(req.Body)); err != nil {
+			t.Fatalf("body: %v", err)
+		}
+		o, errs := body.Order(user, "", sampleTime)
+		invalid := strings.Contains(f, "invalid")
+		switch {
+		case invalid && errs == nil:
+			t.Error("an invalid sample passes the order rules")
+		case !invalid && errs != nil:
+			t.Errorf("body breaks the order rules: %v", errs)
+		case !invalid && o.TotalPrice != int64(o.Qty)*o.UnitPrice:
+			t.Errorf("total %d", o.TotalPrice)
+		}
+		if got, want := req.Headers["content-length"], fmt.Sprint(len(req.Body)); got != want {
+			t.Errorf("content-length %s, body has %s bytes", got, want)
+		}
+	})
 }
 
 // TestEnvJSON checks env.json, the --env-vars file of sam local invoke: it may only set
