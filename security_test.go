@@ -29,10 +29,7 @@ var iamTemplates = []string{"template.yaml", filepath.Join("connect", "msk-conne
 func TestIAMStatementsNameResources(t *testing.T) {
 	for _, path := range iamTemplates {
 		t.Run(filepath.Base(path), func(t *testing.T) {
-			data, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
+			data := readFile(t, path)
 			tpl, err := parseCloudFormationYAML(data)
 			if err != nil {
 				t.Fatalf("%s: %v", path, err)
