@@ -441,7 +441,7 @@ func TestHandleLargeBatch(t *testing.T) {
 	ev := kafkaEvent(inputs...)
 	c := newCluster(t, 3)
 	h := newHandler(t, c, nil)
-	h.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	h.Log = discardLog
 	start := time.Now()
 	res, err := h.Handle(context.Background(), ev)
 	if err != nil {
@@ -516,7 +516,7 @@ func BenchmarkBatch(b *testing.B) {
 	ev := kafkaEvent(inputs...)
 	b.Run("handler", func(b *testing.B) {
 		h := newHandler(b, newCluster(b, 3), nil)
-		h.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
+		h.Log = discardLog
 		for b.Loop() {
 			if _, err := h.Handle(context.Background(), ev); err != nil {
 				b.Fatal(err)
@@ -535,7 +535,7 @@ func BenchmarkBatch(b *testing.B) {
 	tev := kafkaEvent(traced...)
 	b.Run("handler-observed", func(b *testing.B) {
 		h := newHandler(b, newCluster(b, 3), nil)
-		h.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
+		h.Log = discardLog
 		h.Metrics = metrics.New("ordersync", "validate-order", io.Discard)
 		for b.Loop() {
 			if _, err := h.Handle(context.Background(), tev); err != nil {
