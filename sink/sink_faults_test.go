@@ -1,7 +1,6 @@
 package sink_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -10,16 +9,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -44,13 +40,15 @@ const faultsMariaURL = "mysql://root@127.0.0.1:3306/test"
 
 // The driver logs every connection the proxy cuts ("unexpected EOF"); those cuts are the
 // point of these tests, and the sink reports what matters itself.
-func init() { mysql.SetLogger(mysql.Logger(nopLogger{})) }
+func init() { testkit.SilenceDriverLog() }
 
-type nopLogger struct{}
+const faultsMariaAddr = "127.0.0.1:3306"
 
-func (nopLogger) Print(...any) {}
-
-var faultsMariaAddr = "127.0.0.1:3306"
+// newDBProxy is a proxy between the sink and MariaDB.
+func newDBProxy(t *testing.T) *testkit.DBProxy {
+	t.Helper()
+	return testkit.NewDBProxy(t, faultsMariaAddr)
+}
 
 // mariaAdmin is a direct connection for setup and checks; the test skips (or fails
 // under CI) when MariaDB is not reachable.
@@ -309,215 +307,11 @@ func (r *sinkRig) checkExact(t *testing.T) {
 	}
 }
 
-// dbProxy forwards TCP connections to MariaDB and injects faults by rule.
-type dbProxy struct {
-	ln     net.Listener
-	target string
-
-	mu       sync.Mutex
-	refusing bool
-	pairs    map[*proxyPair]bool
-	rules    []*proxyRule
-	accepted atomic.Int64
-}
-
-type proxyPair struct {
-	client, server net.Conn
-	dropAnswers    atomic.Bool // the server's next answer is lost and the connection cut
-}
-
-func (p *proxyPair) close() { p.client.Close(); p.server.Close() }
-
-type ruleAction int
-
-const (
-	cutBefore ruleAction = iota // the command never reaches the server
-	cutAfter                    // the server gets the command; its answer is lost
-	stall                       // the command waits until the rule is released
-)
-
-type proxyRule struct {
-	match   func([]byte) bool
-	action  ruleAction
-	left    int // hits still to act on; -1: every hit
-	hits    chan struct{}
-	release chan struct{}
-}
-
-// MySQL client commands (the first byte after the 4-byte packet header).
-const (
-	comQuery       = 0x03
-	comStmtPrepare = 0x16
-	comStmtExecute = 0x17
-)
-
-// command matches a client packet of command cmd whose text starts with prefix.
-func command(cmd byte, prefix string) func([]byte) bool {
-	return func(b []byte) bool {
-		return len(b) > 4 && b[4] == cmd && bytes.HasPrefix(bytes.ToUpper(b[5:]), []byte(prefix))
-	}
-}
-
-func newDBProxy(t *testing.T) *dbProxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &dbProxy{ln: ln, target: faultsMariaAddr, pairs: map[*proxyPair]bool{}}
-	go p.accept()
-	t.Cleanup(func() {
-		ln.Close()
-		p.mu.Lock()
-		for pp := range p.pairs {
-			pp.close()
-		}
-		for _, r := range p.rules {
-			r.free()
-		}
-		p.mu.Unlock()
-	})
-	return p
-}
-
-// url is the DATABASE_URL of the proxy; params are added as driver parameters.
-func (p *dbProxy) url(params string) string {
-	u := "mysql://root@" + p.ln.Addr().String() + "/test"
-	if params != "" {
-		u += "?" + params
-	}
-	return u
-}
-
-func (r *proxyRule) free() {
-	select {
-	case <-r.release:
-	default:
-		close(r.release)
-	}
-}
-
-// add installs a rule acting on the first times matching packets (-1: all).
-func (p *dbProxy) add(match func([]byte) bool, action ruleAction, times int) *proxyRule {
-	r := &proxyRule{match: match, action: action, left: times, hits: make(chan struct{}, 1024), release: make(chan struct{})}
-	p.mu.Lock()
-	p.rules = append(p.rules, r)
-	p.mu.Unlock()
-	return r
-}
-
-// restart plays a MariaDB restart: every connection is dropped, and new ones are
-// refused until up is called.
-func (p *dbProxy) restart() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.refusing = true
-	for pp := range p.pairs {
-		pp.close()
-	}
-}
-
-func (p *dbProxy) up() {
-	p.mu.Lock()
-	p.refusing = false
-	p.mu.Unlock()
-}
-
-func (p *dbProxy) accept() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		refusing := p.refusing
-		p.mu.Unlock()
-		if refusing {
-			c.Close()
-			continue
-		}
-		s, err := net.Dial("tcp", p.target)
-		if err != nil {
-			c.Close()
-			continue
-		}
-		p.accepted.Add(1)
-		pp := &proxyPair{client: c, server: s}
-		p.mu.Lock()
-		p.pairs[pp] = true
-		p.mu.Unlock()
-		go p.toServer(pp)
-		go p.toClient(pp)
-	}
-}
-
-func (p *dbProxy) forget(pp *proxyPair) {
-	pp.close()
-	p.mu.Lock()
-	delete(p.pairs, pp)
-	p.mu.Unlock()
-}
-
-func (p *dbProxy) toServer(pp *proxyPair) {
-	defer p.forget(pp)
-	buf := make([]byte, 64<<10)
-	for {
-		n, err := pp.client.Read(buf)
-		if err != nil {
-			return
-		}
-		chunk := buf[:n]
-		var hit *proxyRule
-		p.mu.Lock()
-		for _, r := range p.rules {
-			if r.left != 0 && r.match(chunk) {
-				if r.left > 0 {
-					r.left--
-				}
-				hit = r
-				break
-			}
-		}
-		p.mu.Unlock()
-		if hit != nil {
-			hit.hits <- struct{}{}
-			switch hit.action {
-			case cutBefore:
-				return
-			case cutAfter:
-				pp.dropAnswers.Store(true)
-			case stall:
-				<-hit.release
-			}
-		}
-		if _, err := pp.server.Write(chunk); err != nil {
-			return
-		}
-	}
-}
-
-func (p *dbProxy) toClient(pp *proxyPair) {
-	defer p.forget(pp)
-	buf := make([]byte, 64<<10)
-	for {
-		n, err := pp.server.Read(buf)
-		if err != nil {
-			return
-		}
-		if pp.dropAnswers.Load() {
-			return // the server did the work; the client never hears of it
-		}
-		if _, err := pp.client.Write(buf[:n]); err != nil {
-			return
-		}
-	}
-}
-
 // waitHit waits for the rule's next hit, failing if the sink stops first.
-func waitHit(t *testing.T, rs *runningSink, r *proxyRule, what string) {
+func waitHit(t *testing.T, rs *runningSink, r *testkit.ProxyRule, what string) {
 	t.Helper()
 	select {
-	case <-r.hits:
+	case <-r.Hits():
 	case err := <-rs.done:
 		rs.done <- err
 		t.Fatalf("sink stopped before %s: %v", what, err)
@@ -534,28 +328,28 @@ func TestSinkConnectionCuts(t *testing.T) {
 	tests := []struct {
 		name   string
 		match  func([]byte) bool
-		action ruleAction
+		action testkit.ProxyAction
 	}{
-		{"cut at prepare", command(comStmtPrepare, "INSERT"), cutBefore},
-		{"cut at an execute", command(comStmtExecute, ""), cutBefore},
-		{"cut before commit", command(comQuery, "COMMIT"), cutBefore},
-		{"commit answer lost", command(comQuery, "COMMIT"), cutAfter},
+		{"cut at prepare", testkit.Command(testkit.ComStmtPrepare, "INSERT"), testkit.CutBefore},
+		{"cut at an execute", testkit.Command(testkit.ComStmtExecute, ""), testkit.CutBefore},
+		{"cut before commit", testkit.Command(testkit.ComQuery, "COMMIT"), testkit.CutBefore},
+		{"commit answer lost", testkit.Command(testkit.ComQuery, "COMMIT"), testkit.CutAfter},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newSinkRig(t, 500, 2)
 			p := newDBProxy(t)
-			rule := p.add(tt.match, tt.action, 3) // three attempts in a row
-			rs := r.start(t, p.url(""))
+			rule := p.Add(tt.match, tt.action, 3) // three attempts in a row
+			rs := r.start(t, p.URL(faultsMariaURL))
 			rs.until(t, "every record", func() bool { return rs.s.Stats().Records == int64(r.n) })
-			if len(rule.hits) != 3 {
-				t.Errorf("fault hit %d times, want 3", len(rule.hits))
+			if rule.Count() != 3 {
+				t.Errorf("fault hit %d times, want 3", rule.Count())
 			}
 			st := rs.s.Stats()
 			if st.Retries < 3 || st.DeadLettered != 0 {
 				t.Errorf("stats %+v: want at least 3 retries and nothing dead-lettered", st)
 			}
-			t.Logf("stats %+v, %d connections through the proxy", st, p.accepted.Load())
+			t.Logf("stats %+v, %d connections through the proxy", st, p.Accepted())
 			r.checkExact(t)
 		})
 	}
@@ -567,8 +361,8 @@ func TestSinkConnectionCuts(t *testing.T) {
 func TestSinkCommitStalled(t *testing.T) {
 	r := newSinkRig(t, 300, 2)
 	p := newDBProxy(t)
-	rule := p.add(command(comQuery, "COMMIT"), stall, 1)
-	rs := r.start(t, p.url(""))
+	rule := p.Add(testkit.Command(testkit.ComQuery, "COMMIT"), testkit.Stall, 1)
+	rs := r.start(t, p.URL(faultsMariaURL))
 	for i := range 3 {
 		waitHit(t, rs, rule, "a COMMIT")
 		r.checkNoCommitAhead(t, fmt.Sprintf("COMMIT %d stalled", i+1))
@@ -578,9 +372,9 @@ func TestSinkCommitStalled(t *testing.T) {
 		}
 		held := rule
 		if i < 2 {
-			rule = p.add(command(comQuery, "COMMIT"), stall, 1) // the next COMMIT stalls in turn
+			rule = p.Add(testkit.Command(testkit.ComQuery, "COMMIT"), testkit.Stall, 1) // the next COMMIT stalls in turn
 		}
-		held.free()
+		held.Release()
 	}
 	rs.until(t, "every record", func() bool { return rs.s.Stats().Records == int64(r.n) })
 	r.checkExact(t)
@@ -592,15 +386,15 @@ func TestSinkCommitStalled(t *testing.T) {
 func TestSinkDatabaseRestart(t *testing.T) {
 	r := newSinkRig(t, 500, 2)
 	p := newDBProxy(t)
-	rule := p.add(command(comStmtExecute, ""), stall, 1)
-	rs := r.start(t, p.url(""))
+	rule := p.Add(testkit.Command(testkit.ComStmtExecute, ""), testkit.Stall, 1)
+	rs := r.start(t, p.URL(faultsMariaURL))
 	waitHit(t, rs, rule, "an INSERT")
-	p.restart()
-	rule.free()
+	p.Restart()
+	rule.Release()
 	before := rs.s.Stats().Retries
 	rs.until(t, "two retries while the database is down", func() bool { return rs.s.Stats().Retries >= before+2 })
 	r.checkNoCommitAhead(t, "database down")
-	p.up()
+	p.Up()
 	rs.until(t, "every record", func() bool { return rs.s.Stats().Records == int64(r.n) })
 	t.Logf("stats %+v", rs.s.Stats())
 	r.checkExact(t)
@@ -613,11 +407,11 @@ func TestSinkDatabaseRestart(t *testing.T) {
 func TestSinkDatabaseDownTooLong(t *testing.T) {
 	r := newSinkRig(t, 500, 2, "max.retries", "2", "retry.backoff.ms", "20")
 	p := newDBProxy(t)
-	rule := p.add(command(comStmtExecute, ""), stall, 1)
-	rs := r.start(t, p.url(""))
+	rule := p.Add(testkit.Command(testkit.ComStmtExecute, ""), testkit.Stall, 1)
+	rs := r.start(t, p.URL(faultsMariaURL))
 	waitHit(t, rs, rule, "an INSERT")
-	p.restart()
-	rule.free()
+	p.Restart()
+	rule.Release()
 	var err error
 	select {
 	case err = <-rs.done:
@@ -633,8 +427,8 @@ func TestSinkDatabaseDownTooLong(t *testing.T) {
 	}
 	t.Logf("first sink stopped: %v", err)
 	r.checkNoCommitAhead(t, "after the failed task")
-	p.up()
-	again := r.start(t, p.url(""))
+	p.Up()
+	again := r.start(t, p.URL(faultsMariaURL))
 	again.until(t, "the rest of the records", func() bool { return r.committed(t) == int64(r.n) })
 	r.checkExact(t)
 }
@@ -647,8 +441,8 @@ func TestSinkDatabaseDownTooLong(t *testing.T) {
 func TestSinkConnectionLostWhileUnrolling(t *testing.T) {
 	r := newSinkRig(t, 200, 1, "max.retries", "1", "retry.backoff.ms", "20")
 	p := newDBProxy(t)
-	rule := p.add(command(comStmtExecute, ""), cutBefore, 3) // more than the 2 batch attempts
-	rs := r.start(t, p.url(""))
+	rule := p.Add(testkit.Command(testkit.ComStmtExecute, ""), testkit.CutBefore, 3) // more than the 2 batch attempts
+	rs := r.start(t, p.URL(faultsMariaURL))
 	var err error
 	select {
 	case err = <-rs.done:
@@ -662,11 +456,11 @@ func TestSinkConnectionLostWhileUnrolling(t *testing.T) {
 	if st := rs.s.Stats(); st.DeadLettered != 0 {
 		t.Errorf("a record was dead-lettered for a lost connection: %+v", st)
 	}
-	if len(rule.hits) < 2 {
-		t.Errorf("%d cut executes, want one per batch attempt", len(rule.hits))
+	if rule.Count() < 2 {
+		t.Errorf("%d cut executes, want one per batch attempt", rule.Count())
 	}
 	r.checkNoCommitAhead(t, "after the failed task")
-	again := r.start(t, p.url(""))
+	again := r.start(t, p.URL(faultsMariaURL))
 	again.until(t, "every record", func() bool { return r.committed(t) == int64(r.n) })
 	r.checkExact(t)
 }
@@ -780,16 +574,16 @@ func TestSinkBrokerRestart(t *testing.T) {
 	p := newDBProxy(t)
 	nthCommit := func(n int64) func([]byte) bool {
 		var seen atomic.Int64
-		return func(b []byte) bool { return command(comQuery, "COMMIT")(b) && seen.Add(1) == n }
+		return func(b []byte) bool { return testkit.Command(testkit.ComQuery, "COMMIT")(b) && seen.Add(1) == n }
 	}
 
 	// 1. A clean stop after the second COMMIT, the broker restarted with no sink running:
 	// the next sink handles exactly the records whose offsets were not committed.
-	rule := p.add(nthCommit(2), stall, 1)
-	rs := r.start(t, p.url(""))
+	rule := p.Add(nthCommit(2), testkit.Stall, 1)
+	rs := r.start(t, p.URL(faultsMariaURL))
 	waitHit(t, rs, rule, "the second COMMIT")
 	rs.cancel()
-	rule.free()
+	rule.Release()
 	if err := rs.stop(t); err != nil {
 		t.Fatalf("stop: %v", err)
 	}
@@ -807,8 +601,8 @@ func TestSinkBrokerRestart(t *testing.T) {
 	}
 
 	// 2. The broker stops while a batch's COMMIT is in the database.
-	rule = p.add(nthCommit(2), stall, 1)
-	rs = r.start(t, p.url(""))
+	rule = p.Add(nthCommit(2), testkit.Stall, 1)
+	rs = r.start(t, p.URL(faultsMariaURL))
 	waitHit(t, rs, rule, "a COMMIT")
 	if got := rs.s.Stats().Records; got < 1 || got > 100 {
 		t.Errorf("the resumed sink had handled %d records at its second COMMIT, want one batch of at most 100 (resumed at the committed offsets)", got)
@@ -816,7 +610,7 @@ func TestSinkBrokerRestart(t *testing.T) {
 	before := r.committed(t)
 	r.checkNoCommitAhead(t, "COMMIT stalled, broker about to stop")
 	r.cluster.Close()
-	rule.free()
+	rule.Release()
 	if r.cluster, err = kfake.NewCluster(opts...); err != nil {
 		t.Fatal(err)
 	}
@@ -834,7 +628,7 @@ func TestSinkBrokerRestart(t *testing.T) {
 			if second == nil {
 				t.Logf("first sink stopped: %v; %d offsets committed", err, r.committed(t))
 				r.checkNoCommitAhead(t, "after the first sink stopped")
-				second = r.start(t, p.url(""))
+				second = r.start(t, p.URL(faultsMariaURL))
 			}
 		default:
 		}
