@@ -229,44 +229,44 @@ func (p *DBProxy) hit(chunk []byte) *ProxyRule {
 	return nil
 }
 
-func (p *DBProxy) toServer(pp *proxyPair) {
+// pipe copies what src sends to dst until either side fails or pass refuses a chunk;
+// then the pair is cut.
+func (p *DBProxy) pipe(pp *proxyPair, src, dst net.Conn, pass func(chunk []byte) bool) {
 	defer p.forget(pp)
 	buf := make([]byte, 64<<10)
 	for {
-		n, err := pp.client.Read(buf)
-		if err != nil {
+		n, err := src.Read(buf)
+		if err != nil || !pass(buf[:n]) {
 			return
 		}
-		chunk := buf[:n]
-		if r := p.hit(chunk); r != nil {
-			switch r.action {
-			case CutBefore:
-				return
-			case CutAfter:
-				pp.dropAnswers.Store(true)
-			case Stall:
-				<-r.release
-			}
-		}
-		if _, err := pp.server.Write(chunk); err != nil {
+		if _, err := dst.Write(buf[:n]); err != nil {
 			return
 		}
 	}
 }
 
+// toServer passes the client's packets on, acting on those a rule matches.
+func (p *DBProxy) toServer(pp *proxyPair) {
+	p.pipe(pp, pp.client, pp.server, func(chunk []byte) bool {
+		r := p.hit(chunk)
+		if r == nil {
+			return true
+		}
+		switch r.action {
+		case CutBefore:
+			return false
+		case CutAfter:
+			pp.dropAnswers.Store(true)
+		case Stall:
+			<-r.release
+		}
+		return true
+	})
+}
+
+// toClient passes the server's answers on, until one is to be lost.
 func (p *DBProxy) toClient(pp *proxyPair) {
-	defer p.forget(pp)
-	buf := make([]byte, 64<<10)
-	for {
-		n, err := pp.server.Read(buf)
-		if err != nil {
-			return
-		}
-		if pp.dropAnswers.Load() {
-			return // the server did the work; the client never hears of it
-		}
-		if _, err := pp.client.Write(buf[:n]); err != nil {
-			return
-		}
-	}
+	p.pipe(pp, pp.server, pp.client, func([]byte) bool {
+		return !pp.dropAnswers.Load() // once lost, the server did the work; the client never hears of it
+	})
 }
