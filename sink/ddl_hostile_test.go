@@ -317,52 +317,44 @@ func checkNameOutcome(t *testing.T, d *db.DB, name, want string, err error, tabl
 // dead-lettered with the reason and the sink goes on; the next one, whose defaults are
 // hostile strings, creates its table with exactly those defaults; nothing runs as SQL.
 func TestHostileSchemasThroughTheSink(t *testing.T) {
-	for _, tg := range targets {
-		t.Run(tg.name, func(t *testing.T) {
-			skipMariaDBShort(t, tg)
-			d := tg.open(t)
-			alive := ddlCanary(t, d)
-			defer alive()
-			topic, table, dlq := unique("hostile"), unique("hostile"), unique("hostile.dlq")
-			dropLater(t, d, table)
-			brokers := newCluster(t, 1, topic)
-			id := envelope.Field{Name: "id", Schema: &envelope.Schema{Type: envelope.Int64}}
-			bad := &envelope.Schema{Type: envelope.StructType, Fields: []envelope.Field{id, stringField("nul\x00", nil)}}
-			good := &envelope.Schema{Type: envelope.StructType, Fields: []envelope.Field{id, stringField("a", `\'`), stringField("b", "'; DROP TABLE x; --")}}
-			var recs []*kgo.Record
-			for i, schema := range []*envelope.Schema{bad, good} {
-				st := envelope.NewStruct(schema)
-				if err := st.Set("id", int64(i)); err != nil {
-					t.Fatal(err)
-				}
-				v, err := envelope.Encode(schema, st)
-				if err != nil {
-					t.Fatal(err)
-				}
-				recs = append(recs, &kgo.Record{Topic: topic, Key: []byte{'k', byte('0' + i)}, Value: v})
-			}
-			produce(t, brokers, recs...)
-			cfg := testConfig(t, "hostile-"+topic, "topics", topic, "table.name.format", table,
-				"pk.mode", "record_value", "pk.fields", "id", "auto.create", "true", "auto.evolve", "true",
-				"max.retries", "0", "errors.tolerance", "all", "errors.deadletterqueue.topic.name", dlq,
-				"errors.deadletterqueue.context.headers.enable", "true")
-			r := start(t, cfg, d, brokers, nil)
-			r.waitRecords(t, 2)
-			if err := r.stop(t); err != nil {
+	eachTarget(t, func(t *testing.T, d *db.DB) {
+		alive := ddlCanary(t, d)
+		defer alive()
+		topic, table, dlq := unique("hostile"), unique("hostile"), unique("hostile.dlq")
+		dropLater(t, d, table)
+		brokers := newCluster(t, 1, topic)
+		id := envelope.Field{Name: "id", Schema: &envelope.Schema{Type: envelope.Int64}}
+		bad := &envelope.Schema{Type: envelope.StructType, Fields: []envelope.Field{id, stringField("nul\x00", nil)}}
+		good := &envelope.Schema{Type: envelope.StructType, Fields: []envelope.Field{id, stringField("a", `\'`), stringField("b", "'; DROP TABLE x; --")}}
+		var recs []*kgo.Record
+		for i, schema := range []*envelope.Schema{bad, good} {
+			st := envelope.NewStruct(schema)
+			if err := st.Set("id", int64(i)); err != nil {
 				t.Fatal(err)
 			}
-			if st := r.Stats(); st.DeadLettered != 1 || st.Rows != 1 {
-				t.Fatalf("stats %+v, want the NUL-named record dead-lettered and the other written", st)
+			v, err := envelope.Encode(schema, st)
+			if err != nil {
+				t.Fatal(err)
 			}
-			h := headers(consumeAll(t, brokers, dlq, 1)[0])
-			if h["__connect.errors.exception.class.name"] != tableException || !strings.Contains(h["__connect.errors.exception.message"], "contains NUL") {
-				t.Errorf("dead letter headers %v, want a TableAlterOrCreateException naming the NUL", h)
+			recs = append(recs, &kgo.Record{Topic: topic, Key: []byte{'k', byte('0' + i)}, Value: v})
+		}
+		produce(t, brokers, recs...)
+		cfg := testConfig(t, "hostile-"+topic, "topics", topic, "table.name.format", table,
+			"pk.mode", "record_value", "pk.fields", "id", "auto.create", "true", "auto.evolve", "true",
+			"max.retries", "0", "errors.tolerance", "all", "errors.deadletterqueue.topic.name", dlq,
+			"errors.deadletterqueue.context.headers.enable", "true")
+		r := runRecords(t, cfg, d, brokers, 2)
+		if st := r.Stats(); st.DeadLettered != 1 || st.Rows != 1 {
+			t.Fatalf("stats %+v, want the NUL-named record dead-lettered and the other written", st)
+		}
+		h := headers(consumeAll(t, brokers, dlq, 1)[0])
+		if h["__connect.errors.exception.class.name"] != tableException || !strings.Contains(h["__connect.errors.exception.message"], "contains NUL") {
+			t.Errorf("dead letter headers %v, want a TableAlterOrCreateException naming the NUL", h)
+		}
+		for col, want := range map[string]string{"a": `\'`, "b": "'; DROP TABLE x; --"} {
+			if got, err := readDefault(t, d, table, col, int64(100+len(want))); err != nil || got != want {
+				t.Errorf("column %s: default %q (%v), want %q", col, got, err, want)
 			}
-			for col, want := range map[string]string{"a": `\'`, "b": "'; DROP TABLE x; --"} {
-				if got, err := readDefault(t, d, table, col, int64(100+len(want))); err != nil || got != want {
-					t.Errorf("column %s: default %q (%v), want %q", col, got, err, want)
-				}
-			}
-		})
-	}
+		}
+	})
 }
