@@ -206,19 +206,26 @@ func (r *running) wait(t testing.TB) error {
 }
 
 // waitRecords waits until the sink has handled n records; Run ending first fails the
-// test. The deadline only guards against a hang.
+// test.
 func (r *running) waitRecords(t testing.TB, n int64) {
 	t.Helper()
+	r.until(t, fmt.Sprintf("%d records", n), func() bool { return r.Stats().Records >= n })
+}
+
+// until waits for cond, failing if the sink stops first. The deadline is a liveness
+// bound against a hang, not a speed assertion.
+func (r *running) until(t testing.TB, what string, cond func() bool) {
+	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
-	for r.Stats().Records < n {
+	for !cond() {
 		select {
 		case err := <-r.done:
 			r.done <- err
-			t.Fatalf("sink stopped after %d of %d records: %v", r.Stats().Records, n, err)
+			t.Fatalf("sink stopped before %s: %v (stats %+v)", what, err, r.Stats())
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("sink handled %d of %d records before the deadline", r.Stats().Records, n)
+			t.Fatalf("no %s within the liveness bound (stats %+v)", what, r.Stats())
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

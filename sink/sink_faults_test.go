@@ -1,16 +1,13 @@
-package sink_test
+package sink
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -20,12 +17,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/ordersync/ordersync/db/migrations"
 	"github.com/ordersync/ordersync/internal/testkit"
 	"github.com/ordersync/ordersync/shared/db"
-	"github.com/ordersync/ordersync/shared/kafka"
 	"github.com/ordersync/ordersync/shared/order"
-	"github.com/ordersync/ordersync/sink"
 )
 
 // Database faults under the sink: a TCP proxy between the sink and MariaDB cuts
@@ -52,7 +46,7 @@ func newDBProxy(t *testing.T) *testkit.DBProxy {
 
 // mariaAdmin is a direct connection for setup and checks; the test skips (or fails
 // under CI) when MariaDB is not reachable.
-func mariaAdmin(t *testing.T) *sql.DB {
+func mariaAdmin(t *testing.T) *db.DB {
 	t.Helper()
 	testkit.MariaDBURL(t) // skips with -short, and without MariaDB (fails under CI=true)
 	d, err := db.Open(context.Background(), faultsMariaURL, "")
@@ -60,39 +54,12 @@ func mariaAdmin(t *testing.T) *sql.DB {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.Close() })
-	return d.SQL
+	return d
 }
 
-func faultName(prefix string) string {
-	b := make([]byte, 5)
-	if _, err := rand.Read(b); err != nil {
-		panic(err)
-	}
-	return prefix + "_" + hex.EncodeToString(b)
-}
-
-// ordersTable creates a table like db/migrations' orders under another name.
-func ordersTable(t *testing.T, admin *sql.DB) string {
-	t.Helper()
-	table := faultName("orders_faults")
-	text, err := migrations.FS.ReadFile("0001_orders.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	script := regexp.MustCompile(`\borders_user_created\b`).ReplaceAllString(string(text), table+"_uc")
-	script = regexp.MustCompile(`\borders\b`).ReplaceAllString(script, table)
-	t.Cleanup(func() { admin.Exec("DROP TABLE IF EXISTS `" + table + "`") })
-	for _, stmt := range db.Split(script) {
-		if _, err := admin.Exec(stmt); err != nil {
-			t.Fatalf("%s: %v", stmt, err)
-		}
-	}
-	return table
-}
-
-// faultOrder is order i, accepted: sink.TestOrderN(i) with ids, users and times of its own.
+// faultOrder is order i, accepted: testOrder(i) with ids, users and times of its own.
 func faultOrder(i int) order.Order {
-	o := sink.TestOrderN(i)
+	o := testOrder(i)
 	o.OrderID = fmt.Sprintf("0190a3c4-0000-7000-8000-%012d", i)
 	o.UserID = fmt.Sprintf("user-%d", i%13)
 	o.CreatedAt = time.UnixMilli(1_795_000_000_000 + int64(i)).UTC()
@@ -107,7 +74,7 @@ type sinkRig struct {
 	topic   string
 	n       int
 	brokers []string
-	cfg     sink.Config
+	cfg     Config
 	adm     *kadm.Client
 	cluster *kfake.Cluster
 }
@@ -121,7 +88,8 @@ func newSinkRig(t *testing.T, n int, partitions int32, extra ...string) *sinkRig
 func newSinkRigWith(t *testing.T, n int, partitions int32, opts []kfake.Opt, extra ...string) *sinkRig {
 	t.Helper()
 	admin := mariaAdmin(t)
-	r := &sinkRig{admin: admin, table: ordersTable(t, admin), topic: faultName("orders"), n: n}
+	r := &sinkRig{admin: admin.SQL, table: unique("orders_faults"), topic: unique("orders"), n: n}
+	createOrdersTable(t, admin, r.table)
 	c, err := kfake.NewCluster(append([]kfake.Opt{kfake.SeedTopics(partitions, r.topic)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
@@ -129,131 +97,40 @@ func newSinkRigWith(t *testing.T, n int, partitions int32, opts []kfake.Opt, ext
 	t.Cleanup(c.Close)
 	r.cluster = c
 	r.brokers = c.ListenAddrs()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(r.brokers...), kgo.MaxBufferedRecords(n+1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cl.Close)
-	r.adm = kadm.NewClient(cl)
+	r.adm = kadm.NewClient(mustClient(t, r.brokers))
 	recs := make([]*kgo.Record, n)
 	for i := range recs {
-		o := faultOrder(i)
-		v, err := order.Codec.Encode(&o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		recs[i] = &kgo.Record{Topic: r.topic, Key: []byte(o.OrderID), Value: v}
+		recs[i] = orderRecord(t, r.topic, faultOrder(i))
 	}
-	if err := cl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
-	kv := map[string]string{
-		"connector.class":                   sink.ConnectorClass,
-		"topics":                            r.topic,
-		"key.converter":                     sink.StringConverter,
-		"value.converter":                   sink.JSONConverter,
-		"value.converter.schemas.enable":    "true",
-		"insert.mode":                       "upsert",
-		"pk.mode":                           "record_value",
-		"pk.fields":                         "order_id",
-		"table.name.format":                 r.table,
-		"auto.create":                       "false",
-		"auto.evolve":                       "false",
-		"batch.size":                        "100",
-		"max.retries":                       "30",
-		"retry.backoff.ms":                  "50",
-		"errors.tolerance":                  "all",
-		"errors.log.enable":                 "true",
-		"errors.deadletterqueue.topic.name": r.topic + ".dlq",
-		"errors.deadletterqueue.context.headers.enable": "true",
-		"consumer.override.max.poll.records":            "100",
-	}
-	for i := 0; i+1 < len(extra); i += 2 {
-		kv[extra[i]] = extra[i+1]
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, `{"name": %q, "config": {`, faultName("faults-sink"))
-	first := true
-	for k, v := range kv {
-		if !first {
-			b.WriteString(",")
-		}
-		first = false
-		fmt.Fprintf(&b, "%q: %q", k, v)
-	}
-	b.WriteString("}}")
-	if r.cfg, err = sink.ParseConfig([]byte(b.String())); err != nil {
-		t.Fatal(err)
-	}
+	produce(t, r.brokers, recs...)
+	r.cfg = testConfig(t, unique("faults-sink"), append([]string{
+		"topics", r.topic, "table.name.format", r.table,
+		"insert.mode", "upsert", "pk.mode", "record_value", "pk.fields", "order_id",
+		"auto.create", "false", "auto.evolve", "false",
+		"batch.size", "100", "consumer.override.max.poll.records", "100",
+		"max.retries", "30", "retry.backoff.ms", "50",
+		"errors.tolerance", "all", "errors.log.enable", "true",
+		"errors.deadletterqueue.topic.name", r.topic + ".dlq",
+		"errors.deadletterqueue.context.headers.enable", "true",
+	}, extra...)...)
 	return r
 }
 
-// runningSink is a sink's Run in the background.
-type runningSink struct {
-	s      *sink.Sink
-	done   chan error
-	cancel context.CancelFunc
-}
-
 // start runs a sink writing through databaseURL (the proxy, or MariaDB itself).
-func (r *sinkRig) start(t *testing.T, databaseURL string) *runningSink {
+func (r *sinkRig) start(t *testing.T, databaseURL string) *running {
 	t.Helper()
 	d, err := db.Open(context.Background(), databaseURL, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.Close() })
-	cl, err := kafka.NewClient(context.Background(), kafka.Config{Brokers: r.brokers},
-		append(sink.ClientOpts(r.cfg), kgo.FetchMaxWait(50*time.Millisecond))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := sink.New(r.cfg, d, cl)
-	if err != nil {
-		cl.Close()
-		t.Fatal(err)
-	}
+	s := newSink(t, r.cfg, d, r.brokers, kgo.FetchMaxWait(50*time.Millisecond))
 	s.Progress = -1
 	s.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	if testing.Verbose() {
 		s.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	rs := &runningSink{s: s, done: make(chan error, 1), cancel: cancel}
-	go func() { rs.done <- s.Run(ctx) }()
-	t.Cleanup(func() { rs.stop(t) })
-	return rs
-}
-
-func (rs *runningSink) stop(t *testing.T) error {
-	rs.cancel()
-	select {
-	case err := <-rs.done:
-		rs.done <- err
-		return err
-	case <-time.After(2 * time.Minute):
-		t.Fatal("sink did not stop")
-		return nil
-	}
-}
-
-// until waits for cond, failing if the sink stops first. The deadline is a liveness
-// bound against a hang, not a speed assertion.
-func (rs *runningSink) until(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
-	for !cond() {
-		select {
-		case err := <-rs.done:
-			rs.done <- err
-			t.Fatalf("sink stopped before %s: %v (stats %+v)", what, err, rs.s.Stats())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s within the liveness bound (stats %+v)", what, rs.s.Stats())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	return runSink(t, s)
 }
 
 // rows returns the table's row count and distinct order ids.
@@ -307,8 +184,21 @@ func (r *sinkRig) checkExact(t *testing.T) {
 	}
 }
 
+// downMidBatch starts a sink through a proxy and, as its first INSERT executes, plays a
+// database restart: every connection dropped, new ones refused until p.Up.
+func (r *sinkRig) downMidBatch(t *testing.T) (p *testkit.DBProxy, rs *running) {
+	t.Helper()
+	p = newDBProxy(t)
+	rule := p.Add(testkit.Command(testkit.ComStmtExecute, ""), testkit.Stall, 1)
+	rs = r.start(t, p.URL(faultsMariaURL))
+	waitHit(t, rs, rule, "an INSERT")
+	p.Restart()
+	rule.Release()
+	return p, rs
+}
+
 // waitHit waits for the rule's next hit, failing if the sink stops first.
-func waitHit(t *testing.T, rs *runningSink, r *testkit.ProxyRule, what string) {
+func waitHit(t *testing.T, rs *running, r *testkit.ProxyRule, what string) {
 	t.Helper()
 	select {
 	case <-r.Hits():
@@ -341,11 +231,11 @@ func TestSinkConnectionCuts(t *testing.T) {
 			p := newDBProxy(t)
 			rule := p.Add(tt.match, tt.action, 3) // three attempts in a row
 			rs := r.start(t, p.URL(faultsMariaURL))
-			rs.until(t, "every record", func() bool { return rs.s.Stats().Records == int64(r.n) })
+			rs.until(t, "every record", func() bool { return rs.Stats().Records == int64(r.n) })
 			if rule.Count() != 3 {
 				t.Errorf("fault hit %d times, want 3", rule.Count())
 			}
-			st := rs.s.Stats()
+			st := rs.Stats()
 			if st.Retries < 3 || st.DeadLettered != 0 {
 				t.Errorf("stats %+v: want at least 3 retries and nothing dead-lettered", st)
 			}
@@ -376,7 +266,7 @@ func TestSinkCommitStalled(t *testing.T) {
 		}
 		held.Release()
 	}
-	rs.until(t, "every record", func() bool { return rs.s.Stats().Records == int64(r.n) })
+	rs.until(t, "every record", func() bool { return rs.Stats().Records == int64(r.n) })
 	r.checkExact(t)
 }
 
@@ -385,18 +275,13 @@ func TestSinkCommitStalled(t *testing.T) {
 // database is back it carries on, and every order has one row.
 func TestSinkDatabaseRestart(t *testing.T) {
 	r := newSinkRig(t, 500, 2)
-	p := newDBProxy(t)
-	rule := p.Add(testkit.Command(testkit.ComStmtExecute, ""), testkit.Stall, 1)
-	rs := r.start(t, p.URL(faultsMariaURL))
-	waitHit(t, rs, rule, "an INSERT")
-	p.Restart()
-	rule.Release()
-	before := rs.s.Stats().Retries
-	rs.until(t, "two retries while the database is down", func() bool { return rs.s.Stats().Retries >= before+2 })
+	p, rs := r.downMidBatch(t)
+	before := rs.Stats().Retries
+	rs.until(t, "two retries while the database is down", func() bool { return rs.Stats().Retries >= before+2 })
 	r.checkNoCommitAhead(t, "database down")
 	p.Up()
-	rs.until(t, "every record", func() bool { return rs.s.Stats().Records == int64(r.n) })
-	t.Logf("stats %+v", rs.s.Stats())
+	rs.until(t, "every record", func() bool { return rs.Stats().Records == int64(r.n) })
+	t.Logf("stats %+v", rs.Stats())
 	r.checkExact(t)
 }
 
@@ -406,23 +291,12 @@ func TestSinkDatabaseRestart(t *testing.T) {
 // offsets, and every order has one row.
 func TestSinkDatabaseDownTooLong(t *testing.T) {
 	r := newSinkRig(t, 500, 2, "max.retries", "2", "retry.backoff.ms", "20")
-	p := newDBProxy(t)
-	rule := p.Add(testkit.Command(testkit.ComStmtExecute, ""), testkit.Stall, 1)
-	rs := r.start(t, p.URL(faultsMariaURL))
-	waitHit(t, rs, rule, "an INSERT")
-	p.Restart()
-	rule.Release()
-	var err error
-	select {
-	case err = <-rs.done:
-		rs.done <- err
-	case <-time.After(2 * time.Minute):
-		t.Fatal("the sink kept going with the database down")
-	}
-	if !errors.Is(err, sink.ErrDatabase) && !errors.Is(err, sink.ErrTolerance) {
+	p, rs := r.downMidBatch(t)
+	err := rs.wait(t)
+	if !errors.Is(err, ErrDatabase) && !errors.Is(err, ErrTolerance) {
 		t.Errorf("Run = %v, want a database failure", err)
 	}
-	if st := rs.s.Stats(); st.DeadLettered != 0 {
+	if st := rs.Stats(); st.DeadLettered != 0 {
 		t.Errorf("records dead-lettered while the database was down: %+v", st)
 	}
 	t.Logf("first sink stopped: %v", err)
@@ -443,17 +317,11 @@ func TestSinkConnectionLostWhileUnrolling(t *testing.T) {
 	p := newDBProxy(t)
 	rule := p.Add(testkit.Command(testkit.ComStmtExecute, ""), testkit.CutBefore, 3) // more than the 2 batch attempts
 	rs := r.start(t, p.URL(faultsMariaURL))
-	var err error
-	select {
-	case err = <-rs.done:
-		rs.done <- err
-	case <-time.After(2 * time.Minute):
-		t.Fatal("the sink did not stop")
-	}
-	if !errors.Is(err, sink.ErrDatabase) {
+	err := rs.wait(t)
+	if !errors.Is(err, ErrDatabase) {
 		t.Errorf("Run = %v, want ErrDatabase", err)
 	}
-	if st := rs.s.Stats(); st.DeadLettered != 0 {
+	if st := rs.Stats(); st.DeadLettered != 0 {
 		t.Errorf("a record was dead-lettered for a lost connection: %+v", st)
 	}
 	if rule.Count() < 2 {
@@ -487,17 +355,17 @@ func TestSinkLockWaitTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	rs := r.start(t, strings.Replace(faultsMariaURL, "/test", "/test?innodb_lock_wait_timeout=1", 1))
-	rs.until(t, "a retry after the lock wait timeout", func() bool { return rs.s.Stats().Retries >= 1 })
+	rs.until(t, "a retry after the lock wait timeout", func() bool { return rs.Stats().Retries >= 1 })
 	r.checkNoCommitAhead(t, "lock held")
 	if err := tx.Rollback(); err != nil {
 		t.Fatal(err)
 	}
-	rs.until(t, "every record", func() bool { return rs.s.Stats().Records == int64(r.n) })
+	rs.until(t, "every record", func() bool { return rs.Stats().Records == int64(r.n) })
 	var user string
 	if err := r.admin.QueryRow("SELECT user_id FROM `"+r.table+"` WHERE order_id = ?", locked.OrderID).Scan(&user); err != nil || user != locked.UserID {
 		t.Errorf("locked order's row: user %q, %v; want the sink's row", user, err)
 	}
-	t.Logf("stats %+v", rs.s.Stats())
+	t.Logf("stats %+v", rs.Stats())
 	r.checkExact(t)
 }
 
@@ -553,8 +421,8 @@ func TestSinkDeadlockVictim(t *testing.T) {
 	if err := tx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
 		t.Fatal(err)
 	}
-	rs.until(t, "every record", func() bool { return rs.s.Stats().Records == int64(r.n) })
-	st := rs.s.Stats()
+	rs.until(t, "every record", func() bool { return rs.Stats().Records == int64(r.n) })
+	st := rs.Stats()
 	t.Logf("stats %+v", st)
 	if err == nil && st.Retries == 0 {
 		t.Error("no deadlock: the other transaction got the row and the sink was not retried")
@@ -604,7 +472,7 @@ func TestSinkBrokerRestart(t *testing.T) {
 	rule = p.Add(nthCommit(2), testkit.Stall, 1)
 	rs = r.start(t, p.URL(faultsMariaURL))
 	waitHit(t, rs, rule, "a COMMIT")
-	if got := rs.s.Stats().Records; got < 1 || got > 100 {
+	if got := rs.Stats().Records; got < 1 || got > 100 {
 		t.Errorf("the resumed sink had handled %d records at its second COMMIT, want one batch of at most 100 (resumed at the committed offsets)", got)
 	}
 	before := r.committed(t)
@@ -619,7 +487,7 @@ func TestSinkBrokerRestart(t *testing.T) {
 
 	// The first sink either carries on once the broker is back or stops; a new one then
 	// takes over from the committed offsets.
-	var second *runningSink
+	var second *running
 	deadline := time.Now().Add(2 * time.Minute)
 	for r.committed(t) != int64(r.n) {
 		select {
@@ -633,17 +501,17 @@ func TestSinkBrokerRestart(t *testing.T) {
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("offsets not all committed within the liveness bound (first sink %+v)", rs.s.Stats())
+			t.Fatalf("offsets not all committed within the liveness bound (first sink %+v)", rs.Stats())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	if second != nil {
-		if got, most := second.s.Stats().Records, int64(r.n)-before; got > most {
+		if got, most := second.Stats().Records, int64(r.n)-before; got > most {
 			t.Errorf("the new sink handled %d records; resuming from the committed offsets it handles at most %d", got, most)
 		}
-		t.Logf("first sink %+v, second %+v", rs.s.Stats(), second.s.Stats())
+		t.Logf("first sink %+v, second %+v", rs.Stats(), second.Stats())
 	} else {
-		t.Logf("the sink carried on through the restart: %+v", rs.s.Stats())
+		t.Logf("the sink carried on through the restart: %+v", rs.Stats())
 	}
 	r.checkExact(t)
 }
