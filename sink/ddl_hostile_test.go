@@ -197,9 +197,10 @@ var hostileNames = []struct {
 	{"", "is empty", "is empty", true},
 }
 
-// TestHostileColumnNames: a column named by the schema is created under exactly that
-// name, or the table is refused with ErrTable naming the reason; nothing runs as SQL.
-func TestHostileColumnNames(t *testing.T) {
+// eachHostileName runs check for every hostile name on MariaDB and SQLite, with the
+// refusal the dialect wants ("" for created exactly) and a canary table that a
+// statement run from the name would drop.
+func eachHostileName(t *testing.T, check func(t *testing.T, d *db.DB, name, want string)) {
 	for _, tg := range []target{ddlTargets[0], ddlTargets[2]} {
 		t.Run(tg.name, func(t *testing.T) {
 			d := ddlTarget(t, tg)
@@ -210,47 +211,44 @@ func TestHostileColumnNames(t *testing.T) {
 				if tg.name == db.SQLite {
 					want = tt.sqlite
 				}
-				table := unique("hostile_col")
-				dropLater(t, d, table)
-				schema := &envelope.Schema{Type: envelope.StructType, Fields: []envelope.Field{
-					{Name: "id", Schema: &envelope.Schema{Type: envelope.Int64}}, stringField(tt.name, nil)}}
-				err := createFor(t, ddlSink(t, d), table, schema)
-				checkNameOutcome(t, d, tt.name, want, err, table, tt.name)
+				check(t, d, tt.name, want)
 			}
 		})
 	}
 }
 
+// TestHostileColumnNames: a column named by the schema is created under exactly that
+// name, or the table is refused with ErrTable naming the reason; nothing runs as SQL.
+func TestHostileColumnNames(t *testing.T) {
+	eachHostileName(t, func(t *testing.T, d *db.DB, name, want string) {
+		table := unique("hostile_col")
+		dropLater(t, d, table)
+		schema := &envelope.Schema{Type: envelope.StructType, Fields: []envelope.Field{
+			{Name: "id", Schema: &envelope.Schema{Type: envelope.Int64}}, stringField(name, nil)}}
+		err := createFor(t, ddlSink(t, d), table, schema)
+		checkNameOutcome(t, d, name, want, err, table, name)
+	})
+}
+
 // TestHostileTableNames: the same for the table name (table.name.format).
 func TestHostileTableNames(t *testing.T) {
-	for _, tg := range []target{ddlTargets[0], ddlTargets[2]} {
-		t.Run(tg.name, func(t *testing.T) {
-			d := ddlTarget(t, tg)
-			alive := ddlCanary(t, d)
-			defer alive()
-			for _, tt := range hostileNames {
-				if strings.Contains(tt.name, ".") {
-					continue // a dot separates the catalog
-				}
-				want := tt.mysql
-				if tg.name == db.SQLite {
-					want = tt.sqlite
-				}
-				table := tt.name
-				if want == "" {
-					table = tt.name + "_" + unique("t")[2:]
-					if len([]rune(table)) > 64 {
-						table = string([]rune(table)[len([]rune(table))-64:])
-					}
-					t.Cleanup(func() { d.SQL.Exec("DROP TABLE IF EXISTS " + quoteTest(table)) })
-				}
-				schema := &envelope.Schema{Type: envelope.StructType, Fields: []envelope.Field{
-					{Name: "id", Schema: &envelope.Schema{Type: envelope.Int64}}}}
-				err := createFor(t, ddlSink(t, d), table, schema)
-				checkNameOutcome(t, d, tt.name, want, err, table, "id")
+	eachHostileName(t, func(t *testing.T, d *db.DB, name, want string) {
+		if strings.Contains(name, ".") {
+			return // a dot separates the catalog
+		}
+		table := name
+		if want == "" {
+			table = name + "_" + unique("t")[2:]
+			if len([]rune(table)) > 64 {
+				table = string([]rune(table)[len([]rune(table))-64:])
 			}
-		})
-	}
+			t.Cleanup(func() { d.SQL.Exec("DROP TABLE IF EXISTS " + quoteTest(table)) })
+		}
+		schema := &envelope.Schema{Type: envelope.StructType, Fields: []envelope.Field{
+			{Name: "id", Schema: &envelope.Schema{Type: envelope.Int64}}}}
+		err := createFor(t, ddlSink(t, d), table, schema)
+		checkNameOutcome(t, d, name, want, err, table, "id")
+	})
 }
 
 // TestUnquotedNamesMustBePlain: with quote.sql.identifiers=never a name goes into SQL

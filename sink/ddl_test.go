@@ -128,20 +128,7 @@ func columnTypes(t testing.TB, d *db.DB, table string) []string {
 	if d.Dialect == db.SQLite {
 		q = `SELECT name, type, CASE WHEN "notnull" = 1 OR pk > 0 THEN 'NO' ELSE 'YES' END FROM pragma_table_info(?)`
 	}
-	rows, err := d.SQL.Query(q, table)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var n, typ, null string
-		if err := rows.Scan(&n, &typ, &null); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, n+" "+typ+" "+null)
-	}
-	return out
+	return rowTexts(t, d, " ", q, table)
 }
 
 func TestAutoCreateMakesTheConnectorsTable(t *testing.T) {
@@ -234,24 +221,7 @@ func TestAutoEvolveAddsOptionalColumns(t *testing.T) {
 		if got := columnTypes(t, d, table); strings.Join(got, ",") != strings.Join(want, ",") {
 			t.Fatalf("columns %v, want %v", got, want)
 		}
-		rows, err := d.SQL.Query("SELECT id, name, note, qty FROM `" + table + "` ORDER BY id")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		var got []string
-		for rows.Next() {
-			var (
-				id   int
-				name string
-				note *string
-				qty  *int
-			)
-			if err := rows.Scan(&id, &name, &note, &qty); err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, fmt.Sprintf("%d %s %s %s", id, name, deref(note), deref(qty)))
-		}
+		got := rowTexts(t, d, " ", "SELECT id, name, note, qty FROM `"+table+"` ORDER BY id")
 		// ADD COLUMN ... DEFAULT 1 gives the existing row the default.
 		if want := "1 one NULL 1|2 two added 3|4 four NULL 1"; strings.Join(got, "|") != want {
 			t.Fatalf("rows %q, want %q", strings.Join(got, "|"), want)
@@ -263,13 +233,6 @@ func TestAutoEvolveAddsOptionalColumns(t *testing.T) {
 			t.Fatalf("DLQ headers %v, want the TASK_PUT table error for the required field at offset 2", h)
 		}
 	})
-}
-
-func deref[T any](p *T) string {
-	if p == nil {
-		return "NULL"
-	}
-	return fmt.Sprint(*p)
 }
 
 func TestMissingTableWithoutAutoCreate(t *testing.T) {
@@ -299,17 +262,7 @@ func TestDeleteEnabledWithTombstones(t *testing.T) {
 		cfg := testConfig(t, "del-"+topic, "topics", topic, "table.name.format", table,
 			"insert.mode", "upsert", "pk.mode", "record_key", "pk.fields", "order_id", "delete.enabled", "true")
 		runRecords(t, cfg, d, brokers, 5)
-		var ids []string
-		rows, err := d.SQL.Query("SELECT order_id FROM `" + table + "`")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id string
-			rows.Scan(&id)
-			ids = append(ids, id)
-		}
+		ids := rowTexts(t, d, "", "SELECT order_id FROM `"+table+"`")
 		if len(ids) != 1 || ids[0] != b.OrderID {
 			t.Fatalf("rows %v, want only %s", ids, b.OrderID)
 		}
@@ -333,20 +286,7 @@ func TestKafkaCoordinatesKey(t *testing.T) {
 			&kgo.Record{Topic: topic, Value: envelopeOf(schema, `{"name":null}`)})
 		cfg := testConfig(t, "kafka-"+topic, "topics", topic, "table.name.format", table, "insert.mode", "insert", "pk.mode", "kafka")
 		runRecords(t, cfg, d, brokers, 3)
-		rows, err := d.SQL.Query("SELECT `__connect_topic`, `__connect_partition`, `__connect_offset`, COALESCE(name, 'NULL') FROM `" + table + "` ORDER BY `__connect_offset`")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		var got []string
-		for rows.Next() {
-			var tp, name string
-			var p, o int
-			if err := rows.Scan(&tp, &p, &o, &name); err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, fmt.Sprintf("%s/%d/%d/%s", tp, p, o, name))
-		}
+		got := rowTexts(t, d, "/", "SELECT `__connect_topic`, `__connect_partition`, `__connect_offset`, COALESCE(name, 'NULL') FROM `"+table+"` ORDER BY `__connect_offset`")
 		want := []string{topic + "/0/0/a", topic + "/0/1/a", topic + "/0/2/NULL"}
 		if strings.Join(got, " ") != strings.Join(want, " ") {
 			t.Fatalf("rows %v, want %v", got, want)

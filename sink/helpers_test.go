@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
@@ -262,6 +263,44 @@ func orderRecord(t testing.TB, topic string, o order.Order) *kgo.Record {
 		t.Fatal(err)
 	}
 	return &kgo.Record{Topic: topic, Key: []byte(o.OrderID), Value: v}
+}
+
+// rowTexts runs query and returns each row as its columns' text joined by sep, NULL
+// as "NULL".
+func rowTexts(t testing.TB, d *db.DB, sep, query string, args ...any) []string {
+	t.Helper()
+	rows, err := d.SQL.Query(query, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		t.Fatal(err)
+	}
+	vals := make([]sql.NullString, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	var out []string
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		texts := make([]string, len(vals))
+		for i, v := range vals {
+			texts[i] = "NULL"
+			if v.Valid {
+				texts[i] = v.String
+			}
+		}
+		out = append(out, strings.Join(texts, sep))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 func count(t testing.TB, d *db.DB, table string) int {

@@ -184,6 +184,30 @@ func (r *sinkRig) checkExact(t *testing.T) {
 	}
 }
 
+// holder is another transaction on a connection of its own, rolled back when the test
+// ends.
+func (r *sinkRig) holder(t *testing.T) *sql.Tx {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := r.admin.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tx.Rollback() })
+	return tx
+}
+
+// hold writes, in tx, a row of its own for orderID: tx holds that row's lock.
+func (r *sinkRig) hold(tx *sql.Tx, orderID string) error {
+	_, err := tx.Exec("INSERT INTO `"+r.table+"` (order_id, user_id, product_id, qty, unit_price, total_price, status, created_at) VALUES (?, 'holder', 'LOCK', 1, 1, 1, 'ACCEPTED', NOW())", orderID)
+	return err
+}
+
 // downMidBatch starts a sink through a proxy and, as its first INSERT executes, plays a
 // database restart: every connection dropped, new ones refused until p.Up.
 func (r *sinkRig) downMidBatch(t *testing.T) (p *testkit.DBProxy, rs *running) {
@@ -339,19 +363,9 @@ func TestSinkConnectionLostWhileUnrolling(t *testing.T) {
 // backoff, and goes through once the lock is released.
 func TestSinkLockWaitTimeout(t *testing.T) {
 	r := newSinkRig(t, 300, 2)
-	ctx := context.Background()
-	conn, err := r.admin.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback()
+	tx := r.holder(t)
 	locked := faultOrder(150)
-	if _, err := tx.Exec("INSERT INTO `"+r.table+"` (order_id, user_id, product_id, qty, unit_price, total_price, status, created_at) VALUES (?, 'holder', 'LOCK', 1, 1, 1, 'ACCEPTED', NOW())", locked.OrderID); err != nil {
+	if err := r.hold(tx, locked.OrderID); err != nil {
 		t.Fatal(err)
 	}
 	rs := r.start(t, strings.Replace(faultsMariaURL, "/test", "/test?innodb_lock_wait_timeout=1", 1))
@@ -377,17 +391,7 @@ func TestSinkDeadlockVictim(t *testing.T) {
 	// One partition and one batch: the sink writes the orders in offset order, so when it
 	// waits for order 200 it already holds order 10.
 	r := newSinkRig(t, 300, 1, "batch.size", "300", "consumer.override.max.poll.records", "300")
-	ctx := context.Background()
-	conn, err := r.admin.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback()
+	tx := r.holder(t)
 	// Weight: many rows written by the other transaction make the sink's the cheaper victim.
 	for i := range 20 {
 		var vals []string
@@ -399,7 +403,7 @@ func TestSinkDeadlockVictim(t *testing.T) {
 		}
 	}
 	blocker := faultOrder(200)
-	if _, err := tx.Exec("INSERT INTO `"+r.table+"` (order_id, user_id, product_id, qty, unit_price, total_price, status, created_at) VALUES (?, 'holder', 'LOCK', 1, 1, 1, 'ACCEPTED', NOW())", blocker.OrderID); err != nil {
+	if err := r.hold(tx, blocker.OrderID); err != nil {
 		t.Fatal(err)
 	}
 	rs := r.start(t, faultsMariaURL)
@@ -416,7 +420,7 @@ func TestSinkDeadlockVictim(t *testing.T) {
 	})
 	// Now ask for a row the sink already wrote in its open transaction: a deadlock.
 	early := faultOrder(10)
-	_, err = tx.Exec("INSERT INTO `"+r.table+"` (order_id, user_id, product_id, qty, unit_price, total_price, status, created_at) VALUES (?, 'holder', 'LOCK', 1, 1, 1, 'ACCEPTED', NOW())", early.OrderID)
+	err := r.hold(tx, early.OrderID)
 	t.Logf("the other transaction's insert of a row the sink holds: %v", err)
 	if err := tx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
 		t.Fatal(err)
