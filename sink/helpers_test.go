@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
@@ -269,25 +268,9 @@ func orderRecord(t testing.TB, topic string, o order.Order) *kgo.Record {
 // as "NULL".
 func rowTexts(t testing.TB, d *db.DB, sep, query string, args ...any) []string {
 	t.Helper()
-	rows, err := d.SQL.Query(query, args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		t.Fatal(err)
-	}
-	vals := make([]sql.NullString, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	var out []string
-	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
+	_, rows := testkit.QueryText(t, d.SQL, query, args...)
+	out := make([]string, len(rows))
+	for r, vals := range rows {
 		texts := make([]string, len(vals))
 		for i, v := range vals {
 			texts[i] = "NULL"
@@ -295,10 +278,7 @@ func rowTexts(t testing.TB, d *db.DB, sep, query string, args ...any) []string {
 				texts[i] = v.String
 			}
 		}
-		out = append(out, strings.Join(texts, sep))
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
+		out[r] = strings.Join(texts, sep)
 	}
 	return out
 }

@@ -1,6 +1,6 @@
 // Package testkit provides what the tests of many packages share: golden files, a fresh
 // MariaDB database, a free address, binaries built once, topics read to their end, a
 // broker listener whose connections can be frozen, a TCP proxy that plays database
-// faults, and a TestMain that fails the run when a test leaves a database or a process
-// behind.
+// faults, query results as text, and a TestMain that fails the run when a test leaves
+// a database or a process behind.
 package testkit
