@@ -3,7 +3,6 @@ package kafka
 import (
 	"context"
 	"errors"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -95,12 +94,7 @@ func TestProducerFrozenConnections(t *testing.T) {
 // nor waits, and the first request's produce ends with an error before its deadline,
 // so the function still answers (create-order: 503) on time.
 func TestProducerBrokerDownAtInit(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := testkit.FreeAddr(t)
 	cfg, err := ConfigFromEnv(func(k string) string { return map[string]string{"KAFKA_BROKERS": addr}[k] })
 	if err != nil {
 		t.Fatal(err)
