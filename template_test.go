@@ -67,11 +67,7 @@ func TestShortTags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := json.Marshal(got)
-	if err != nil {
-		t.Fatal(err)
-	}
-	testkit.Golden(t, "internal/cfnyaml/testdata/short-tags.json", append(raw, '\n'))
+	testkit.GoldenJSON(t, "internal/cfnyaml/testdata/short-tags.json", got)
 }
 
 // samSchema compiles the SAM schema once per test binary: it is large.
