@@ -87,31 +87,43 @@ func (r *resolver) present(v any) (any, bool) {
 	return nil, false
 }
 
-// flag reads an optional boolean property.
-func (r *resolver) flag(p map[string]any, key string) (bool, error) {
+// property resolves an optional property to a string; ok is false when it is left out
+// (or AWS::NoValue). The error names the property.
+func (r *resolver) property(p map[string]any, key string) (s string, ok bool, err error) {
 	v, ok := r.present(p[key])
 	if !ok {
-		return false, nil
+		return "", false, nil
 	}
-	s, err := r.String(v)
-	if err != nil && !errors.Is(err, errNoValue) {
-		return false, fmt.Errorf("%s: %w", key, err)
+	s, err = r.String(v)
+	if errors.Is(err, errNoValue) {
+		return "", false, nil
 	}
-	return s == "true", nil
+	if err != nil {
+		return "", true, fmt.Errorf("%s: %w", key, err)
+	}
+	return s, true, nil
+}
+
+// flag reads an optional boolean property.
+func (r *resolver) flag(p map[string]any, key string) (bool, error) {
+	s, _, err := r.property(p, key)
+	return s == "true", err
+}
+
+// text reads an optional string property, def when it is left out.
+func (r *resolver) text(p map[string]any, key, def string) (string, error) {
+	s, ok, err := r.property(p, key)
+	if !ok {
+		return def, err
+	}
+	return s, err
 }
 
 // number reads an optional integer property, def when it is left out.
 func (r *resolver) number(p map[string]any, key string, def int) (int, error) {
-	v, ok := r.present(p[key])
-	if !ok {
-		return def, nil
-	}
-	s, err := r.String(v)
-	if errors.Is(err, errNoValue) {
-		return def, nil
-	}
-	if err != nil {
-		return def, fmt.Errorf("%s: %w", key, err)
+	s, ok, err := r.property(p, key)
+	if !ok || err != nil {
+		return def, err
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil {

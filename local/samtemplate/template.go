@@ -325,20 +325,15 @@ func (r *resolver) events(f *Function, events map[string]any) error {
 
 // route reads an HttpApi event; without Path it is the $default route.
 func (r *resolver) route(name string, p map[string]any) (Route, error) {
-	rt := Route{Event: name, Method: "ANY", Path: "$default"}
+	rt := Route{Event: name}
 	var err error
-	if v, ok := p["Path"]; ok {
-		if rt.Path, err = r.String(v); err != nil {
-			return rt, fmt.Errorf("Path: %w", err)
-		}
+	if rt.Path, err = r.text(p, "Path", "$default"); err != nil {
+		return rt, err
 	}
-	if v, ok := p["Method"]; ok {
-		m, err := r.String(v)
-		if err != nil {
-			return rt, fmt.Errorf("Method: %w", err)
-		}
-		rt.Method = strings.ToUpper(m)
+	if rt.Method, err = r.text(p, "Method", "ANY"); err != nil {
+		return rt, err
 	}
+	rt.Method = strings.ToUpper(rt.Method)
 	if rt.Path == "$default" {
 		rt.Method = "ANY"
 	}
@@ -358,38 +353,31 @@ func (r *resolver) trigger(name, kind string, p map[string]any) (KafkaTrigger, e
 		return kt, fmt.Errorf("%w: no Topics", ErrTemplate)
 	}
 	var err error
-	if v, ok := p["StartingPosition"]; ok {
-		if kt.StartingPosition, err = r.String(v); err != nil {
-			return kt, fmt.Errorf("StartingPosition: %w", err)
-		}
+	if kt.StartingPosition, err = r.text(p, "StartingPosition", kt.StartingPosition); err != nil {
+		return kt, err
 	}
-	if v, ok := p["BatchSize"]; ok {
-		s, err := r.String(v)
-		if err != nil {
-			return kt, fmt.Errorf("BatchSize: %w", err)
-		}
-		if kt.BatchSize, err = strconv.Atoi(s); err != nil || kt.BatchSize < 1 {
-			return kt, fmt.Errorf("%w: BatchSize %q is not a positive number", ErrTemplate, s)
-		}
+	if kt.BatchSize, err = r.number(p, "BatchSize", kt.BatchSize); err != nil {
+		return kt, err
 	}
-	if v, ok := p["MaximumBatchingWindowInSeconds"]; ok {
-		s, err := r.String(v)
-		if err != nil {
-			return kt, fmt.Errorf("MaximumBatchingWindowInSeconds: %w", err)
-		}
-		n, err := strconv.Atoi(s)
+	if kt.BatchSize < 1 {
+		return kt, fmt.Errorf("%w: BatchSize %d is not a positive number", ErrTemplate, kt.BatchSize)
+	}
+	window, ok, err := r.property(p, "MaximumBatchingWindowInSeconds")
+	if err != nil {
+		return kt, err
+	}
+	if ok {
+		n, err := strconv.Atoi(window)
 		if err != nil || n < 0 {
-			return kt, fmt.Errorf("%w: MaximumBatchingWindowInSeconds %q is not a number", ErrTemplate, s)
+			return kt, fmt.Errorf("%w: MaximumBatchingWindowInSeconds %q is not a number", ErrTemplate, window)
 		}
 		kt.BatchingWindow = time.Duration(n) * time.Second
 	}
-	if v, ok := p["Enabled"]; ok {
-		s, err := r.String(v)
-		if err != nil {
-			return kt, fmt.Errorf("Enabled: %w", err)
-		}
-		kt.Enabled = s != "false"
+	enabled, err := r.text(p, "Enabled", "true")
+	if err != nil {
+		return kt, err
 	}
+	kt.Enabled = enabled != "false"
 	cfgKey := "AmazonManagedKafkaEventSourceConfig"
 	if kind == SelfManagedKafka {
 		cfgKey = "SelfManagedKafkaEventSourceConfig"
