@@ -68,8 +68,8 @@ func TestEndToEndSQLite(t *testing.T) {
 		t.Errorf("second stack on %s: exit %d, %v\n%s", st.data, code, err, out)
 	}
 	if lines := strings.Split(strings.TrimSpace(string(out)), "\n"); len(lines) != 1 ||
-		!strings.Contains(lines[0], st.data) || !strings.Contains(lines[0], fmt.Sprintf("process %d", st.cmd.Process.Pid)) {
-		t.Errorf("second stack said %q, want one line naming %s and pid %d", out, st.data, st.cmd.Process.Pid)
+		!strings.Contains(lines[0], st.data) || !strings.Contains(lines[0], fmt.Sprintf("process %d", st.pid())) {
+		t.Errorf("second stack said %q, want one line naming %s and pid %d", out, st.data, st.pid())
 	}
 	if code := st.interrupt(); code != 0 {
 		t.Errorf("stack exited %d after SIGINT, want 0\n%s", code, st.tail())
