@@ -643,7 +643,7 @@ func TestAppendString(t *testing.T) {
 // TestRunConfigError: a bad setting stops start-up with one line naming the variable.
 func TestRunConfigError(t *testing.T) {
 	t.Setenv("KAFKA_AUTH", "foo")
-	err := run()
+	err := run(slog.New(slog.DiscardHandler))
 	if err == nil || err.Error() != `KAFKA_AUTH: unknown mode "foo" (want none, scram-sha-512, msk-iam)` {
 		t.Fatalf("run() = %v", err)
 	}

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -15,19 +16,10 @@ import (
 
 func main() { logging.Main("create-order", run) }
 
-func run() error {
-	log, err := logging.Setup()
-	if err != nil {
-		return err
-	}
-
-	cfg, err := kafka.ConfigFromEnv(os.Getenv)
-	if err != nil {
-		return err
-	}
+func run(log *slog.Logger) error {
 	// Connecting starts in the background: init does not wait for the broker, and the
 	// first request uses whatever is ready.
-	p, err := kafka.NewProducer(context.Background(), cfg)
+	p, cfg, err := kafka.ProducerFromEnv(context.Background(), os.Getenv)
 	if err != nil {
 		return err
 	}

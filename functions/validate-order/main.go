@@ -18,18 +18,10 @@ import (
 
 func main() { logging.Main("validate-order", run) }
 
-func run() error {
-	log, err := logging.Setup()
-	if err != nil {
-		return err
-	}
-
-	cfg, err := kafka.ConfigFromEnv(os.Getenv)
-	if err != nil {
-		return err
-	}
+func run(log *slog.Logger) error {
 	var catalog Catalog
 	if path := os.Getenv("CATALOG_FILE"); path != "" {
+		var err error
 		if catalog, err = LoadCatalog(path); err != nil {
 			return err
 		}
@@ -39,7 +31,7 @@ func run() error {
 	// Connecting starts in the background: init does not wait for the broker, and the
 	// first batch uses whatever is ready.
 	ctx := context.Background()
-	p, err := kafka.NewProducer(ctx, cfg)
+	p, cfg, err := kafka.ProducerFromEnv(ctx, os.Getenv)
 	if err != nil {
 		return err
 	}

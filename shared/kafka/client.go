@@ -51,6 +51,22 @@ func NewClient(ctx context.Context, cfg Config, opts ...kgo.Opt) (*kgo.Client, e
 	return cl, nil
 }
 
+// ProducerFromEnv is the Kafka part of a producing function's init: the configuration
+// ConfigFromEnv reads through getenv, and a Producer for it (NewProducer), which starts
+// connecting in the background, so init does not wait for a broker. It fails, starting
+// nothing, on the first bad setting.
+func ProducerFromEnv(ctx context.Context, getenv func(string) string) (*Producer, Config, error) {
+	cfg, err := ConfigFromEnv(getenv)
+	if err != nil {
+		return nil, Config{}, err
+	}
+	p, err := NewProducer(ctx, cfg)
+	if err != nil {
+		return nil, Config{}, err
+	}
+	return p, cfg, nil
+}
+
 // clientOpts returns NewClient's options for cfg, followed by opts.
 func clientOpts(cfg Config, opts []kgo.Opt) ([]kgo.Opt, error) {
 	base := []kgo.Opt{

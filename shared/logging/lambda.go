@@ -68,9 +68,9 @@ func (w stdLog) Write(p []byte) (int, error) {
 	return len(p), w.h.Handle(ctx, r)
 }
 
-// Setup is the first step of a Lambda function's init: the logger New builds from the
+// setup is the first step of a Lambda function's init: the logger New builds from the
 // environment, writing to stderr, made the default with SetDefault.
-func Setup() (*slog.Logger, error) {
+func setup() (*slog.Logger, error) {
 	l, err := New(os.Stderr, os.Getenv)
 	if err != nil {
 		return nil, err
@@ -79,10 +79,15 @@ func Setup() (*slog.Logger, error) {
 	return l, nil
 }
 
-// Main is a Lambda function's main: it runs init, which starts the Lambda loop, and when
-// init fails prints "<name>: <error>" to stderr and exits 1.
-func Main(name string, init func() error) {
-	if err := init(); err != nil {
+// Main is a Lambda function's main: it sets up the logger from the environment (JSON on
+// stderr, the default logger too), runs init with it, which starts the Lambda loop, and
+// when either fails prints "<name>: <error>" to stderr and exits 1.
+func Main(name string, init func(*slog.Logger) error) {
+	l, err := setup()
+	if err == nil {
+		err = init(l)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, name+":", err)
 		os.Exit(1)
 	}

@@ -73,3 +73,13 @@ func TestInvocationErrors(t *testing.T) {
 		t.Errorf("standard log line %v", got[1])
 	}
 }
+
+// TestSetupBadLevel: a bad LOG_LEVEL stops a function's start-up in Main, before its init
+// runs, with one line naming the variable.
+func TestSetupBadLevel(t *testing.T) {
+	t.Setenv("LOG_LEVEL", "loud")
+	want := `LOG_LEVEL: unknown level "loud"`
+	if _, err := setup(); err == nil || !strings.HasPrefix(err.Error(), want) || strings.Contains(err.Error(), "\n") {
+		t.Errorf("setup() = %v, want one line starting %q", err, want)
+	}
+}
