@@ -16,13 +16,13 @@ import (
 	"unsafe"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/ordersync/ordersync/shared/envelope"
 	"github.com/ordersync/ordersync/shared/httpapi"
 	"github.com/ordersync/ordersync/shared/kafka"
+	"github.com/ordersync/ordersync/shared/logging"
 	"github.com/ordersync/ordersync/shared/metrics"
 	"github.com/ordersync/ordersync/shared/order"
 )
@@ -67,10 +67,7 @@ var buffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b 
 
 // serve answers one request; Handle adds its metrics.
 func (h *Handler) serve(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	var requestID string
-	if lc, ok := lambdacontext.FromContext(ctx); ok {
-		requestID = lc.AwsRequestID
-	}
+	requestID := logging.RequestID(ctx)
 
 	userID, refused := httpapi.User(&req)
 	if refused != "" {
@@ -78,14 +75,14 @@ func (h *Handler) serve(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 	}
 
 	if !jsonMediaType(header(req.Headers, "content-type")) {
-		return h.problem(ctx, requestID, pMediaType, "Content-Type must be application/json")
+		return h.problem(ctx, requestID, httpapi.UnsupportedMediaType, "Content-Type must be application/json")
 	}
 
 	// Size before anything is parsed or decoded.
 	body := req.Body
 	if req.IsBase64Encoded {
 		if len(body) > base64.StdEncoding.EncodedLen(MaxBody) {
-			return h.problem(ctx, requestID, pTooLarge, tooLarge)
+			return h.problem(ctx, requestID, httpapi.BodyTooLarge, tooLarge)
 		}
 		bp := buffers.Get().(*[]byte)
 		defer buffers.Put(bp)
@@ -96,16 +93,16 @@ func (h *Handler) serve(ctx context.Context, req events.APIGatewayV2HTTPRequest)
 		buf = buf[:cap(buf)]
 		n, err := base64.StdEncoding.Decode(buf, bytesOf(body))
 		if err != nil {
-			return h.problem(ctx, requestID, pMalformed, "the base64 body does not decode")
+			return h.problem(ctx, requestID, httpapi.MalformedBody, "the base64 body does not decode")
 		}
 		*bp = buf[:0]
 		if n > MaxBody { // the encoded length allows up to two bytes more
-			return h.problem(ctx, requestID, pTooLarge, tooLarge)
+			return h.problem(ctx, requestID, httpapi.BodyTooLarge, tooLarge)
 		}
 		return h.handle(ctx, requestID, &req, userID, buf[:n])
 	}
 	if len(body) > MaxBody {
-		return h.problem(ctx, requestID, pTooLarge, tooLarge)
+		return h.problem(ctx, requestID, httpapi.BodyTooLarge, tooLarge)
 	}
 	return h.handle(ctx, requestID, &req, userID, bytesOf(body))
 }
@@ -118,16 +115,16 @@ const tooLarge = "the body is larger than 64 KiB"
 // handle serves a request whose body is at most MaxBody bytes.
 func (h *Handler) handle(ctx context.Context, requestID string, req *events.APIGatewayV2HTTPRequest, userID string, body []byte) (events.APIGatewayV2HTTPResponse, error) {
 	if len(body) == 0 {
-		return h.problem(ctx, requestID, pMalformed, "the body is empty")
+		return h.problem(ctx, requestID, httpapi.MalformedBody, "the body is empty")
 	}
 	var r order.Request
 	switch err := r.UnmarshalJSON(body); {
 	case errors.Is(err, order.ErrNotObject):
-		return h.problem(ctx, requestID, pMalformed, "the body must be a JSON object")
+		return h.problem(ctx, requestID, httpapi.MalformedBody, "the body must be a JSON object")
 	case errors.Is(err, order.ErrDuplicate):
-		return h.problem(ctx, requestID, pMalformed, duplicateDetail(err))
+		return h.problem(ctx, requestID, httpapi.MalformedBody, duplicateDetail(err))
 	case err != nil:
-		return h.problem(ctx, requestID, pMalformed, "the body is not valid JSON")
+		return h.problem(ctx, requestID, httpapi.MalformedBody, "the body is not valid JSON")
 	}
 
 	o, errs := r.Order(userID, "", h.Now())
@@ -251,7 +248,7 @@ func (h *Handler) notStored(ctx context.Context, requestID, orderID string, err 
 	if unavailable(err) {
 		h.logAttrs(ctx, slog.LevelWarn, "order not acknowledged in time",
 			slog.String("request_id", requestID), slog.String("order_id", orderID), slog.Any("error", err))
-		return pUnavailable.Response("the order could not be stored in time; retry with the same Idempotency-Key", nil), nil
+		return httpapi.NotAcknowledged.Response("the order could not be stored in time; retry with the same Idempotency-Key", nil), nil
 	}
 	return h.internal(ctx, requestID, orderID, "produce", err)
 }
@@ -275,23 +272,7 @@ func unavailable(err error) bool {
 // created is the 201 answer for o.
 func created(o *order.Order) events.APIGatewayV2HTTPResponse {
 	bp := buffers.Get().(*[]byte)
-	b := append((*bp)[:0], `{"orderId":`...)
-	b = envelope.AppendString(b, o.OrderID)
-	b = append(b, `,"userId":`...)
-	b = envelope.AppendString(b, o.UserID)
-	b = append(b, `,"productId":`...)
-	b = envelope.AppendString(b, o.ProductID)
-	b = append(b, `,"qty":`...)
-	b = strconv.AppendInt(b, int64(o.Qty), 10)
-	b = append(b, `,"unitPrice":`...)
-	b = strconv.AppendInt(b, o.UnitPrice, 10)
-	b = append(b, `,"totalPrice":`...)
-	b = strconv.AppendInt(b, o.TotalPrice, 10)
-	b = append(b, `,"status":`...)
-	b = envelope.AppendString(b, string(o.Status))
-	b = append(b, `,"createdAt":"`...)
-	b = o.CreatedAt.UTC().AppendFormat(b, "2006-01-02T15:04:05.000Z07:00")
-	b = append(b, `"}`...)
+	b := o.AppendJSON((*bp)[:0])
 	body := string(b)
 	*bp = b[:0]
 	buffers.Put(bp)

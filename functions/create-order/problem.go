@@ -11,15 +11,6 @@ import (
 	"github.com/ordersync/ordersync/shared/order"
 )
 
-// The problems only create-order answers with; httpapi has the shared ones.
-var (
-	pMalformed   = httpapi.Problem{Status: 400, Type: "urn:ordersync:problem:malformed-body", Title: "Malformed request body"}
-	pTooLarge    = httpapi.Problem{Status: 413, Type: "urn:ordersync:problem:body-too-large", Title: "Request body too large"}
-	pMediaType   = httpapi.Problem{Status: 415, Type: "urn:ordersync:problem:unsupported-media-type", Title: "Unsupported media type"}
-	pInvalid     = httpapi.Problem{Status: 422, Type: "urn:ordersync:problem:invalid-order", Title: "Invalid order"}
-	pUnavailable = httpapi.Problem{Status: 503, Type: "urn:ordersync:problem:not-acknowledged", Title: "Order not acknowledged"}
-)
-
 // problem answers a client error (4xx) and logs it at info level.
 func (h *Handler) problem(ctx context.Context, requestID string, p httpapi.Problem, detail string) (events.APIGatewayV2HTTPResponse, error) {
 	h.logAttrs(ctx, slog.LevelInfo, "request refused",
@@ -35,7 +26,7 @@ func (h *Handler) invalid(ctx context.Context, requestID string, errs []order.Fi
 	}
 	h.logAttrs(ctx, slog.LevelInfo, "request refused",
 		slog.String("request_id", requestID), slog.Int("status", 422), slog.String("detail", detail))
-	return pInvalid.Response(detail, errs), nil
+	return httpapi.InvalidOrder.Response(detail, errs), nil
 }
 
 // internal answers 500 without saying why; the log says why.

@@ -10,19 +10,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/ordersync/ordersync/functions/get-orders/paging"
 	"github.com/ordersync/ordersync/shared/httpapi"
+	"github.com/ordersync/ordersync/shared/logging"
 	"github.com/ordersync/ordersync/shared/order"
-)
-
-// The problems get-orders answers with; httpapi has the shared ones.
-var (
-	pInvalid     = httpapi.Problem{Status: 422, Type: "urn:ordersync:problem:invalid-request", Title: "Invalid request"}
-	pNotFound    = httpapi.Problem{Status: 404, Type: "urn:ordersync:problem:order-not-found", Title: "Order not found"}
-	pUnavailable = httpapi.Problem{Status: 503, Type: "urn:ordersync:problem:database-unavailable", Title: "Database unavailable"}
 )
 
 // notFoundDetail is the 404's detail: reads are eventually consistent.
@@ -54,10 +47,7 @@ func NewHandler(db *sql.DB, cursorKey []byte, log *slog.Logger) *Handler {
 
 // Handle serves both routes.
 func (h *Handler) Handle(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	var requestID string
-	if lc, ok := lambdacontext.FromContext(ctx); ok {
-		requestID = lc.AwsRequestID
-	}
+	requestID := logging.RequestID(ctx)
 	user, refused := httpapi.User(&req)
 	if refused != "" {
 		return h.refuse(ctx, requestID, httpapi.Forbidden.Response(refused, nil))
@@ -96,11 +86,11 @@ func (h *Handler) one(ctx context.Context, requestID, user, id string) (events.A
 	case errors.Is(err, errNotFound):
 		h.log.LogAttrs(ctx, slog.LevelDebug, "order not stored (yet)",
 			slog.String("request_id", requestID), slog.String("order_id", id))
-		return noStore(pNotFound.Response(notFoundDetail, nil)), nil
+		return noStore(httpapi.OrderNotFound.Response(notFoundDetail, nil)), nil
 	case err != nil:
 		return h.failed(ctx, requestID, id, err)
 	}
-	return ok(r.appendJSON(make([]byte, 0, 320))), nil
+	return ok(r.AppendJSON(make([]byte, 0, 320))), nil
 }
 
 func (h *Handler) list(ctx context.Context, requestID, user string, q paging.Page) (events.APIGatewayV2HTTPResponse, error) {
@@ -121,13 +111,13 @@ func (h *Handler) list(ctx context.Context, requestID, user string, q paging.Pag
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = rows[i].appendJSON(b)
+		b = rows[i].AppendJSON(b)
 	}
 	b = append(b, ']')
 	if len(rows) > q.Limit {
 		last := rows[q.Limit-1]
 		b = append(b, `,"nextCursor":"`...)
-		b = append(b, h.cursors.Encode(paging.Position{CreatedAt: last.createdAt.Time, OrderID: last.orderID}, user)...)
+		b = append(b, h.cursors.Encode(paging.Position{CreatedAt: last.CreatedAt, OrderID: last.OrderID}, user)...)
 		b = append(b, '"')
 	}
 	return ok(append(b, '}')), nil
@@ -182,7 +172,7 @@ func (h *Handler) invalid(ctx context.Context, requestID string, errs []order.Fi
 	if len(errs) == 1 {
 		detail = "the request breaks 1 rule"
 	}
-	return h.refuse(ctx, requestID, pInvalid.Response(detail, errs))
+	return h.refuse(ctx, requestID, httpapi.InvalidRequest.Response(detail, errs))
 }
 
 // failed answers a database error: 503 with Retry-After when it may pass (the database
@@ -195,7 +185,7 @@ func (h *Handler) failed(ctx context.Context, requestID, orderID string, err err
 	}
 	if transient(err) {
 		h.log.LogAttrs(ctx, slog.LevelWarn, "database unavailable", attrs...)
-		return noStore(pUnavailable.Response("the orders could not be read in time; retry shortly", nil)), nil
+		return noStore(httpapi.DatabaseUnavailable.Response("the orders could not be read in time; retry shortly", nil)), nil
 	}
 	h.log.LogAttrs(ctx, slog.LevelError, "read failed", attrs...)
 	return noStore(httpapi.Internal.Response("the orders could not be read", nil)), nil

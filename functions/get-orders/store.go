@@ -5,12 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ordersync/ordersync/functions/get-orders/paging"
-	"github.com/ordersync/ordersync/shared/envelope"
 	"github.com/ordersync/ordersync/shared/order"
 )
 
@@ -46,19 +44,24 @@ const (
 // start is the position before every order: the first page's cursor.
 var start = paging.Position{CreatedAt: time.Date(9999, 12, 31, 23, 59, 59, 999e6, time.UTC)}
 
-// row is one stored order as the API shows it.
+// row is one stored order as the API shows it: Accepted when it was read from orders,
+// Rejected, with its reason, when it was read from order_rejections.
 type row struct {
-	orderID, userID, productID string
-	qty, unitPrice, totalPrice int64
-	createdAt                  storedTime
-	reason                     sql.NullString
-	rejected                   bool
+	order.Order
+	// Scanned, then set into Order; fields rather than locals of scan, which would each
+	// cost an allocation per row.
+	reason   sql.NullString
+	rejected bool
 }
 
 func (r *row) scan(s interface{ Scan(...any) error }) error {
-	err := s.Scan(&r.orderID, &r.userID, &r.productID, &r.qty, &r.unitPrice, &r.totalPrice, &r.createdAt, &r.reason, &r.rejected)
+	err := s.Scan(&r.OrderID, &r.UserID, &r.ProductID, &r.Qty, &r.UnitPrice, &r.TotalPrice, (*storedTime)(&r.CreatedAt), &r.reason, &r.rejected)
 	if err != nil && strings.HasPrefix(err.Error(), "sql: Scan error") {
 		return fmt.Errorf("%w: %w", errStored, err)
+	}
+	r.Status, r.Reason = order.Accepted, r.reason.String
+	if r.rejected {
+		r.Status = order.Rejected
 	}
 	return err
 }
@@ -102,43 +105,14 @@ func list(ctx context.Context, db *sql.DB, user string, p paging.Position, limit
 	return rows, rs.Err()
 }
 
-// appendJSON appends r as the API's order object.
-func (r *row) appendJSON(b []byte) []byte {
-	b = append(b, `{"orderId":`...)
-	b = envelope.AppendString(b, r.orderID)
-	b = append(b, `,"userId":`...)
-	b = envelope.AppendString(b, r.userID)
-	b = append(b, `,"productId":`...)
-	b = envelope.AppendString(b, r.productID)
-	b = append(b, `,"qty":`...)
-	b = strconv.AppendInt(b, r.qty, 10)
-	b = append(b, `,"unitPrice":`...)
-	b = strconv.AppendInt(b, r.unitPrice, 10)
-	b = append(b, `,"totalPrice":`...)
-	b = strconv.AppendInt(b, r.totalPrice, 10)
-	if r.rejected {
-		b = append(b, `,"status":"`+order.Rejected+`"`...)
-	} else {
-		b = append(b, `,"status":"`+order.Accepted+`"`...)
-	}
-	b = append(b, `,"createdAt":"`...)
-	b = r.createdAt.UTC().AppendFormat(b, "2006-01-02T15:04:05.000Z07:00")
-	b = append(b, '"')
-	if r.rejected {
-		b = append(b, `,"reason":`...)
-		b = envelope.AppendString(b, r.reason.String)
-	}
-	return append(b, '}')
-}
-
 // storedTime scans a DATETIME(3) column: a time.Time from MySQL (parseTime), text from
 // SQLite, where the sink's driver writes "2006-01-02 15:04:05.999999999-07:00".
-type storedTime struct{ time.Time }
+type storedTime time.Time
 
 func (t *storedTime) Scan(v any) error {
 	switch x := v.(type) {
 	case time.Time:
-		t.Time = x
+		*t = storedTime(x)
 		return nil
 	case string:
 		return t.parse(x)
@@ -151,7 +125,7 @@ func (t *storedTime) Scan(v any) error {
 func (t *storedTime) parse(s string) error {
 	for _, layout := range []string{"2006-01-02 15:04:05.999999999-07:00", "2006-01-02 15:04:05.999999999", time.RFC3339Nano} {
 		if x, err := time.Parse(layout, s); err == nil {
-			t.Time = x
+			*t = storedTime(x)
 			return nil
 		}
 	}

@@ -22,10 +22,24 @@ type Problem struct {
 	Title  string
 }
 
-// Problems every HTTP function answers with.
+// The API's problem types (docs/http-api.md), all in this one list so that a URN never
+// means two things. Forbidden and Internal are every HTTP function's answers; the others
+// are one function's.
 var (
 	Forbidden = Problem{403, "urn:ordersync:problem:user-mismatch", "Path user is not the authenticated user"}
 	Internal  = Problem{500, "about:blank", "Internal Server Error"}
+
+	// create-order
+	MalformedBody        = Problem{400, "urn:ordersync:problem:malformed-body", "Malformed request body"}
+	BodyTooLarge         = Problem{413, "urn:ordersync:problem:body-too-large", "Request body too large"}
+	UnsupportedMediaType = Problem{415, "urn:ordersync:problem:unsupported-media-type", "Unsupported media type"}
+	InvalidOrder         = Problem{422, "urn:ordersync:problem:invalid-order", "Invalid order"}
+	NotAcknowledged      = Problem{503, "urn:ordersync:problem:not-acknowledged", "Order not acknowledged"}
+
+	// get-orders
+	InvalidRequest      = Problem{422, "urn:ordersync:problem:invalid-request", "Invalid request"}
+	OrderNotFound       = Problem{404, "urn:ordersync:problem:order-not-found", "Order not found"}
+	DatabaseUnavailable = Problem{503, "urn:ordersync:problem:database-unavailable", "Database unavailable"}
 )
 
 // Response is the application/problem+json answer of p with detail and, for 422, the

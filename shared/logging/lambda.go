@@ -32,6 +32,15 @@ func Invocations[In, Out any](l *slog.Logger, handle func(context.Context, In) (
 	}
 }
 
+// RequestID returns the Lambda request id of the invocation ctx belongs to, or "" outside
+// an invocation. Every log line of an invocation carries it as request_id.
+func RequestID(ctx context.Context) string {
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		return lc.AwsRequestID
+	}
+	return ""
+}
+
 func invocationError(ctx context.Context, l *slog.Logger, msg string, err error) {
 	attrs := []slog.Attr{slog.String("error", err.Error())}
 	if lc, ok := lambdacontext.FromContext(ctx); ok {

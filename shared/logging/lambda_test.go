@@ -74,6 +74,17 @@ func TestInvocationErrors(t *testing.T) {
 	}
 }
 
+// TestRequestID: the invocation's request id, and "" outside an invocation.
+func TestRequestID(t *testing.T) {
+	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "req-7"})
+	if got := RequestID(ctx); got != "req-7" {
+		t.Errorf("RequestID = %q, want req-7", got)
+	}
+	if got := RequestID(context.Background()); got != "" {
+		t.Errorf("RequestID outside an invocation = %q, want empty", got)
+	}
+}
+
 // TestSetupBadLevel: a bad LOG_LEVEL stops a function's start-up in Main, before its init
 // runs, with one line naming the variable.
 func TestSetupBadLevel(t *testing.T) {

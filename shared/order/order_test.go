@@ -194,3 +194,30 @@ func TestIDLongName(t *testing.T) {
 		t.Fatalf("ID = %s, want %s", got, want)
 	}
 }
+
+// TestAppendJSON: the order as the HTTP API shows it, with reason only when rejected,
+// createdAt in UTC with milliseconds, and strings escaped.
+func TestAppendJSON(t *testing.T) {
+	pending := validOrder()
+	rejected := validOrder()
+	rejected.Status, rejected.Reason = Rejected, `unit_price: must be "1200"`
+	rejected.CreatedAt = created.In(time.FixedZone("CET", 3600))
+	accepted := validOrder()
+	accepted.Status, accepted.Reason = Accepted, "ignored unless rejected"
+	const common = `{"orderId":"0b4f3d4e-9a7c-5d2e-8f10-2a3b4c5d6e7f","userId":"user-1","productId":"CATALOG-0001","qty":5,"unitPrice":1200,"totalPrice":6000,`
+	for _, tc := range []struct {
+		name string
+		o    Order
+		want string
+	}{
+		{"pending", pending, common + `"status":"PENDING","createdAt":"2026-11-22T04:00:00.123Z"}`},
+		{"accepted", accepted, common + `"status":"ACCEPTED","createdAt":"2026-11-22T04:00:00.123Z"}`},
+		{"rejected", rejected, common + `"status":"REJECTED","createdAt":"2026-11-22T04:00:00.123Z","reason":"unit_price: must be \"1200\""}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := string(tc.o.AppendJSON([]byte("x"))); got != "x"+tc.want {
+				t.Errorf("AppendJSON =\n%s\nwant\n%s", got, "x"+tc.want)
+			}
+		})
+	}
+}
