@@ -293,18 +293,7 @@ func count(t testing.TB, d *db.DB, table string) int {
 // dbTime scans a DATETIME column: a time.Time from MySQL, text from SQLite.
 type dbTime struct{ time.Time }
 
-func (d *dbTime) Scan(v any) error {
-	switch x := v.(type) {
-	case time.Time:
-		d.Time = x
-		return nil
-	case string:
-		for _, layout := range []string{"2006-01-02 15:04:05.999999999-07:00", "2006-01-02 15:04:05.999999999", "2006-01-02"} {
-			if t, err := time.Parse(layout, x); err == nil {
-				d.Time = t
-				return nil
-			}
-		}
-	}
-	return fmt.Errorf("cannot scan %T %v as a time", v, v)
+func (d *dbTime) Scan(v any) (err error) {
+	d.Time, err = db.ScanTime(v)
+	return err
 }
