@@ -281,6 +281,22 @@ func rowTexts(t testing.TB, d *db.DB, sep, query string, args ...any) []string {
 	return out
 }
 
+// offlineSink is a sink for cfg on d whose Kafka client is never used: for tests of the
+// sink's own functions without a broker.
+func offlineSink(t testing.TB, cfg Config, d *db.DB) *Sink {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers("127.0.0.1:1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	s, err := New(cfg, d, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func count(t testing.TB, d *db.DB, table string) int {
 	t.Helper()
 	var n int
