@@ -325,29 +325,9 @@ func scalarPlan(kind reflect.Kind) *plan {
 			func(p unsafe.Pointer) int64 { return int64(*(*int)(p)) },
 			func(p unsafe.Pointer, n int64) { *(*int)(p) = int(n) })
 	case reflect.Float32:
-		return &plan{
-			schema: &Schema{Type: Float32},
-			enc: func(dst []byte, p unsafe.Pointer) ([]byte, error) {
-				return appendFloatChecked(dst, float64(*(*float32)(p)), Float32)
-			},
-			dec: func(sc *scanner, p unsafe.Pointer) error {
-				f, err := sc.floatValue(32)
-				*(*float32)(p) = float32(f)
-				return err
-			},
-		}
+		return floatPlan[float32](Float32, 32)
 	case reflect.Float64:
-		return &plan{
-			schema: &Schema{Type: Float64},
-			enc: func(dst []byte, p unsafe.Pointer) ([]byte, error) {
-				return appendFloatChecked(dst, *(*float64)(p), Float64)
-			},
-			dec: func(sc *scanner, p unsafe.Pointer) error {
-				f, err := sc.floatValue(64)
-				*(*float64)(p) = f
-				return err
-			},
-		}
+		return floatPlan[float64](Float64, 64)
 	case reflect.String:
 		return &plan{
 			schema: &Schema{Type: String},
@@ -395,6 +375,22 @@ func intPlan(typ Type, lo, hi int64, get func(unsafe.Pointer) int64, set func(un
 			}
 			set(p, n)
 			return nil
+		},
+	}
+}
+
+// floatPlan returns the plan of a float kind F, written as typ and read with the
+// given precision in bits.
+func floatPlan[F float32 | float64](typ Type, bits int) *plan {
+	return &plan{
+		schema: &Schema{Type: typ},
+		enc: func(dst []byte, p unsafe.Pointer) ([]byte, error) {
+			return appendFloatChecked(dst, float64(*(*F)(p)), typ)
+		},
+		dec: func(sc *scanner, p unsafe.Pointer) error {
+			f, err := sc.floatValue(bits)
+			*(*F)(p) = F(f)
+			return err
 		},
 	}
 }
