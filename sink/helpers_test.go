@@ -30,6 +30,14 @@ var targets = []target{
 	{db.SQLite, openSQLite},
 }
 
+// eachTarget runs test as a subtest on every target, with a database of its own.
+func eachTarget(t *testing.T, test func(t *testing.T, d *db.DB)) {
+	t.Helper()
+	for _, tg := range targets {
+		t.Run(tg.name, func(t *testing.T) { test(t, tg.open(t)) })
+	}
+}
+
 func openMariaDB(t testing.TB) *db.DB {
 	t.Helper()
 	d, err := db.Open(context.Background(), testkit.MariaDB(t, "sink").URL, "")
@@ -79,6 +87,15 @@ func createOrdersTable(t testing.TB, d *db.DB, table string) {
 			t.Fatalf("%s: %v", stmt, err)
 		}
 	}
+}
+
+// ordersTopic makes a fresh orders table on d and a cluster holding a fresh topic of
+// partitions.
+func ordersTopic(t testing.TB, d *db.DB, partitions int32) (topic, table string, brokers []string) {
+	t.Helper()
+	topic, table = unique("orders"), unique("orders")
+	createOrdersTable(t, d, table)
+	return topic, table, newCluster(t, partitions, topic)
 }
 
 // newCluster starts an in-process Kafka cluster with the given topics.
@@ -138,6 +155,11 @@ func start(t testing.TB, cfg Config, d *db.DB, brokers []string, hook func() err
 	s.Progress = -1
 	s.Logger = slog.New(slog.NewTextHandler(t.Output(), nil)) // shown with -v or on failure
 	s.afterDBCommit = hook
+	return runSink(t, s)
+}
+
+// runSink runs s in the background until the test ends or stop is called.
+func runSink(t testing.TB, s *Sink) *running {
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{Sink: s, done: make(chan error, 1), cancel: cancel}
 	go func() { r.done <- s.Run(ctx) }()
@@ -149,6 +171,24 @@ func start(t testing.TB, cfg Config, d *db.DB, brokers []string, hook func() err
 func (r *running) stop(t testing.TB) error {
 	r.cancel()
 	return r.wait(t)
+}
+
+// stopClean stops the sink; a Run error fails the test.
+func (r *running) stopClean(t testing.TB) {
+	t.Helper()
+	if err := r.stop(t); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// runRecords runs a sink for cfg until it has handled n records and stops it; a Run
+// error fails the test.
+func runRecords(t testing.TB, cfg Config, d *db.DB, brokers []string, n int64) *running {
+	t.Helper()
+	r := start(t, cfg, d, brokers, nil)
+	r.waitRecords(t, n)
+	r.stopClean(t)
+	return r
 }
 
 // wait waits for Run to return and returns its error (again on later calls).
@@ -164,19 +204,26 @@ func (r *running) wait(t testing.TB) error {
 }
 
 // waitRecords waits until the sink has handled n records; Run ending first fails the
-// test. The deadline only guards against a hang.
+// test.
 func (r *running) waitRecords(t testing.TB, n int64) {
 	t.Helper()
+	r.until(t, fmt.Sprintf("%d records", n), func() bool { return r.Stats().Records >= n })
+}
+
+// until waits for cond, failing if the sink stops first. The deadline is a liveness
+// bound against a hang, not a speed assertion.
+func (r *running) until(t testing.TB, what string, cond func() bool) {
+	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
-	for r.Stats().Records < n {
+	for !cond() {
 		select {
 		case err := <-r.done:
 			r.done <- err
-			t.Fatalf("sink stopped after %d of %d records: %v", r.Stats().Records, n, err)
+			t.Fatalf("sink stopped before %s: %v (stats %+v)", what, err, r.Stats())
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("sink handled %d of %d records before the deadline", r.Stats().Records, n)
+			t.Fatalf("no %s within the liveness bound (stats %+v)", what, r.Stats())
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -215,6 +262,41 @@ func orderRecord(t testing.TB, topic string, o order.Order) *kgo.Record {
 	return &kgo.Record{Topic: topic, Key: []byte(o.OrderID), Value: v}
 }
 
+// rowTexts runs query and returns each row as its columns' text joined by sep, NULL
+// as "NULL".
+func rowTexts(t testing.TB, d *db.DB, sep, query string, args ...any) []string {
+	t.Helper()
+	_, rows := testkit.QueryText(t, d.SQL, query, args...)
+	out := make([]string, len(rows))
+	for r, vals := range rows {
+		texts := make([]string, len(vals))
+		for i, v := range vals {
+			texts[i] = "NULL"
+			if v.Valid {
+				texts[i] = v.String
+			}
+		}
+		out[r] = strings.Join(texts, sep)
+	}
+	return out
+}
+
+// offlineSink is a sink for cfg on d whose Kafka client is never used: for tests of the
+// sink's own functions without a broker.
+func offlineSink(t testing.TB, cfg Config, d *db.DB) *Sink {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers("127.0.0.1:1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	s, err := New(cfg, d, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func count(t testing.TB, d *db.DB, table string) int {
 	t.Helper()
 	var n int
@@ -227,18 +309,7 @@ func count(t testing.TB, d *db.DB, table string) int {
 // dbTime scans a DATETIME column: a time.Time from MySQL, text from SQLite.
 type dbTime struct{ time.Time }
 
-func (d *dbTime) Scan(v any) error {
-	switch x := v.(type) {
-	case time.Time:
-		d.Time = x
-		return nil
-	case string:
-		for _, layout := range []string{"2006-01-02 15:04:05.999999999-07:00", "2006-01-02 15:04:05.999999999", "2006-01-02"} {
-			if t, err := time.Parse(layout, x); err == nil {
-				d.Time = t
-				return nil
-			}
-		}
-	}
-	return fmt.Errorf("cannot scan %T %v as a time", v, v)
+func (d *dbTime) Scan(v any) (err error) {
+	d.Time, err = db.ScanTime(v)
+	return err
 }

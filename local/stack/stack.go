@@ -244,8 +244,12 @@ func (r *run) startKafka(ctx context.Context) error {
 // newClient is a Kafka client of the stack's connection; franz-go's warnings go to
 // the stream.
 func (r *run) newClient(ctx context.Context, opts ...kgo.Opt) (*kgo.Client, error) {
-	logger := kgo.WithLogger(kslog.New(r.out.LoggerAt("kafka-client", slog.LevelWarn)))
-	return kafka.NewClient(ctx, r.kcfg, append([]kgo.Opt{logger}, opts...)...)
+	return kafka.NewClient(ctx, r.kcfg, append([]kgo.Opt{r.clientLogger()}, opts...)...)
+}
+
+// clientLogger sends franz-go's warnings to the stream.
+func (r *run) clientLogger() kgo.Opt {
+	return kgo.WithLogger(kslog.New(r.out.LoggerAt("kafka-client", slog.LevelWarn)))
 }
 
 // readTemplate resolves template.yaml for this machine: its functions, with their
@@ -353,11 +357,7 @@ func (r *run) startFunctions(ctx context.Context) error {
 	errs := make([]error, len(r.fns))
 	var wg sync.WaitGroup
 	for i, fn := range r.fns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = fn.rt.Start(ctx)
-		}()
+		wg.Go(func() { errs[i] = fn.rt.Start(ctx) })
 	}
 	wg.Wait()
 	return errors.Join(errs...)
@@ -370,13 +370,8 @@ func (r *run) startSinks(ctx context.Context) error {
 	r.stopSinks = stopSinks
 	store, sinkLog := r.store, r.out.Logger("sink")
 	for _, sc := range r.sinkCfgs {
-		cl, err := r.newClient(ctx, sink.ClientOpts(sc)...)
+		s, err := sink.Open(ctx, sc, store, r.kcfg, r.clientLogger())
 		if err != nil {
-			return fmt.Errorf("sink %s: %w", sc.Name, err)
-		}
-		s, err := sink.New(sc, store, cl)
-		if err != nil {
-			cl.Close()
 			return err
 		}
 		s.Logger = sinkLog
@@ -385,13 +380,11 @@ func (r *run) startSinks(ctx context.Context) error {
 		if !r.out.Enabled(slog.LevelInfo) {
 			s.Progress = -1
 		}
-		r.sinkWG.Add(1)
-		go func() {
-			defer r.sinkWG.Done()
+		r.sinkWG.Go(func() {
 			if err := s.Run(sinkCtx); err != nil {
 				r.fail(fmt.Errorf("sink %s: %w", sc.Name, err))
 			}
-		}()
+		})
 	}
 	return nil
 }
@@ -418,13 +411,11 @@ func (r *run) startTriggers(ctx context.Context) error {
 			}
 			r.triggerLines = append(r.triggerLines, fmt.Sprintf("%s event %s → %s  (group %s, batch %d, window %s)",
 				t.Kind, strings.Join(t.Topics, ","), fn.name, tc.Group, tc.BatchSize, tc.Window))
-			r.trigWG.Add(1)
-			go func() {
-				defer r.trigWG.Done()
+			r.trigWG.Go(func() {
 				if err := tr.Run(trigCtx); err != nil {
 					r.fail(fmt.Errorf("trigger %s: %w", tc.Name, err))
 				}
-			}()
+			})
 		}
 	}
 	return nil
