@@ -31,16 +31,8 @@ import (
 // fuzzSink is a sink on d for a fuzz target: quiet logs, a client that is never used.
 func fuzzSink(f testing.TB, d *db.DB, kv ...string) *Sink {
 	f.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers("127.0.0.1:1"))
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(cl.Close)
-	s, err := New(testConfig(f, "fuzz", append([]string{"topics", "t", "insert.mode", "upsert",
-		"pk.mode", "record_value", "pk.fields", "id", "auto.create", "true", "auto.evolve", "true"}, kv...)...), d, cl)
-	if err != nil {
-		f.Fatal(err)
-	}
+	s := offlineSink(f, testConfig(f, "fuzz", append([]string{"topics", "t", "insert.mode", "upsert",
+		"pk.mode", "record_value", "pk.fields", "id", "auto.create", "true", "auto.evolve", "true"}, kv...)...), d)
 	s.Logger = slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError}))
 	return s
 }
