@@ -200,23 +200,22 @@ func (w sqlWriter) insert(l *layout, rows int, upsert bool) string {
 	if len(update) == 0 {
 		update = l.keys
 	}
+	// Each column takes the value the row would have had: `c`=values(`c`) in MySQL,
+	// "c"=excluded."c" in SQLite.
+	from, to := "=excluded.", ""
 	if w.dialect == db.MySQL {
 		b.WriteString(" on duplicate key update ")
-		list(&b, update, ",", func(c *column) {
-			w.ident(&b, c.name)
-			b.WriteString("=values(")
-			w.ident(&b, c.name)
-			b.WriteByte(')')
-		})
-		return b.String()
+		from, to = "=values(", ")"
+	} else {
+		b.WriteString(" ON CONFLICT(")
+		w.columnList(&b, l.keys)
+		b.WriteString(") DO UPDATE SET ")
 	}
-	b.WriteString(" ON CONFLICT(")
-	w.columnList(&b, l.keys)
-	b.WriteString(") DO UPDATE SET ")
 	list(&b, update, ",", func(c *column) {
 		w.ident(&b, c.name)
-		b.WriteString("=excluded.")
+		b.WriteString(from)
 		w.ident(&b, c.name)
+		b.WriteString(to)
 	})
 	return b.String()
 }

@@ -5,6 +5,7 @@ package runtimeapi
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -116,9 +117,7 @@ func New(cfg Config) (*Function, error) {
 	if cfg.Path == "" {
 		return nil, errors.New("runtimeapi: no bootstrap path")
 	}
-	if cfg.Name == "" {
-		cfg.Name = "function"
-	}
+	cfg.Name = cmp.Or(cfg.Name, "function")
 	if cfg.Concurrency < 1 {
 		cfg.Concurrency = 1
 	}
@@ -128,12 +127,8 @@ func New(cfg Config) (*Function, error) {
 	if cfg.MemorySize <= 0 {
 		cfg.MemorySize = 128
 	}
-	if cfg.Region == "" {
-		cfg.Region = "us-east-1"
-	}
-	if cfg.AccountID == "" {
-		cfg.AccountID = "123456789012"
-	}
+	cfg.Region = cmp.Or(cfg.Region, "us-east-1")
+	cfg.AccountID = cmp.Or(cfg.AccountID, "123456789012")
 	if cfg.InitTimeout <= 0 {
 		cfg.InitTimeout = 10 * time.Second
 	}

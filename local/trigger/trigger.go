@@ -5,6 +5,7 @@
 package trigger
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -71,12 +72,8 @@ func New(cfg Config) (*Trigger, error) {
 	if cfg.BatchSize < 1 {
 		cfg.BatchSize = 100
 	}
-	if cfg.EventSource == "" {
-		cfg.EventSource = SourceMSK
-	}
-	if cfg.BootstrapServers == "" {
-		cfg.BootstrapServers = strings.Join(cfg.Brokers, ",")
-	}
+	cfg.EventSource = cmp.Or(cfg.EventSource, SourceMSK)
+	cfg.BootstrapServers = cmp.Or(cfg.BootstrapServers, strings.Join(cfg.Brokers, ","))
 	if cfg.MinBackoff <= 0 {
 		cfg.MinBackoff = 200 * time.Millisecond
 	}
