@@ -9,14 +9,13 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"regexp"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+	"github.com/ordersync/ordersync/internal/scratchdb"
 )
 
 // DefaultMariaDBURL is the test server: MariaDB on 127.0.0.1:3306, root without a
@@ -106,14 +105,14 @@ func MariaDB(t testing.TB, purpose string) *Database {
 	t.Helper()
 	requireMain(t, "MariaDB")
 	MariaDBURL(t)
-	name := "ordersync_" + sanitize.ReplaceAllString(strings.ToLower(purpose), "_") + "_" + randomHex(6)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	name, err := scratchdb.Create(ctx, server.admin, purpose)
 	server.mu.Lock()
 	server.created = append(server.created, name)
 	server.mu.Unlock()
-	if _, err := server.admin.ExecContext(ctx, "CREATE DATABASE `"+name+"`"); err != nil {
-		t.Fatalf("create test database %s: %v", name, err)
+	if err != nil {
+		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		if err := dropDatabase(name); err != nil {
@@ -135,25 +134,11 @@ func MariaDB(t testing.TB, purpose string) *Database {
 	return d
 }
 
-var sanitize = regexp.MustCompile(`[^a-z0-9_]+`)
-
-// dropDatabase drops name, waiting at most 30 s for locks an open transaction holds
-// rather than the server's default of a year.
+// dropDatabase drops name on the test server (see scratchdb.Drop).
 func dropDatabase(name string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	conn, err := server.admin.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("drop %s: %w", name, err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "SET SESSION lock_wait_timeout = 30"); err != nil {
-		return fmt.Errorf("drop %s: %w", name, err)
-	}
-	if _, err := conn.ExecContext(ctx, "DROP DATABASE IF EXISTS `"+name+"`"); err != nil {
-		return fmt.Errorf("drop %s: %w", name, err)
-	}
-	return nil
+	return scratchdb.Drop(ctx, server.admin, name)
 }
 
 func listDatabases(ctx context.Context, db *sql.DB) ([]string, error) {

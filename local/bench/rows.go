@@ -3,9 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/ordersync/ordersync/internal/scratchdb"
 	"github.com/ordersync/ordersync/shared/db"
 )
 
@@ -41,15 +40,16 @@ func benchDatabase(ctx context.Context) (cfg *mysql.Config, dbName, dbURL string
 		admin.Close()
 		return nil, "", "", nil, fmt.Errorf("MariaDB at %s: %w (set DATABASE_URL, or run with --stack=false)", cfg.Addr, err)
 	}
-	suffix := make([]byte, 4)
-	rand.Read(suffix)
-	dbName = "ordersync_bench_" + hex.EncodeToString(suffix)
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE `"+dbName+"`"); err != nil {
+	if dbName, err = scratchdb.Create(ctx, admin, "bench"); err != nil {
 		admin.Close()
 		return nil, "", "", nil, err
 	}
 	drop = func() {
-		admin.Exec("DROP DATABASE `" + dbName + "`")
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := scratchdb.Drop(ctx, admin, dbName); err != nil {
+			progress("  %v", err)
+		}
 		admin.Close()
 	}
 	dbURL = strings.TrimSuffix(base, "/"+cfg.DBName)
