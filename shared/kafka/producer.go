@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // FrozenAfter is how long an execution environment may seem to have waited between
@@ -97,11 +98,30 @@ func (p *Producer) warm(cl *kgo.Client, done chan struct{}) {
 		defer close(done)
 		defer cancel()
 		var wg sync.WaitGroup
-		wg.Go(func() { cl.ProducerID(ctx) })                    // the first produce waits for it
-		wg.Go(func() { cl.EnsureProduceConnectionIsOpen(ctx) }) // broker metadata, then a produce connection to each
+		wg.Go(func() { cl.ProducerID(ctx) }) // the first produce waits for it
+		wg.Go(func() {
+			cl.EnsureProduceConnectionIsOpen(ctx) // broker metadata, then a produce connection to each
+			openMetadataConnections(ctx, cl)
+		})
 		wg.Wait()
 		// Errors are not kept: a failed step is simply redone, by kgo, on the first produce.
 	}()
+}
+
+// openMetadataConnections opens cl's ordinary connection to every broker it knows of.
+// The first produce to a topic asks one of them for the topic's partitions, over that
+// connection: not the seed broker's, on which the broker list came, nor the produce
+// one. Opened here, the first request is spared a dial and a version handshake.
+func openMetadataConnections(ctx context.Context, cl *kgo.Client) {
+	var wg sync.WaitGroup
+	for _, b := range cl.DiscoveredBrokers() {
+		wg.Go(func() {
+			req := kmsg.NewPtrMetadataRequest()
+			req.Topics = []kmsg.MetadataRequestTopic{} // the brokers only
+			b.Request(ctx, req)
+		})
+	}
+	wg.Wait()
 }
 
 // client returns the current client, waiting until the first one is built or ctx ends.
