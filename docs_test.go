@@ -33,10 +33,7 @@ func docFiles(t *testing.T) []string {
 
 // TestReadmeIsShort: README.md stays within its line budget.
 func TestReadmeIsShort(t *testing.T) {
-	data, err := os.ReadFile("README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := readFile(t, "README.md")
 	if n := strings.Count(string(data), "\n"); n > readmeMaxLines {
 		t.Errorf("README.md has %d lines, want at most %d: move reference material to docs/", n, readmeMaxLines)
 	}
@@ -72,10 +69,7 @@ func fencedOrCode(doc string) string {
 // folder of the repository, and a #fragment names a heading of the linked page.
 func TestDocLinksResolve(t *testing.T) {
 	for _, file := range docFiles(t) {
-		data, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
+		data := readFile(t, file)
 		for _, m := range mdLink.FindAllStringSubmatch(fencedOrCode(string(data)), -1) {
 			target := m[1]
 			if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
@@ -106,10 +100,7 @@ func TestDocLinksResolve(t *testing.T) {
 // punctuation dropped, spaces turned into hyphens, and -1, -2… appended to repeats.
 func anchors(t *testing.T, path string) []string {
 	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := readFile(t, path)
 	var out []string
 	seen := map[string]int{}
 	fenced := false
@@ -181,10 +172,7 @@ func TestGuaranteesNameRealTests(t *testing.T) {
 		}
 	})
 	for _, file := range docFiles(t) {
-		data, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
+		data := readFile(t, file)
 		for _, m := range testName.FindAllStringSubmatch(string(data), -1) {
 			if !defined[m[1]] {
 				t.Errorf("%s names %s, which no _test.go file defines", file, m[1])

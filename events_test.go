@@ -241,152 +241,56 @@ var userPath = regexp.MustCompile(`^/order-service/([^/]+)/orders$`)
 // its name says. create-order is a command, so its handler is exercised on these files by
 // decoding them exactly as the Lambda runtime does.
 func TestCreateOrderEvents(t *testing.T) {
-	files, err := filepath.Glob("events/create-order*.json")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no create-order events: %v", err)
-	}
-	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			data, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var req events.APIGatewayV2HTTPRequest
-			dec := json.NewDecoder(bytes.NewReader(data))
-			dec.DisallowUnknownFields()
-			if err := dec.Decode(&req); err != nil {
-				t.Fatalf("not an API Gateway HTTP API (2.0) event: %v", err)
-			}
-			if req.Version != "2.0" || req.RouteKey != "POST /order-service/{userId}/orders" || req.RequestContext.HTTP.Method != "POST" {
-				t.Errorf("version %q, route %q, method %q: want 2.0, POST /order-service/{userId}/orders, POST",
-					req.Version, req.RouteKey, req.RequestContext.HTTP.Method)
-			}
-			m := userPath.FindStringSubmatch(req.RawPath)
-			if m == nil || req.PathParameters["userId"] != m[1] || req.RequestContext.HTTP.Path != req.RawPath {
-				t.Fatalf("path %q, userId %q: the path parameter must match the path", req.RawPath, req.PathParameters["userId"])
-			}
-			if ct := req.Headers["content-type"]; ct != "application/json" {
-				t.Errorf("content-type %q", ct)
-			}
-			for k := range req.Headers {
-				if k != strings.ToLower(k) {
-					t.Errorf("header %q: HTTP APIs send header names in lower case", k)
-				}
-			}
-			user := m[1]
-			if a := req.RequestContext.Authorizer; a != nil && a.JWT != nil {
-				if sub := a.JWT.Claims["sub"]; sub != user {
-					t.Errorf("JWT sub %q differs from the path user %q: create-order would answer 403", sub, user)
-				}
-				if !strings.HasPrefix(req.Headers["authorization"], "Bearer ") {
-					t.Error("a JWT event needs its Authorization: Bearer header")
-				}
-				for _, p := range jwtProblems(req.Headers["authorization"], a.JWT.Claims, req.RequestContext.TimeEpoch) {
-					t.Error(p)
-				}
-			}
-			if k, ok := req.Headers["idempotency-key"]; ok && !order.ValidKey(k) {
-				t.Errorf("Idempotency-Key %q is not valid", k)
-			}
-			var body order.Request
-			if err := body.UnmarshalJSON([]byte(req.Body)); err != nil {
-				t.Fatalf("body: %v", err)
-			}
-			o, errs := body.Order(user, "", sampleTime)
-			invalid := strings.Contains(f, "invalid")
-			switch {
-			case invalid && errs == nil:
-				t.Error("an invalid sample passes the order rules")
-			case !invalid && errs != nil:
-				t.Errorf("body breaks the order rules: %v", errs)
-			case !invalid && o.TotalPrice != int64(o.Qty)*o.UnitPrice:
-				t.Errorf("total %d", o.TotalPrice)
-			}
-			if got, want := req.Headers["content-length"], fmt.Sprint(len(req.Body)); got != want {
-				t.Errorf("content-length %s, body has %s bytes", got, want)
-			}
-		})
-	}
-}
-
-// TestEnvJSON checks env.json, the --env-vars file of sam local invoke: it may only set
-// variables the template declares (SAM ignores the others) and points the functions at a
-// broker on the host.
-func TestEnvJSON(t *testing.T) {
-	data, err := os.ReadFile("env.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var env map[string]map[string]string
-	if err := json.Unmarshal(data, &env); err != nil {
-		t.Fatalf("env.json: %v", err)
-	}
-	tpl := loadTemplate(t)
-	declared := map[string]bool{}
-	globalEnv := section(t, section(t, section(t, section(t, tpl, "Globals"), "Function"), "Environment"), "Variables")
-	for k := range globalEnv {
-		declared[k] = true
-	}
-	for scope, vars := range env {
-		ok := scope == "Parameters"
-		own := map[string]bool{}
-		if r, found := section(t, tpl, "Resources")[scope].(map[string]any); found {
-			ok = true
-			if p, _ := r["Properties"].(map[string]any); p != nil {
-				if e, _ := p["Environment"].(map[string]any); e != nil {
-					for k := range e["Variables"].(map[string]any) {
-						own[k] = true
-					}
-				}
+	testkit.JSONFiles(t, "events/create-order*.json", 1, func(t *testing.T, f string, req *events.APIGatewayV2HTTPRequest) {
+		if req.Version != "2.0" || req.RouteKey != "POST /order-service/{userId}/orders" || req.RequestContext.HTTP.Method != "POST" {
+			t.Errorf("version %q, route %q, method %q: want 2.0, POST /order-service/{userId}/orders, POST",
+				req.Version, req.RouteKey, req.RequestContext.HTTP.Method)
+		}
+		m := userPath.FindStringSubmatch(req.RawPath)
+		if m == nil || req.PathParameters["userId"] != m[1] || req.RequestContext.HTTP.Path != req.RawPath {
+			t.Fatalf("path %q, userId %q: the path parameter must match the path", req.RawPath, req.PathParameters["userId"])
+		}
+		if ct := req.Headers["content-type"]; ct != "application/json" {
+			t.Errorf("content-type %q", ct)
+		}
+		for k := range req.Headers {
+			if k != strings.ToLower(k) {
+				t.Errorf("header %q: HTTP APIs send header names in lower case", k)
 			}
 		}
-		if !ok {
-			t.Errorf("env.json: %s is neither Parameters nor a function", scope)
-		}
-		for k := range vars {
-			if !declared[k] && !own[k] {
-				t.Errorf("env.json: %s.%s is not declared in template.yaml, so SAM ignores it", scope, k)
+		user := m[1]
+		if a := req.RequestContext.Authorizer; a != nil && a.JWT != nil {
+			if sub := a.JWT.Claims["sub"]; sub != user {
+				t.Errorf("JWT sub %q differs from the path user %q: create-order would answer 403", sub, user)
+			}
+			if !strings.HasPrefix(req.Headers["authorization"], "Bearer ") {
+				t.Error("a JWT event needs its Authorization: Bearer header")
+			}
+			for _, p := range jwtProblems(req.Headers["authorization"], a.JWT.Claims, req.RequestContext.TimeEpoch) {
+				t.Error(p)
 			}
 		}
-	}
-	p := env["Parameters"]
-	if p["KAFKA_BROKERS"] != "host.docker.internal:9092" || p["KAFKA_AUTH"] != "none" {
-		t.Errorf("env.json: KAFKA_BROKERS %q, KAFKA_AUTH %q; want host.docker.internal:9092 and none", p["KAFKA_BROKERS"], p["KAFKA_AUTH"])
-	}
-}
-
-// TestSAMConfig checks that samconfig.toml has a default and a prod environment and that
-// every parameter override names a template parameter with an allowed value.
-func TestSAMConfig(t *testing.T) {
-	data, err := os.ReadFile("samconfig.toml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := string(data)
-	for _, env := range []string{"default", "prod"} {
-		for _, want := range []string{
-			"[" + env + ".global.parameters]", "[" + env + ".deploy.parameters]",
-		} {
-			if !strings.Contains(text, want) {
-				t.Errorf("samconfig.toml has no %s", want)
-			}
+		if k, ok := req.Headers["idempotency-key"]; ok && !order.ValidKey(k) {
+			t.Errorf("Idempotency-Key %q is not valid", k)
 		}
-	}
-	params := section(t, loadTemplate(t), "Parameters")
-	overrides := regexp.MustCompile(`(?m)^\s*"([A-Za-z0-9]+)=([^"]*)",?\s*$`).FindAllStringSubmatch(text, -1)
-	if len(overrides) == 0 {
-		t.Fatal("samconfig.toml has no parameter overrides")
-	}
-	for _, m := range overrides {
-		p, ok := params[m[1]].(map[string]any)
-		if !ok {
-			t.Errorf("samconfig.toml overrides %s, which template.yaml does not declare", m[1])
-			continue
+		var body order.Request
+		if err := body.UnmarshalJSON([]byte(req.Body)); err != nil {
+			t.Fatalf("body: %v", err)
 		}
-		if allowed, ok := p["AllowedValues"].([]any); ok && !slices.ContainsFunc(allowed, func(v any) bool { return fmt.Sprint(v) == m[2] }) {
-			t.Errorf("samconfig.toml: %s=%s is not one of %v", m[1], m[2], allowed)
+		o, errs := body.Order(user, "", sampleTime)
+		invalid := strings.Contains(f, "invalid")
+		switch {
+		case invalid && errs == nil:
+			t.Error("an invalid sample passes the order rules")
+		case !invalid && errs != nil:
+			t.Errorf("body breaks the order rules: %v", errs)
+		case !invalid && o.TotalPrice != int64(o.Qty)*o.UnitPrice:
+			t.Errorf("total %d", o.TotalPrice)
 		}
-	}
+		if got, want := req.Headers["content-length"], fmt.Sprint(len(req.Body)); got != want {
+			t.Errorf("content-length %s, body has %s bytes", got, want)
+		}
+	})
 }
 
 // jwtProblems lists why API Gateway's JWT authorizer would not have let a request with

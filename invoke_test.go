@@ -3,7 +3,6 @@ package ordersync
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -31,14 +30,7 @@ func TestInvokeSampleEvents(t *testing.T) {
 	}
 	defer cluster.Close()
 
-	data, err := os.ReadFile("env.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var envFile map[string]map[string]string
-	if err := json.Unmarshal(data, &envFile); err != nil {
-		t.Fatal(err)
-	}
+	envFile := envJSON(t)
 
 	for _, tc := range []struct {
 		id, pkg, glob string
@@ -76,10 +68,7 @@ func TestInvokeSampleEvents(t *testing.T) {
 				t.Fatalf("no events %s: %v", tc.glob, err)
 			}
 			for _, f := range files {
-				payload, err := os.ReadFile(f)
-				if err != nil {
-					t.Fatal(err)
-				}
+				payload := readFile(t, f)
 				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 				out, err := fn.Invoke(ctx, payload)
 				cancel()

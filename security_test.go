@@ -29,10 +29,7 @@ var iamTemplates = []string{"template.yaml", filepath.Join("connect", "msk-conne
 func TestIAMStatementsNameResources(t *testing.T) {
 	for _, path := range iamTemplates {
 		t.Run(filepath.Base(path), func(t *testing.T) {
-			data, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
+			data := readFile(t, path)
 			tpl, err := parseCloudFormationYAML(data)
 			if err != nil {
 				t.Fatalf("%s: %v", path, err)
@@ -138,41 +135,46 @@ func mapKeys(m map[string]any) func(func(string) bool) {
 	}
 }
 
+// flatten returns leaf(v) for a value that is not a list, and the leaves of every
+// element, in order, for a list.
+func flatten[T any](v any, leaf func(any) []T) []T {
+	l, ok := v.([]any)
+	if !ok {
+		return leaf(v)
+	}
+	var out []T
+	for _, e := range l {
+		out = append(out, flatten(e, leaf)...)
+	}
+	return out
+}
+
 // statementList flattens a Statement value: one statement, a list, or Fn::If branches;
 // AWS::NoValue drops out.
 func statementList(v any) []map[string]any {
-	switch v := v.(type) {
-	case []any:
-		var out []map[string]any
-		for _, e := range v {
-			out = append(out, statementList(e)...)
-		}
-		return out
-	case map[string]any:
-		if branches, ok := v["Fn::If"].([]any); ok && len(branches) == 3 {
-			return append(statementList(branches[1]), statementList(branches[2])...)
-		}
-		if ref, ok := v["Ref"]; ok && ref == "AWS::NoValue" {
+	return flatten(v, func(v any) []map[string]any {
+		m, ok := v.(map[string]any)
+		if !ok {
 			return nil
 		}
-		return []map[string]any{v}
-	}
-	return nil
+		if branches, ok := m["Fn::If"].([]any); ok && len(branches) == 3 {
+			return append(statementList(branches[1]), statementList(branches[2])...)
+		}
+		if ref, ok := m["Ref"]; ok && ref == "AWS::NoValue" {
+			return nil
+		}
+		return []map[string]any{m}
+	})
 }
 
 // strs returns the strings of a string-or-list value.
 func strs(v any) []string {
-	switch v := v.(type) {
-	case string:
-		return []string{v}
-	case []any:
-		var out []string
-		for _, e := range v {
-			out = append(out, strs(e)...)
+	return flatten(v, func(v any) []string {
+		if s, ok := v.(string); ok {
+			return []string{s}
 		}
-		return out
-	}
-	return nil
+		return nil
+	})
 }
 
 func actions(s map[string]any) []string { return strs(s["Action"]) }
@@ -181,34 +183,29 @@ func actions(s map[string]any) []string { return strs(s["Action"]) }
 // an Fn::Sub (short or list form), or "" for a Ref or another intrinsic (a parameter
 // or resource naming one ARN).
 func resourceTexts(v any) []string {
-	switch v := v.(type) {
-	case string:
-		return []string{v}
-	case []any:
-		var out []string
-		for _, e := range v {
-			out = append(out, resourceTexts(e)...)
-		}
-		return out
-	case map[string]any:
-		if sub, ok := v["Fn::Sub"]; ok {
-			switch sub := sub.(type) {
-			case string:
-				return []string{sub}
-			case []any:
-				if len(sub) > 0 {
-					if s, ok := sub[0].(string); ok {
-						return []string{s}
+	return flatten(v, func(v any) []string {
+		switch v := v.(type) {
+		case string:
+			return []string{v}
+		case map[string]any:
+			if sub, ok := v["Fn::Sub"]; ok {
+				switch sub := sub.(type) {
+				case string:
+					return []string{sub}
+				case []any:
+					if len(sub) > 0 {
+						if s, ok := sub[0].(string); ok {
+							return []string{s}
+						}
 					}
 				}
 			}
-		}
-		if branches, ok := v["Fn::If"].([]any); ok && len(branches) == 3 {
-			return append(resourceTexts(branches[1]), resourceTexts(branches[2])...)
+			if branches, ok := v["Fn::If"].([]any); ok && len(branches) == 3 {
+				return append(resourceTexts(branches[1]), resourceTexts(branches[2])...)
+			}
 		}
 		return []string{""}
-	}
-	return []string{""}
+	})
 }
 
 // kafkaARN matches the resource part of an MSK ARN: cluster/NAME/UUID or

@@ -3,8 +3,6 @@ package ordersync
 import (
 	"fmt"
 	"maps"
-	"os"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -273,40 +271,6 @@ func TestTemplateRules(t *testing.T) {
 	for name := range section(t, tpl, "Rules") {
 		if !caught[name] {
 			t.Errorf("rule %s fails in no case: add one that shows it can", name)
-		}
-	}
-}
-
-// TestSAMConfigPassesRules: each samconfig.toml environment deploys, as far as the Rules
-// can tell.
-func TestSAMConfigPassesRules(t *testing.T) {
-	data, err := os.ReadFile("samconfig.toml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tpl := loadTemplate(t)
-	envs := map[string]map[string]string{}
-	env := ""
-	header := regexp.MustCompile(`^\[([A-Za-z0-9_-]+)\.deploy\.parameters\]$`)
-	override := regexp.MustCompile(`^"([A-Za-z0-9]+)=([^"]*)",?$`)
-	for _, line := range strings.Split(string(data), "\n") {
-		line = strings.TrimSpace(line)
-		if strings.HasPrefix(line, "[") {
-			env = ""
-			if m := header.FindStringSubmatch(line); m != nil {
-				env = m[1]
-				envs[env] = map[string]string{}
-			}
-		} else if m := override.FindStringSubmatch(line); m != nil && env != "" {
-			envs[env][m[1]] = m[2]
-		}
-	}
-	if len(envs) < 2 {
-		t.Fatalf("samconfig.toml: %d environments with deploy parameters, want default and prod", len(envs))
-	}
-	for name, params := range envs {
-		if broken := newEval(t, tpl, params).brokenRules(t, tpl); len(broken) > 0 {
-			t.Errorf("samconfig.toml [%s] breaks the template's rules %v", name, broken)
 		}
 	}
 }

@@ -173,6 +173,17 @@ func (r settings) boolean(k string) (bool, error) {
 	return false, bad(k, "%q is not true or false", r.get(k))
 }
 
+// oneOf reads a setting that takes one of values, in any case, and returns it in lower
+// case.
+func (r settings) oneOf(k string, values ...string) (string, error) {
+	v := strings.ToLower(r.get(k))
+	if slices.Contains(values, v) {
+		return v, nil
+	}
+	n := len(values) - 1
+	return "", bad(k, "%q is not %s or %s", r.get(k), strings.Join(values[:n], ", "), values[n])
+}
+
 func (r settings) integer(k string, min int) (int, error) {
 	n, err := strconv.Atoi(r.get(k))
 	if err != nil || n < min {
@@ -322,14 +333,11 @@ func (c *Config) parseDDL(r settings) error {
 	if c.TableNameFormat == "" {
 		return bad("table.name.format", "empty")
 	}
-	switch strings.ToLower(r.get("quote.sql.identifiers")) {
-	case "always":
-		c.QuoteIdentifiers = true
-	case "never":
-	default:
-		return bad("quote.sql.identifiers", "%q is not always or never", r.get("quote.sql.identifiers"))
+	quote, err := r.oneOf("quote.sql.identifiers", "always", "never")
+	if err != nil {
+		return err
 	}
-	var err error
+	c.QuoteIdentifiers = quote == "always"
 	if c.AutoCreate, err = r.boolean("auto.create"); err != nil {
 		return err
 	}
@@ -339,14 +347,11 @@ func (c *Config) parseDDL(r settings) error {
 
 // parseErrors reads errors.tolerance, error logging and the dead letter queue.
 func (c *Config) parseErrors(r settings) error {
-	switch strings.ToLower(r.get("errors.tolerance")) {
-	case "all":
-		c.ErrorsToleranceAll = true
-	case "none":
-	default:
-		return bad("errors.tolerance", "%q is not none or all", r.get("errors.tolerance"))
+	tolerance, err := r.oneOf("errors.tolerance", "none", "all")
+	if err != nil {
+		return err
 	}
-	var err error
+	c.ErrorsToleranceAll = tolerance == "all"
 	if c.ErrorsLogEnable, err = r.boolean("errors.log.enable"); err != nil {
 		return err
 	}

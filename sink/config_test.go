@@ -43,6 +43,8 @@ func TestParseConfigRefusesWhatItCannotApply(t *testing.T) {
 		{"no topics", `{"name":"x","config":{"connector.class":"io.confluent.connect.jdbc.JdbcSinkConnector","value.converter":"org.apache.kafka.connect.json.JsonConverter"}}`, ErrConfig, "topics"},
 		{"object value", `{"name":"x","config":{` + base + `,"batch.size":{"n":1}}}`, ErrConfig, "batch.size"},
 		{"bad batch size", `{"name":"x","config":{` + base + `,"batch.size":"0"}}`, ErrConfig, "batch.size"},
+		{"bad quoting", `{"name":"x","config":{` + base + `,"quote.sql.identifiers":"Sometimes"}}`, ErrConfig, `quote.sql.identifiers: "Sometimes" is not always or never`},
+		{"bad tolerance", `{"name":"x","config":{` + base + `,"errors.tolerance":"some"}}`, ErrConfig, `errors.tolerance: "some" is not none or all`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

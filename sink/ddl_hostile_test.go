@@ -197,9 +197,10 @@ var hostileNames = []struct {
 	{"", "is empty", "is empty", true},
 }
 
-// TestHostileColumnNames: a column named by the schema is created under exactly that
-// name, or the table is refused with ErrTable naming the reason; nothing runs as SQL.
-func TestHostileColumnNames(t *testing.T) {
+// eachHostileName runs check for every hostile name on MariaDB and SQLite, with the
+// refusal the dialect wants ("" for created exactly) and a canary table that a
+// statement run from the name would drop.
+func eachHostileName(t *testing.T, check func(t *testing.T, d *db.DB, name, want string)) {
 	for _, tg := range []target{ddlTargets[0], ddlTargets[2]} {
 		t.Run(tg.name, func(t *testing.T) {
 			d := ddlTarget(t, tg)
@@ -210,47 +211,44 @@ func TestHostileColumnNames(t *testing.T) {
 				if tg.name == db.SQLite {
 					want = tt.sqlite
 				}
-				table := unique("hostile_col")
-				dropLater(t, d, table)
-				schema := &envelope.Schema{Type: envelope.StructType, Fields: []envelope.Field{
-					{Name: "id", Schema: &envelope.Schema{Type: envelope.Int64}}, stringField(tt.name, nil)}}
-				err := createFor(t, ddlSink(t, d), table, schema)
-				checkNameOutcome(t, d, tt.name, want, err, table, tt.name)
+				check(t, d, tt.name, want)
 			}
 		})
 	}
 }
 
+// TestHostileColumnNames: a column named by the schema is created under exactly that
+// name, or the table is refused with ErrTable naming the reason; nothing runs as SQL.
+func TestHostileColumnNames(t *testing.T) {
+	eachHostileName(t, func(t *testing.T, d *db.DB, name, want string) {
+		table := unique("hostile_col")
+		dropLater(t, d, table)
+		schema := &envelope.Schema{Type: envelope.StructType, Fields: []envelope.Field{
+			{Name: "id", Schema: &envelope.Schema{Type: envelope.Int64}}, stringField(name, nil)}}
+		err := createFor(t, ddlSink(t, d), table, schema)
+		checkNameOutcome(t, d, name, want, err, table, name)
+	})
+}
+
 // TestHostileTableNames: the same for the table name (table.name.format).
 func TestHostileTableNames(t *testing.T) {
-	for _, tg := range []target{ddlTargets[0], ddlTargets[2]} {
-		t.Run(tg.name, func(t *testing.T) {
-			d := ddlTarget(t, tg)
-			alive := ddlCanary(t, d)
-			defer alive()
-			for _, tt := range hostileNames {
-				if strings.Contains(tt.name, ".") {
-					continue // a dot separates the catalog
-				}
-				want := tt.mysql
-				if tg.name == db.SQLite {
-					want = tt.sqlite
-				}
-				table := tt.name
-				if want == "" {
-					table = tt.name + "_" + unique("t")[2:]
-					if len([]rune(table)) > 64 {
-						table = string([]rune(table)[len([]rune(table))-64:])
-					}
-					t.Cleanup(func() { d.SQL.Exec("DROP TABLE IF EXISTS " + quoteTest(table)) })
-				}
-				schema := &envelope.Schema{Type: envelope.StructType, Fields: []envelope.Field{
-					{Name: "id", Schema: &envelope.Schema{Type: envelope.Int64}}}}
-				err := createFor(t, ddlSink(t, d), table, schema)
-				checkNameOutcome(t, d, tt.name, want, err, table, "id")
+	eachHostileName(t, func(t *testing.T, d *db.DB, name, want string) {
+		if strings.Contains(name, ".") {
+			return // a dot separates the catalog
+		}
+		table := name
+		if want == "" {
+			table = name + "_" + unique("t")[2:]
+			if len([]rune(table)) > 64 {
+				table = string([]rune(table)[len([]rune(table))-64:])
 			}
-		})
-	}
+			t.Cleanup(func() { d.SQL.Exec("DROP TABLE IF EXISTS " + quoteTest(table)) })
+		}
+		schema := &envelope.Schema{Type: envelope.StructType, Fields: []envelope.Field{
+			{Name: "id", Schema: &envelope.Schema{Type: envelope.Int64}}}}
+		err := createFor(t, ddlSink(t, d), table, schema)
+		checkNameOutcome(t, d, name, want, err, table, "id")
+	})
 }
 
 // TestUnquotedNamesMustBePlain: with quote.sql.identifiers=never a name goes into SQL
@@ -317,52 +315,44 @@ func checkNameOutcome(t *testing.T, d *db.DB, name, want string, err error, tabl
 // dead-lettered with the reason and the sink goes on; the next one, whose defaults are
 // hostile strings, creates its table with exactly those defaults; nothing runs as SQL.
 func TestHostileSchemasThroughTheSink(t *testing.T) {
-	for _, tg := range targets {
-		t.Run(tg.name, func(t *testing.T) {
-			skipMariaDBShort(t, tg)
-			d := tg.open(t)
-			alive := ddlCanary(t, d)
-			defer alive()
-			topic, table, dlq := unique("hostile"), unique("hostile"), unique("hostile.dlq")
-			dropLater(t, d, table)
-			brokers := newCluster(t, 1, topic)
-			id := envelope.Field{Name: "id", Schema: &envelope.Schema{Type: envelope.Int64}}
-			bad := &envelope.Schema{Type: envelope.StructType, Fields: []envelope.Field{id, stringField("nul\x00", nil)}}
-			good := &envelope.Schema{Type: envelope.StructType, Fields: []envelope.Field{id, stringField("a", `\'`), stringField("b", "'; DROP TABLE x; --")}}
-			var recs []*kgo.Record
-			for i, schema := range []*envelope.Schema{bad, good} {
-				st := envelope.NewStruct(schema)
-				if err := st.Set("id", int64(i)); err != nil {
-					t.Fatal(err)
-				}
-				v, err := envelope.Encode(schema, st)
-				if err != nil {
-					t.Fatal(err)
-				}
-				recs = append(recs, &kgo.Record{Topic: topic, Key: []byte{'k', byte('0' + i)}, Value: v})
-			}
-			produce(t, brokers, recs...)
-			cfg := testConfig(t, "hostile-"+topic, "topics", topic, "table.name.format", table,
-				"pk.mode", "record_value", "pk.fields", "id", "auto.create", "true", "auto.evolve", "true",
-				"max.retries", "0", "errors.tolerance", "all", "errors.deadletterqueue.topic.name", dlq,
-				"errors.deadletterqueue.context.headers.enable", "true")
-			r := start(t, cfg, d, brokers, nil)
-			r.waitRecords(t, 2)
-			if err := r.stop(t); err != nil {
+	eachTarget(t, func(t *testing.T, d *db.DB) {
+		alive := ddlCanary(t, d)
+		defer alive()
+		topic, table, dlq := unique("hostile"), unique("hostile"), unique("hostile.dlq")
+		dropLater(t, d, table)
+		brokers := newCluster(t, 1, topic)
+		id := envelope.Field{Name: "id", Schema: &envelope.Schema{Type: envelope.Int64}}
+		bad := &envelope.Schema{Type: envelope.StructType, Fields: []envelope.Field{id, stringField("nul\x00", nil)}}
+		good := &envelope.Schema{Type: envelope.StructType, Fields: []envelope.Field{id, stringField("a", `\'`), stringField("b", "'; DROP TABLE x; --")}}
+		var recs []*kgo.Record
+		for i, schema := range []*envelope.Schema{bad, good} {
+			st := envelope.NewStruct(schema)
+			if err := st.Set("id", int64(i)); err != nil {
 				t.Fatal(err)
 			}
-			if st := r.Stats(); st.DeadLettered != 1 || st.Rows != 1 {
-				t.Fatalf("stats %+v, want the NUL-named record dead-lettered and the other written", st)
+			v, err := envelope.Encode(schema, st)
+			if err != nil {
+				t.Fatal(err)
 			}
-			h := headers(consumeAll(t, brokers, dlq, 1)[0])
-			if h["__connect.errors.exception.class.name"] != tableException || !strings.Contains(h["__connect.errors.exception.message"], "contains NUL") {
-				t.Errorf("dead letter headers %v, want a TableAlterOrCreateException naming the NUL", h)
+			recs = append(recs, &kgo.Record{Topic: topic, Key: []byte{'k', byte('0' + i)}, Value: v})
+		}
+		produce(t, brokers, recs...)
+		cfg := testConfig(t, "hostile-"+topic, "topics", topic, "table.name.format", table,
+			"pk.mode", "record_value", "pk.fields", "id", "auto.create", "true", "auto.evolve", "true",
+			"max.retries", "0", "errors.tolerance", "all", "errors.deadletterqueue.topic.name", dlq,
+			"errors.deadletterqueue.context.headers.enable", "true")
+		r := runRecords(t, cfg, d, brokers, 2)
+		if st := r.Stats(); st.DeadLettered != 1 || st.Rows != 1 {
+			t.Fatalf("stats %+v, want the NUL-named record dead-lettered and the other written", st)
+		}
+		h := headers(consumeAll(t, brokers, dlq, 1)[0])
+		if h["__connect.errors.exception.class.name"] != tableException || !strings.Contains(h["__connect.errors.exception.message"], "contains NUL") {
+			t.Errorf("dead letter headers %v, want a TableAlterOrCreateException naming the NUL", h)
+		}
+		for col, want := range map[string]string{"a": `\'`, "b": "'; DROP TABLE x; --"} {
+			if got, err := readDefault(t, d, table, col, int64(100+len(want))); err != nil || got != want {
+				t.Errorf("column %s: default %q (%v), want %q", col, got, err, want)
 			}
-			for col, want := range map[string]string{"a": `\'`, "b": "'; DROP TABLE x; --"} {
-				if got, err := readDefault(t, d, table, col, int64(100+len(want))); err != nil || got != want {
-					t.Errorf("column %s: default %q (%v), want %q", col, got, err, want)
-				}
-			}
-		})
-	}
+		}
+	})
 }

@@ -128,90 +128,67 @@ func columnTypes(t testing.TB, d *db.DB, table string) []string {
 	if d.Dialect == db.SQLite {
 		q = `SELECT name, type, CASE WHEN "notnull" = 1 OR pk > 0 THEN 'NO' ELSE 'YES' END FROM pragma_table_info(?)`
 	}
-	rows, err := d.SQL.Query(q, table)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var n, typ, null string
-		if err := rows.Scan(&n, &typ, &null); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, n+" "+typ+" "+null)
-	}
-	return out
+	return rowTexts(t, d, " ", q, table)
 }
 
 func TestAutoCreateMakesTheConnectorsTable(t *testing.T) {
-	for _, tg := range targets {
-		t.Run(tg.name, func(t *testing.T) {
-			d := tg.open(t)
-			topic, table := unique("types"), unique("all_types")
-			dropLater(t, d, table)
-			brokers := newCluster(t, 1, topic)
-			produce(t, brokers, &kgo.Record{Topic: topic, Key: []byte("1"), Value: envelopeOf(allTypesSchema, allTypesPayload)})
-			cfg := testConfig(t, "types-"+topic, "topics", topic, "table.name.format", table,
-				"insert.mode", "upsert", "pk.mode", "record_value", "pk.fields", "id", "auto.create", "true")
-			r := start(t, cfg, d, brokers, nil)
-			r.waitRecords(t, 1)
-			if err := r.stop(t); err != nil {
-				t.Fatal(err)
-			}
-			got, want := columnTypes(t, d, table), allTypesColumns[tg.name]
-			if strings.Join(got, "\n") != strings.Join(want, "\n") {
-				t.Fatalf("columns\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-			}
+	eachTarget(t, func(t *testing.T, d *db.DB) {
+		topic, table := unique("types"), unique("all_types")
+		dropLater(t, d, table)
+		brokers := newCluster(t, 1, topic)
+		produce(t, brokers, &kgo.Record{Topic: topic, Key: []byte("1"), Value: envelopeOf(allTypesSchema, allTypesPayload)})
+		cfg := testConfig(t, "types-"+topic, "topics", topic, "table.name.format", table,
+			"insert.mode", "upsert", "pk.mode", "record_value", "pk.fields", "id", "auto.create", "true")
+		runRecords(t, cfg, d, brokers, 1)
+		got, want := columnTypes(t, d, table), allTypesColumns[d.Dialect]
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Fatalf("columns\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
 
-			var (
-				i8, i16, i32 int
-				i64          int64
-				f32, f64     float64
-				b            bool
-				s            string
-				by           []byte
-				dec, day, tm string
-				ts           dbTime
-				n            int
-			)
-			err := d.SQL.QueryRow("SELECT i8, i16, i32, i64, f32, f64, b, s, `by`, CAST(`dec` AS CHAR), CAST(d AS CHAR), CAST(tm AS CHAR), ts, n FROM `"+table+"` WHERE id = 1").
-				Scan(&i8, &i16, &i32, &i64, &f32, &f64, &b, &s, &by, &dec, &day, &tm, &ts, &n)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if i8 != -8 || i16 != 1600 || i32 != 320000 || i64 != 6400000000 || f32 != 1.5 || f64 != 2.25 || !b || s != "hello" ||
-				!bytes.Equal(by, []byte{1, 2, 3}) || dec != "123.45" || day != "2023-11-14" || tm != "12:34:56.789" ||
-				ts.UTC().Format("2006-01-02 15:04:05.000") != "2023-11-14 22:13:20.123" || n != 5 {
-				t.Fatalf("row = %v %v %v %v %v %v %v %q %v %q %q %q %v %v", i8, i16, i32, i64, f32, f64, b, s, by, dec, day, tm, ts.UTC(), n)
-			}
-		})
-	}
+		var (
+			i8, i16, i32 int
+			i64          int64
+			f32, f64     float64
+			b            bool
+			s            string
+			by           []byte
+			dec, day, tm string
+			ts           dbTime
+			n            int
+		)
+		err := d.SQL.QueryRow("SELECT i8, i16, i32, i64, f32, f64, b, s, `by`, CAST(`dec` AS CHAR), CAST(d AS CHAR), CAST(tm AS CHAR), ts, n FROM `"+table+"` WHERE id = 1").
+			Scan(&i8, &i16, &i32, &i64, &f32, &f64, &b, &s, &by, &dec, &day, &tm, &ts, &n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i8 != -8 || i16 != 1600 || i32 != 320000 || i64 != 6400000000 || f32 != 1.5 || f64 != 2.25 || !b || s != "hello" ||
+			!bytes.Equal(by, []byte{1, 2, 3}) || dec != "123.45" || day != "2023-11-14" || tm != "12:34:56.789" ||
+			ts.UTC().Format("2006-01-02 15:04:05.000") != "2023-11-14 22:13:20.123" || n != 5 {
+			t.Fatalf("row = %v %v %v %v %v %v %v %q %v %q %q %q %v %v", i8, i16, i32, i64, f32, f64, b, s, by, dec, day, tm, ts.UTC(), n)
+		}
+	})
 }
 
 // A string primary key with auto.create fails on MySQL (TEXT in a key), as the
 // connector does; the local sink says so on both targets and points at the migrations.
 func TestAutoCreateStringKeyFailsLikeTheConnector(t *testing.T) {
-	for _, tg := range targets {
-		t.Run(tg.name, func(t *testing.T) {
-			d := tg.open(t)
-			topic, table := unique("orders"), unique("orders")
-			dropLater(t, d, table)
-			brokers := newCluster(t, 1, topic)
-			produce(t, brokers, orderRecord(t, topic, testOrder(1)))
-			r := start(t, ordersConfig(t, topic, table, "auto.create", "true", "max.retries", "1"), d, brokers, nil)
-			err := r.wait(t)
-			if !errors.Is(err, ErrWrite) || !strings.Contains(err.Error(), "ordersync migrate") || !strings.Contains(err.Error(), "TEXT") {
-				t.Fatalf("Run = %v, want a write error pointing at db/migrations", err)
-			}
-			if tg.name == db.MySQL && !strings.Contains(err.Error(), "1170") {
-				t.Fatalf("Run = %v, want MySQL error 1170 (BLOB/TEXT column used in key specification)", err)
-			}
-			if r.Stats().Retries != 1 {
-				t.Fatalf("retries = %d, want max.retries=1", r.Stats().Retries)
-			}
-		})
-	}
+	eachTarget(t, func(t *testing.T, d *db.DB) {
+		topic, table := unique("orders"), unique("orders")
+		dropLater(t, d, table)
+		brokers := newCluster(t, 1, topic)
+		produce(t, brokers, orderRecord(t, topic, testOrder(1)))
+		r := start(t, ordersConfig(t, topic, table, "auto.create", "true", "max.retries", "1"), d, brokers, nil)
+		err := r.wait(t)
+		if !errors.Is(err, ErrWrite) || !strings.Contains(err.Error(), "ordersync migrate") || !strings.Contains(err.Error(), "TEXT") {
+			t.Fatalf("Run = %v, want a write error pointing at db/migrations", err)
+		}
+		if d.Dialect == db.MySQL && !strings.Contains(err.Error(), "1170") {
+			t.Fatalf("Run = %v, want MySQL error 1170 (BLOB/TEXT column used in key specification)", err)
+		}
+		if r.Stats().Retries != 1 {
+			t.Fatalf("retries = %d, want max.retries=1", r.Stats().Retries)
+		}
+	})
 }
 
 func TestAutoEvolveAddsOptionalColumns(t *testing.T) {
@@ -221,72 +198,41 @@ func TestAutoEvolveAddsOptionalColumns(t *testing.T) {
 			`{"field":"note","type":"string","optional":true},{"field":"qty","type":"int32","optional":true,"default":1}]}`
 		v3 = `{"type":"struct","name":"item","fields":[{"field":"id","type":"int64"},{"field":"must","type":"int32"}]}`
 	)
-	for _, tg := range targets {
-		t.Run(tg.name, func(t *testing.T) {
-			d := tg.open(t)
-			topic, table, dlq := unique("items"), unique("items"), unique("items.dlq")
-			dropLater(t, d, table)
-			brokers := newCluster(t, 1, topic)
-			produce(t, brokers,
-				&kgo.Record{Topic: topic, Value: envelopeOf(v1, `{"id":1,"name":"one"}`)},
-				&kgo.Record{Topic: topic, Value: envelopeOf(v2, `{"id":2,"name":"two","note":"added","qty":3}`)},
-				&kgo.Record{Topic: topic, Value: envelopeOf(v3, `{"id":3,"must":7}`)},
-				&kgo.Record{Topic: topic, Value: envelopeOf(v2, `{"id":4,"name":"four","note":null,"qty":null}`)},
-			)
-			cfg := testConfig(t, "items-"+topic, "topics", topic, "table.name.format", table,
-				"insert.mode", "upsert", "pk.mode", "record_value", "pk.fields", "id",
-				"auto.create", "true", "auto.evolve", "true",
-				"errors.tolerance", "all", "errors.deadletterqueue.topic.name", dlq,
-				"errors.deadletterqueue.context.headers.enable", "true")
-			r := start(t, cfg, d, brokers, nil)
-			r.waitRecords(t, 4)
-			if err := r.stop(t); err != nil {
-				t.Fatal(err)
-			}
-			want := map[string][]string{
-				db.MySQL:  {"id bigint(20) NO", "name text YES", "note text YES", "qty int(11) YES"},
-				db.SQLite: {"id BIGINT NO", "name TEXT YES", "note TEXT YES", "qty INT YES"},
-			}[tg.name]
-			if got := columnTypes(t, d, table); strings.Join(got, ",") != strings.Join(want, ",") {
-				t.Fatalf("columns %v, want %v", got, want)
-			}
-			rows, err := d.SQL.Query("SELECT id, name, note, qty FROM `" + table + "` ORDER BY id")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer rows.Close()
-			var got []string
-			for rows.Next() {
-				var (
-					id   int
-					name string
-					note *string
-					qty  *int
-				)
-				if err := rows.Scan(&id, &name, &note, &qty); err != nil {
-					t.Fatal(err)
-				}
-				got = append(got, fmt.Sprintf("%d %s %s %s", id, name, deref(note), deref(qty)))
-			}
-			// ADD COLUMN ... DEFAULT 1 gives the existing row the default.
-			if want := "1 one NULL 1|2 two added 3|4 four NULL 1"; strings.Join(got, "|") != want {
-				t.Fatalf("rows %q, want %q", strings.Join(got, "|"), want)
-			}
-			dead := consumeAll(t, brokers, dlq, 1)
-			h := headers(dead[0])
-			if h["__connect.errors.stage"] != "TASK_PUT" || h["__connect.errors.exception.class.name"] != tableException ||
-				!strings.Contains(h["__connect.errors.exception.message"], "must") || h["__connect.errors.offset"] != "2" {
-				t.Fatalf("DLQ headers %v, want the TASK_PUT table error for the required field at offset 2", h)
-			}
-		})
-	}
-}
-
-func deref[T any](p *T) string {
-	if p == nil {
-		return "NULL"
-	}
-	return fmt.Sprint(*p)
+	eachTarget(t, func(t *testing.T, d *db.DB) {
+		topic, table, dlq := unique("items"), unique("items"), unique("items.dlq")
+		dropLater(t, d, table)
+		brokers := newCluster(t, 1, topic)
+		produce(t, brokers,
+			&kgo.Record{Topic: topic, Value: envelopeOf(v1, `{"id":1,"name":"one"}`)},
+			&kgo.Record{Topic: topic, Value: envelopeOf(v2, `{"id":2,"name":"two","note":"added","qty":3}`)},
+			&kgo.Record{Topic: topic, Value: envelopeOf(v3, `{"id":3,"must":7}`)},
+			&kgo.Record{Topic: topic, Value: envelopeOf(v2, `{"id":4,"name":"four","note":null,"qty":null}`)},
+		)
+		cfg := testConfig(t, "items-"+topic, "topics", topic, "table.name.format", table,
+			"insert.mode", "upsert", "pk.mode", "record_value", "pk.fields", "id",
+			"auto.create", "true", "auto.evolve", "true",
+			"errors.tolerance", "all", "errors.deadletterqueue.topic.name", dlq,
+			"errors.deadletterqueue.context.headers.enable", "true")
+		runRecords(t, cfg, d, brokers, 4)
+		want := map[string][]string{
+			db.MySQL:  {"id bigint(20) NO", "name text YES", "note text YES", "qty int(11) YES"},
+			db.SQLite: {"id BIGINT NO", "name TEXT YES", "note TEXT YES", "qty INT YES"},
+		}[d.Dialect]
+		if got := columnTypes(t, d, table); strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Fatalf("columns %v, want %v", got, want)
+		}
+		got := rowTexts(t, d, " ", "SELECT id, name, note, qty FROM `"+table+"` ORDER BY id")
+		// ADD COLUMN ... DEFAULT 1 gives the existing row the default.
+		if want := "1 one NULL 1|2 two added 3|4 four NULL 1"; strings.Join(got, "|") != want {
+			t.Fatalf("rows %q, want %q", strings.Join(got, "|"), want)
+		}
+		dead := consumeAll(t, brokers, dlq, 1)
+		h := headers(dead[0])
+		if h["__connect.errors.stage"] != "TASK_PUT" || h["__connect.errors.exception.class.name"] != tableException ||
+			!strings.Contains(h["__connect.errors.exception.message"], "must") || h["__connect.errors.offset"] != "2" {
+			t.Fatalf("DLQ headers %v, want the TASK_PUT table error for the required field at offset 2", h)
+		}
+	})
 }
 
 func TestMissingTableWithoutAutoCreate(t *testing.T) {
@@ -305,86 +251,47 @@ func TestMissingTableWithoutAutoCreate(t *testing.T) {
 }
 
 func TestDeleteEnabledWithTombstones(t *testing.T) {
-	for _, tg := range targets {
-		t.Run(tg.name, func(t *testing.T) {
-			d := tg.open(t)
-			topic, table := unique("orders"), unique("orders")
-			createOrdersTable(t, d, table)
-			brokers := newCluster(t, 1, topic)
-			a, b := testOrder(1), testOrder(2)
-			produce(t, brokers,
-				orderRecord(t, topic, a), orderRecord(t, topic, b),
-				&kgo.Record{Topic: topic, Key: []byte(a.OrderID)},                           // delete a
-				&kgo.Record{Topic: topic, Key: []byte(b.OrderID)}, orderRecord(t, topic, b), // delete b, then insert it again
-			)
-			cfg := testConfig(t, "del-"+topic, "topics", topic, "table.name.format", table,
-				"insert.mode", "upsert", "pk.mode", "record_key", "pk.fields", "order_id", "delete.enabled", "true")
-			r := start(t, cfg, d, brokers, nil)
-			r.waitRecords(t, 5)
-			if err := r.stop(t); err != nil {
-				t.Fatal(err)
-			}
-			var ids []string
-			rows, err := d.SQL.Query("SELECT order_id FROM `" + table + "`")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer rows.Close()
-			for rows.Next() {
-				var id string
-				rows.Scan(&id)
-				ids = append(ids, id)
-			}
-			if len(ids) != 1 || ids[0] != b.OrderID {
-				t.Fatalf("rows %v, want only %s", ids, b.OrderID)
-			}
-		})
-	}
+	eachTarget(t, func(t *testing.T, d *db.DB) {
+		topic, table, brokers := ordersTopic(t, d, 1)
+		a, b := testOrder(1), testOrder(2)
+		produce(t, brokers,
+			orderRecord(t, topic, a), orderRecord(t, topic, b),
+			&kgo.Record{Topic: topic, Key: []byte(a.OrderID)},                           // delete a
+			&kgo.Record{Topic: topic, Key: []byte(b.OrderID)}, orderRecord(t, topic, b), // delete b, then insert it again
+		)
+		cfg := testConfig(t, "del-"+topic, "topics", topic, "table.name.format", table,
+			"insert.mode", "upsert", "pk.mode", "record_key", "pk.fields", "order_id", "delete.enabled", "true")
+		runRecords(t, cfg, d, brokers, 5)
+		ids := rowTexts(t, d, "", "SELECT order_id FROM `"+table+"`")
+		if len(ids) != 1 || ids[0] != b.OrderID {
+			t.Fatalf("rows %v, want only %s", ids, b.OrderID)
+		}
+	})
 }
 
 // pk.mode=kafka keys rows by topic, partition and offset, which come first in the table.
 func TestKafkaCoordinatesKey(t *testing.T) {
-	for _, tg := range targets {
-		t.Run(tg.name, func(t *testing.T) {
-			d := tg.open(t)
-			topic, table := unique("items"), unique("items")
-			dropLater(t, d, table)
-			if _, err := d.SQL.Exec("CREATE TABLE `" + table + "` (`__connect_topic` VARCHAR(255) NOT NULL, `__connect_partition` INT NOT NULL, " +
-				"`__connect_offset` BIGINT NOT NULL, `name` TEXT NULL, PRIMARY KEY (`__connect_topic`, `__connect_partition`, `__connect_offset`))"); err != nil {
-				t.Fatal(err)
-			}
-			brokers := newCluster(t, 1, topic)
-			schema := `{"type":"struct","fields":[{"field":"name","type":"string","optional":true}]}`
-			produce(t, brokers,
-				&kgo.Record{Topic: topic, Value: envelopeOf(schema, `{"name":"a"}`)},
-				&kgo.Record{Topic: topic, Value: envelopeOf(schema, `{"name":"a"}`)},
-				&kgo.Record{Topic: topic, Value: envelopeOf(schema, `{"name":null}`)})
-			cfg := testConfig(t, "kafka-"+topic, "topics", topic, "table.name.format", table, "insert.mode", "insert", "pk.mode", "kafka")
-			r := start(t, cfg, d, brokers, nil)
-			r.waitRecords(t, 3)
-			if err := r.stop(t); err != nil {
-				t.Fatal(err)
-			}
-			rows, err := d.SQL.Query("SELECT `__connect_topic`, `__connect_partition`, `__connect_offset`, COALESCE(name, 'NULL') FROM `" + table + "` ORDER BY `__connect_offset`")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer rows.Close()
-			var got []string
-			for rows.Next() {
-				var tp, name string
-				var p, o int
-				if err := rows.Scan(&tp, &p, &o, &name); err != nil {
-					t.Fatal(err)
-				}
-				got = append(got, fmt.Sprintf("%s/%d/%d/%s", tp, p, o, name))
-			}
-			want := []string{topic + "/0/0/a", topic + "/0/1/a", topic + "/0/2/NULL"}
-			if strings.Join(got, " ") != strings.Join(want, " ") {
-				t.Fatalf("rows %v, want %v", got, want)
-			}
-		})
-	}
+	eachTarget(t, func(t *testing.T, d *db.DB) {
+		topic, table := unique("items"), unique("items")
+		dropLater(t, d, table)
+		if _, err := d.SQL.Exec("CREATE TABLE `" + table + "` (`__connect_topic` VARCHAR(255) NOT NULL, `__connect_partition` INT NOT NULL, " +
+			"`__connect_offset` BIGINT NOT NULL, `name` TEXT NULL, PRIMARY KEY (`__connect_topic`, `__connect_partition`, `__connect_offset`))"); err != nil {
+			t.Fatal(err)
+		}
+		brokers := newCluster(t, 1, topic)
+		schema := `{"type":"struct","fields":[{"field":"name","type":"string","optional":true}]}`
+		produce(t, brokers,
+			&kgo.Record{Topic: topic, Value: envelopeOf(schema, `{"name":"a"}`)},
+			&kgo.Record{Topic: topic, Value: envelopeOf(schema, `{"name":"a"}`)},
+			&kgo.Record{Topic: topic, Value: envelopeOf(schema, `{"name":null}`)})
+		cfg := testConfig(t, "kafka-"+topic, "topics", topic, "table.name.format", table, "insert.mode", "insert", "pk.mode", "kafka")
+		runRecords(t, cfg, d, brokers, 3)
+		got := rowTexts(t, d, "/", "SELECT `__connect_topic`, `__connect_partition`, `__connect_offset`, COALESCE(name, 'NULL') FROM `"+table+"` ORDER BY `__connect_offset`")
+		want := []string{topic + "/0/0/a", topic + "/0/1/a", topic + "/0/2/NULL"}
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Fatalf("rows %v, want %v", got, want)
+		}
+	})
 	// And the CREATE order the connector uses: coordinates first.
 	cfg := testConfig(t, "kafka", "topics", "t", "pk.mode", "kafka")
 	l, err := newLayout(&cfg, sqlWriter{}, tableID{name: "t"}, nil, mustSchema(t, `{"type":"struct","fields":[{"field":"name","type":"string","optional":true}]}`))

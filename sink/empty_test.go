@@ -22,9 +22,7 @@ func runLogged(t *testing.T, s *Sink, out *lockedBuffer, n int64) error {
 	t.Helper()
 	s.Progress = -1
 	s.Logger = slog.New(slog.NewJSONHandler(out, nil))
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{Sink: s, done: make(chan error, 1), cancel: cancel}
-	go func() { r.done <- s.Run(ctx) }()
+	r := runSink(t, s)
 	if n > 0 {
 		r.waitRecords(t, n)
 	}
@@ -45,60 +43,49 @@ func logLines(t *testing.T, out string) []map[string]any {
 	return lines
 }
 
-func skipMariaDBShort(t *testing.T, tg target) {
-	if testing.Short() && tg.name == db.MySQL {
-		t.Skip("needs MariaDB; skipped with -short")
-	}
-}
-
 // A zero-length (non-null) value is not a tombstone: JsonConverter raises a
 // DataException on it, so with errors.tolerance=all it is dead-lettered with the
 // converter's context headers and the records after it are written. Every row written
 // is one INFO line with its order_id; the dead letter is one WARN line with its
 // order_id, reason and traceparent.
 func TestEmptyValueIsDeadLetteredNotATombstone(t *testing.T) {
-	for _, tg := range targets {
-		t.Run(tg.name, func(t *testing.T) {
-			skipMariaDBShort(t, tg)
-			d := tg.open(t)
-			topic, table, dlq := unique("orders"), unique("orders"), unique("orders.sink.dlq")
-			createOrdersTable(t, d, table)
-			brokers := newCluster(t, 1, topic)
-			good1, good2 := orderRecord(t, topic, testOrder(1)), orderRecord(t, topic, testOrder(2))
-			good1.Headers = []kgo.RecordHeader{{Key: "traceparent", Value: []byte(testTraceparent)}}
-			emptyID := testOrder(3).OrderID
-			empty := &kgo.Record{Topic: topic, Key: []byte(emptyID), Value: []byte{},
-				Headers: []kgo.RecordHeader{{Key: "traceparent", Value: []byte(testTraceparent)}}}
-			produce(t, brokers, good1, empty, good2)
+	eachTarget(t, func(t *testing.T, d *db.DB) {
+		topic, table, brokers := ordersTopic(t, d, 1)
+		dlq := unique("orders.sink.dlq")
+		good1, good2 := orderRecord(t, topic, testOrder(1)), orderRecord(t, topic, testOrder(2))
+		good1.Headers = []kgo.RecordHeader{{Key: "traceparent", Value: []byte(testTraceparent)}}
+		emptyID := testOrder(3).OrderID
+		empty := &kgo.Record{Topic: topic, Key: []byte(emptyID), Value: []byte{},
+			Headers: []kgo.RecordHeader{{Key: "traceparent", Value: []byte(testTraceparent)}}}
+		produce(t, brokers, good1, empty, good2)
 
-			cfg := ordersConfig(t, topic, table, "errors.tolerance", "all",
-				"errors.deadletterqueue.topic.name", dlq, "errors.deadletterqueue.context.headers.enable", "true")
-			var out lockedBuffer
-			if err := runLogged(t, newSink(t, cfg, d, brokers), &out, 3); err != nil {
-				t.Fatalf("Run = %v, want the sink to go on past the empty value", err)
+		cfg := ordersConfig(t, topic, table, "errors.tolerance", "all",
+			"errors.deadletterqueue.topic.name", dlq, "errors.deadletterqueue.context.headers.enable", "true")
+		var out lockedBuffer
+		if err := runLogged(t, newSink(t, cfg, d, brokers), &out, 3); err != nil {
+			t.Fatalf("Run = %v, want the sink to go on past the empty value", err)
+		}
+		if got := count(t, d, table); got != 2 {
+			t.Fatalf("%d rows, want the 2 good ones", got)
+		}
+		dead := consumeAll(t, brokers, dlq, 1)
+		if dead[0].Value == nil || len(dead[0].Value) != 0 || string(dead[0].Key) != emptyID {
+			t.Fatalf("dead letter key %q value %#v, want the original key and an empty (non-null) value", dead[0].Key, dead[0].Value)
+		}
+		h := headers(dead[0])
+		for k, v := range map[string]string{
+			"__connect.errors.offset":               "1",
+			"__connect.errors.stage":                "VALUE_CONVERTER",
+			"__connect.errors.class.name":           converterClass,
+			"__connect.errors.exception.class.name": dataException,
+			"traceparent":                           testTraceparent,
+		} {
+			if h[k] != v {
+				t.Errorf("dead letter header %s = %q, want %q", k, h[k], v)
 			}
-			if got := count(t, d, table); got != 2 {
-				t.Fatalf("%d rows, want the 2 good ones", got)
-			}
-			dead := consumeAll(t, brokers, dlq, 1)
-			if dead[0].Value == nil || len(dead[0].Value) != 0 || string(dead[0].Key) != emptyID {
-				t.Fatalf("dead letter key %q value %#v, want the original key and an empty (non-null) value", dead[0].Key, dead[0].Value)
-			}
-			h := headers(dead[0])
-			for k, v := range map[string]string{
-				"__connect.errors.offset":               "1",
-				"__connect.errors.stage":                "VALUE_CONVERTER",
-				"__connect.errors.class.name":           converterClass,
-				"__connect.errors.exception.class.name": dataException,
-				"traceparent":                           testTraceparent,
-			} {
-				if h[k] != v {
-					t.Errorf("dead letter header %s = %q, want %q", k, h[k], v)
-				}
-			}
-			checkRecordLogs(t, out.String(), emptyID, testOrder(1).OrderID, testOrder(2).OrderID)
-		})
-	}
+		}
+		checkRecordLogs(t, out.String(), emptyID, testOrder(1).OrderID, testOrder(2).OrderID)
+	})
 }
 
 // checkRecordLogs wants one "row written" INFO line per written order, one "record
@@ -144,37 +131,31 @@ func checkRecordLogs(t *testing.T, out, dead string, written ...string) {
 // With errors.tolerance=none a zero-length value fails the task, as Connect's would;
 // the stop is logged with the record's order_id.
 func TestEmptyValueWithoutToleranceStops(t *testing.T) {
-	for _, tg := range targets {
-		t.Run(tg.name, func(t *testing.T) {
-			skipMariaDBShort(t, tg)
-			d := tg.open(t)
-			topic, table := unique("orders"), unique("orders")
-			createOrdersTable(t, d, table)
-			brokers := newCluster(t, 1, topic)
-			emptyID := testOrder(1).OrderID
-			produce(t, brokers, &kgo.Record{Topic: topic, Key: []byte(emptyID), Value: []byte{}})
-			var out lockedBuffer
-			s := newSink(t, ordersConfig(t, topic, table), d, brokers)
-			s.Progress = -1
-			s.Logger = slog.New(slog.NewJSONHandler(&out, nil))
-			err := s.Run(context.Background())
-			if !errors.Is(err, ErrTolerance) || !errors.Is(err, ErrConverter) || !strings.Contains(err.Error(), "VALUE_CONVERTER") {
-				t.Fatalf("Run = %v, want a tolerance error for the value converter", err)
+	eachTarget(t, func(t *testing.T, d *db.DB) {
+		topic, table, brokers := ordersTopic(t, d, 1)
+		emptyID := testOrder(1).OrderID
+		produce(t, brokers, &kgo.Record{Topic: topic, Key: []byte(emptyID), Value: []byte{}})
+		var out lockedBuffer
+		s := newSink(t, ordersConfig(t, topic, table), d, brokers)
+		s.Progress = -1
+		s.Logger = slog.New(slog.NewJSONHandler(&out, nil))
+		err := s.Run(context.Background())
+		if !errors.Is(err, ErrTolerance) || !errors.Is(err, ErrConverter) || !strings.Contains(err.Error(), "VALUE_CONVERTER") {
+			t.Fatalf("Run = %v, want a tolerance error for the value converter", err)
+		}
+		if errors.Is(err, ErrRecord) || strings.Contains(err.Error(), "tombstone)") {
+			t.Fatalf("Run = %v: the empty value was taken for a tombstone", err)
+		}
+		var stopped bool
+		for _, l := range logLines(t, out.String()) {
+			if l["msg"] == "sink stopped" && l["level"] == "ERROR" && l["order_id"] == emptyID {
+				stopped = true
 			}
-			if errors.Is(err, ErrRecord) || strings.Contains(err.Error(), "tombstone)") {
-				t.Fatalf("Run = %v: the empty value was taken for a tombstone", err)
-			}
-			var stopped bool
-			for _, l := range logLines(t, out.String()) {
-				if l["msg"] == "sink stopped" && l["level"] == "ERROR" && l["order_id"] == emptyID {
-					stopped = true
-				}
-			}
-			if !stopped {
-				t.Errorf("no ERROR \"sink stopped\" line with order_id %s:\n%s", emptyID, out.String())
-			}
-		})
-	}
+		}
+		if !stopped {
+			t.Errorf("no ERROR \"sink stopped\" line with order_id %s:\n%s", emptyID, out.String())
+		}
+	})
 }
 
 // The converters tell null from empty: a null value is a tombstone (deleted with

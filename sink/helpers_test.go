@@ -1,6 +1,7 @@
 package sink
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -8,6 +9,7 @@ import (
 	"log/slog"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,6 +30,14 @@ type target struct {
 var targets = []target{
 	{db.MySQL, openMariaDB},
 	{db.SQLite, openSQLite},
+}
+
+// eachTarget runs test as a subtest on every target, with a database of its own.
+func eachTarget(t *testing.T, test func(t *testing.T, d *db.DB)) {
+	t.Helper()
+	for _, tg := range targets {
+		t.Run(tg.name, func(t *testing.T) { test(t, tg.open(t)) })
+	}
 }
 
 func openMariaDB(t testing.TB) *db.DB {
@@ -79,6 +89,15 @@ func createOrdersTable(t testing.TB, d *db.DB, table string) {
 			t.Fatalf("%s: %v", stmt, err)
 		}
 	}
+}
+
+// ordersTopic makes a fresh orders table on d and a cluster holding a fresh topic of
+// partitions.
+func ordersTopic(t testing.TB, d *db.DB, partitions int32) (topic, table string, brokers []string) {
+	t.Helper()
+	topic, table = unique("orders"), unique("orders")
+	createOrdersTable(t, d, table)
+	return topic, table, newCluster(t, partitions, topic)
 }
 
 // newCluster starts an in-process Kafka cluster with the given topics.
@@ -138,6 +157,11 @@ func start(t testing.TB, cfg Config, d *db.DB, brokers []string, hook func() err
 	s.Progress = -1
 	s.Logger = slog.New(slog.NewTextHandler(t.Output(), nil)) // shown with -v or on failure
 	s.afterDBCommit = hook
+	return runSink(t, s)
+}
+
+// runSink runs s in the background until the test ends or stop is called.
+func runSink(t testing.TB, s *Sink) *running {
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{Sink: s, done: make(chan error, 1), cancel: cancel}
 	go func() { r.done <- s.Run(ctx) }()
@@ -149,6 +173,24 @@ func start(t testing.TB, cfg Config, d *db.DB, brokers []string, hook func() err
 func (r *running) stop(t testing.TB) error {
 	r.cancel()
 	return r.wait(t)
+}
+
+// stopClean stops the sink; a Run error fails the test.
+func (r *running) stopClean(t testing.TB) {
+	t.Helper()
+	if err := r.stop(t); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// runRecords runs a sink for cfg until it has handled n records and stops it; a Run
+// error fails the test.
+func runRecords(t testing.TB, cfg Config, d *db.DB, brokers []string, n int64) *running {
+	t.Helper()
+	r := start(t, cfg, d, brokers, nil)
+	r.waitRecords(t, n)
+	r.stopClean(t)
+	return r
 }
 
 // wait waits for Run to return and returns its error (again on later calls).
@@ -164,19 +206,26 @@ func (r *running) wait(t testing.TB) error {
 }
 
 // waitRecords waits until the sink has handled n records; Run ending first fails the
-// test. The deadline only guards against a hang.
+// test.
 func (r *running) waitRecords(t testing.TB, n int64) {
 	t.Helper()
+	r.until(t, fmt.Sprintf("%d records", n), func() bool { return r.Stats().Records >= n })
+}
+
+// until waits for cond, failing if the sink stops first. The deadline is a liveness
+// bound against a hang, not a speed assertion.
+func (r *running) until(t testing.TB, what string, cond func() bool) {
+	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
-	for r.Stats().Records < n {
+	for !cond() {
 		select {
 		case err := <-r.done:
 			r.done <- err
-			t.Fatalf("sink stopped after %d of %d records: %v", r.Stats().Records, n, err)
+			t.Fatalf("sink stopped before %s: %v (stats %+v)", what, err, r.Stats())
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("sink handled %d of %d records before the deadline", r.Stats().Records, n)
+			t.Fatalf("no %s within the liveness bound (stats %+v)", what, r.Stats())
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -215,6 +264,25 @@ func orderRecord(t testing.TB, topic string, o order.Order) *kgo.Record {
 	return &kgo.Record{Topic: topic, Key: []byte(o.OrderID), Value: v}
 }
 
+// rowTexts runs query and returns each row as its columns' text joined by sep, NULL
+// as "NULL".
+func rowTexts(t testing.TB, d *db.DB, sep, query string, args ...any) []string {
+	t.Helper()
+	_, rows := testkit.QueryText(t, d.SQL, query, args...)
+	out := make([]string, len(rows))
+	for r, vals := range rows {
+		texts := make([]string, len(vals))
+		for i, v := range vals {
+			texts[i] = "NULL"
+			if v.Valid {
+				texts[i] = v.String
+			}
+		}
+		out[r] = strings.Join(texts, sep)
+	}
+	return out
+}
+
 func count(t testing.TB, d *db.DB, table string) int {
 	t.Helper()
 	var n int
@@ -222,6 +290,24 @@ func count(t testing.TB, d *db.DB, table string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// lockedBuffer is a bytes.Buffer safe for the sink's goroutine and the test's.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // dbTime scans a DATETIME column: a time.Time from MySQL, text from SQLite.

@@ -1,11 +1,8 @@
 package sink
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,45 +11,23 @@ import (
 	"github.com/ordersync/ordersync/shared/metrics"
 )
 
-// syncBuffer is a bytes.Buffer safe for the sink's goroutine and the test's.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 // Each put writes one EMF document: the rows it wrote, the records it dead-lettered and
 // its latency; summed over the documents they match what the sink did.
 func TestMetricsDocuments(t *testing.T) {
 	d := openSQLite(t)
-	topic, table, dlq := unique("orders"), unique("orders"), unique("orders.sink.dlq")
-	createOrdersTable(t, d, table)
-	brokers := newCluster(t, 1, topic)
+	topic, table, brokers := ordersTopic(t, d, 1)
+	dlq := unique("orders.sink.dlq")
 	produce(t, brokers, orderRecord(t, topic, testOrder(1)), &kgo.Record{Topic: topic, Key: []byte("junk"), Value: []byte("{not json")},
 		orderRecord(t, topic, testOrder(2)))
 	cfg := ordersConfig(t, topic, table, "errors.tolerance", "all", "errors.deadletterqueue.topic.name", dlq)
 
 	s := newSink(t, cfg, d, brokers, kgo.FetchMaxWait(50*time.Millisecond))
 	s.Progress = -1
-	var out syncBuffer
+	var out lockedBuffer
 	s.Metrics = metrics.New("ordersync", "sink", &out)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	deadline := time.Now().Add(time.Minute)
-	for s.Stats().Records < 3 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	r := runSink(t, s)
+	r.waitRecords(t, 3)
+	r.stopClean(t)
 	var rows, dead float64
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	for _, l := range lines {

@@ -16,7 +16,13 @@ import (
 // with ClientOpts (plus opts), handed to New.
 func newSink(t testing.TB, cfg Config, d *db.DB, brokers []string, opts ...kgo.Opt) *Sink {
 	t.Helper()
-	cl, err := kafka.NewClient(context.Background(), kafka.Config{Brokers: brokers}, append(ClientOpts(cfg), opts...)...)
+	return newSinkVia(t, kafka.Config{Brokers: brokers}, cfg, d, opts...)
+}
+
+// newSinkVia is newSink with a client for kcfg (brokers and authentication).
+func newSinkVia(t testing.TB, kcfg kafka.Config, cfg Config, d *db.DB, opts ...kgo.Opt) *Sink {
+	t.Helper()
+	cl, err := kafka.NewClient(context.Background(), kcfg, append(ClientOpts(cfg), opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,24 +76,12 @@ func TestSinkThroughSCRAM(t *testing.T) {
 	d := openSQLite(t)
 	createOrdersTable(t, d, table)
 	cfg := ordersConfig(t, topic, table)
-	cl, err := kafka.NewClient(ctx, kcfg, ClientOpts(cfg)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := New(cfg, d, cl)
-	if err != nil {
-		cl.Close()
-		t.Fatal(err)
-	}
+	s := newSinkVia(t, kcfg, cfg, d)
 	s.Progress = -1
 	s.Logger = slog.New(slog.NewTextHandler(t.Output(), nil))
-	runCtx, cancel := context.WithCancel(ctx)
-	r := &running{Sink: s, done: make(chan error, 1), cancel: cancel}
-	go func() { r.done <- s.Run(runCtx) }()
+	r := runSink(t, s)
 	r.waitRecords(t, 1)
-	if err := r.stop(t); err != nil {
-		t.Fatal(err)
-	}
+	r.stopClean(t)
 	if n := count(t, d, table); n != 1 {
 		t.Fatalf("%d rows, want 1", n)
 	}

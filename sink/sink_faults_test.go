@@ -1,35 +1,25 @@
-package sink_test
+package sink
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
-	"regexp"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/ordersync/ordersync/db/migrations"
 	"github.com/ordersync/ordersync/internal/testkit"
 	"github.com/ordersync/ordersync/shared/db"
-	"github.com/ordersync/ordersync/shared/kafka"
 	"github.com/ordersync/ordersync/shared/order"
-	"github.com/ordersync/ordersync/sink"
 )
 
 // Database faults under the sink: a TCP proxy between the sink and MariaDB cuts
@@ -44,17 +34,19 @@ const faultsMariaURL = "mysql://root@127.0.0.1:3306/test"
 
 // The driver logs every connection the proxy cuts ("unexpected EOF"); those cuts are the
 // point of these tests, and the sink reports what matters itself.
-func init() { mysql.SetLogger(mysql.Logger(nopLogger{})) }
+func init() { testkit.SilenceDriverLog() }
 
-type nopLogger struct{}
+const faultsMariaAddr = "127.0.0.1:3306"
 
-func (nopLogger) Print(...any) {}
-
-var faultsMariaAddr = "127.0.0.1:3306"
+// newDBProxy is a proxy between the sink and MariaDB.
+func newDBProxy(t *testing.T) *testkit.DBProxy {
+	t.Helper()
+	return testkit.NewDBProxy(t, faultsMariaAddr)
+}
 
 // mariaAdmin is a direct connection for setup and checks; the test skips (or fails
 // under CI) when MariaDB is not reachable.
-func mariaAdmin(t *testing.T) *sql.DB {
+func mariaAdmin(t *testing.T) *db.DB {
 	t.Helper()
 	testkit.MariaDBURL(t) // skips with -short, and without MariaDB (fails under CI=true)
 	d, err := db.Open(context.Background(), faultsMariaURL, "")
@@ -62,39 +54,12 @@ func mariaAdmin(t *testing.T) *sql.DB {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.Close() })
-	return d.SQL
+	return d
 }
 
-func faultName(prefix string) string {
-	b := make([]byte, 5)
-	if _, err := rand.Read(b); err != nil {
-		panic(err)
-	}
-	return prefix + "_" + hex.EncodeToString(b)
-}
-
-// ordersTable creates a table like db/migrations' orders under another name.
-func ordersTable(t *testing.T, admin *sql.DB) string {
-	t.Helper()
-	table := faultName("orders_faults")
-	text, err := migrations.FS.ReadFile("0001_orders.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	script := regexp.MustCompile(`\borders_user_created\b`).ReplaceAllString(string(text), table+"_uc")
-	script = regexp.MustCompile(`\borders\b`).ReplaceAllString(script, table)
-	t.Cleanup(func() { admin.Exec("DROP TABLE IF EXISTS `" + table + "`") })
-	for _, stmt := range db.Split(script) {
-		if _, err := admin.Exec(stmt); err != nil {
-			t.Fatalf("%s: %v", stmt, err)
-		}
-	}
-	return table
-}
-
-// faultOrder is order i, accepted: sink.TestOrderN(i) with ids, users and times of its own.
+// faultOrder is order i, accepted: testOrder(i) with ids, users and times of its own.
 func faultOrder(i int) order.Order {
-	o := sink.TestOrderN(i)
+	o := testOrder(i)
 	o.OrderID = fmt.Sprintf("0190a3c4-0000-7000-8000-%012d", i)
 	o.UserID = fmt.Sprintf("user-%d", i%13)
 	o.CreatedAt = time.UnixMilli(1_795_000_000_000 + int64(i)).UTC()
@@ -109,7 +74,7 @@ type sinkRig struct {
 	topic   string
 	n       int
 	brokers []string
-	cfg     sink.Config
+	cfg     Config
 	adm     *kadm.Client
 	cluster *kfake.Cluster
 }
@@ -123,7 +88,8 @@ func newSinkRig(t *testing.T, n int, partitions int32, extra ...string) *sinkRig
 func newSinkRigWith(t *testing.T, n int, partitions int32, opts []kfake.Opt, extra ...string) *sinkRig {
 	t.Helper()
 	admin := mariaAdmin(t)
-	r := &sinkRig{admin: admin, table: ordersTable(t, admin), topic: faultName("orders"), n: n}
+	r := &sinkRig{admin: admin.SQL, table: unique("orders_faults"), topic: unique("orders"), n: n}
+	createOrdersTable(t, admin, r.table)
 	c, err := kfake.NewCluster(append([]kfake.Opt{kfake.SeedTopics(partitions, r.topic)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
@@ -131,131 +97,40 @@ func newSinkRigWith(t *testing.T, n int, partitions int32, opts []kfake.Opt, ext
 	t.Cleanup(c.Close)
 	r.cluster = c
 	r.brokers = c.ListenAddrs()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(r.brokers...), kgo.MaxBufferedRecords(n+1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cl.Close)
-	r.adm = kadm.NewClient(cl)
+	r.adm = kadm.NewClient(mustClient(t, r.brokers))
 	recs := make([]*kgo.Record, n)
 	for i := range recs {
-		o := faultOrder(i)
-		v, err := order.Codec.Encode(&o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		recs[i] = &kgo.Record{Topic: r.topic, Key: []byte(o.OrderID), Value: v}
+		recs[i] = orderRecord(t, r.topic, faultOrder(i))
 	}
-	if err := cl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
-	kv := map[string]string{
-		"connector.class":                   sink.ConnectorClass,
-		"topics":                            r.topic,
-		"key.converter":                     sink.StringConverter,
-		"value.converter":                   sink.JSONConverter,
-		"value.converter.schemas.enable":    "true",
-		"insert.mode":                       "upsert",
-		"pk.mode":                           "record_value",
-		"pk.fields":                         "order_id",
-		"table.name.format":                 r.table,
-		"auto.create":                       "false",
-		"auto.evolve":                       "false",
-		"batch.size":                        "100",
-		"max.retries":                       "30",
-		"retry.backoff.ms":                  "50",
-		"errors.tolerance":                  "all",
-		"errors.log.enable":                 "true",
-		"errors.deadletterqueue.topic.name": r.topic + ".dlq",
-		"errors.deadletterqueue.context.headers.enable": "true",
-		"consumer.override.max.poll.records":            "100",
-	}
-	for i := 0; i+1 < len(extra); i += 2 {
-		kv[extra[i]] = extra[i+1]
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, `{"name": %q, "config": {`, faultName("faults-sink"))
-	first := true
-	for k, v := range kv {
-		if !first {
-			b.WriteString(",")
-		}
-		first = false
-		fmt.Fprintf(&b, "%q: %q", k, v)
-	}
-	b.WriteString("}}")
-	if r.cfg, err = sink.ParseConfig([]byte(b.String())); err != nil {
-		t.Fatal(err)
-	}
+	produce(t, r.brokers, recs...)
+	r.cfg = testConfig(t, unique("faults-sink"), append([]string{
+		"topics", r.topic, "table.name.format", r.table,
+		"insert.mode", "upsert", "pk.mode", "record_value", "pk.fields", "order_id",
+		"auto.create", "false", "auto.evolve", "false",
+		"batch.size", "100", "consumer.override.max.poll.records", "100",
+		"max.retries", "30", "retry.backoff.ms", "50",
+		"errors.tolerance", "all", "errors.log.enable", "true",
+		"errors.deadletterqueue.topic.name", r.topic + ".dlq",
+		"errors.deadletterqueue.context.headers.enable", "true",
+	}, extra...)...)
 	return r
 }
 
-// runningSink is a sink's Run in the background.
-type runningSink struct {
-	s      *sink.Sink
-	done   chan error
-	cancel context.CancelFunc
-}
-
 // start runs a sink writing through databaseURL (the proxy, or MariaDB itself).
-func (r *sinkRig) start(t *testing.T, databaseURL string) *runningSink {
+func (r *sinkRig) start(t *testing.T, databaseURL string) *running {
 	t.Helper()
 	d, err := db.Open(context.Background(), databaseURL, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.Close() })
-	cl, err := kafka.NewClient(context.Background(), kafka.Config{Brokers: r.brokers},
-		append(sink.ClientOpts(r.cfg), kgo.FetchMaxWait(50*time.Millisecond))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := sink.New(r.cfg, d, cl)
-	if err != nil {
-		cl.Close()
-		t.Fatal(err)
-	}
+	s := newSink(t, r.cfg, d, r.brokers, kgo.FetchMaxWait(50*time.Millisecond))
 	s.Progress = -1
 	s.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	if testing.Verbose() {
 		s.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	rs := &runningSink{s: s, done: make(chan error, 1), cancel: cancel}
-	go func() { rs.done <- s.Run(ctx) }()
-	t.Cleanup(func() { rs.stop(t) })
-	return rs
-}
-
-func (rs *runningSink) stop(t *testing.T) error {
-	rs.cancel()
-	select {
-	case err := <-rs.done:
-		rs.done <- err
-		return err
-	case <-time.After(2 * time.Minute):
-		t.Fatal("sink did not stop")
-		return nil
-	}
-}
-
-// until waits for cond, failing if the sink stops first. The deadline is a liveness
-// bound against a hang, not a speed assertion.
-func (rs *runningSink) until(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
-	for !cond() {
-		select {
-		case err := <-rs.done:
-			rs.done <- err
-			t.Fatalf("sink stopped before %s: %v (stats %+v)", what, err, rs.s.Stats())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s within the liveness bound (stats %+v)", what, rs.s.Stats())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	return runSink(t, s)
 }
 
 // rows returns the table's row count and distinct order ids.
@@ -309,215 +184,48 @@ func (r *sinkRig) checkExact(t *testing.T) {
 	}
 }
 
-// dbProxy forwards TCP connections to MariaDB and injects faults by rule.
-type dbProxy struct {
-	ln     net.Listener
-	target string
-
-	mu       sync.Mutex
-	refusing bool
-	pairs    map[*proxyPair]bool
-	rules    []*proxyRule
-	accepted atomic.Int64
-}
-
-type proxyPair struct {
-	client, server net.Conn
-	dropAnswers    atomic.Bool // the server's next answer is lost and the connection cut
-}
-
-func (p *proxyPair) close() { p.client.Close(); p.server.Close() }
-
-type ruleAction int
-
-const (
-	cutBefore ruleAction = iota // the command never reaches the server
-	cutAfter                    // the server gets the command; its answer is lost
-	stall                       // the command waits until the rule is released
-)
-
-type proxyRule struct {
-	match   func([]byte) bool
-	action  ruleAction
-	left    int // hits still to act on; -1: every hit
-	hits    chan struct{}
-	release chan struct{}
-}
-
-// MySQL client commands (the first byte after the 4-byte packet header).
-const (
-	comQuery       = 0x03
-	comStmtPrepare = 0x16
-	comStmtExecute = 0x17
-)
-
-// command matches a client packet of command cmd whose text starts with prefix.
-func command(cmd byte, prefix string) func([]byte) bool {
-	return func(b []byte) bool {
-		return len(b) > 4 && b[4] == cmd && bytes.HasPrefix(bytes.ToUpper(b[5:]), []byte(prefix))
-	}
-}
-
-func newDBProxy(t *testing.T) *dbProxy {
+// holder is another transaction on a connection of its own, rolled back when the test
+// ends.
+func (r *sinkRig) holder(t *testing.T) *sql.Tx {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ctx := context.Background()
+	conn, err := r.admin.Conn(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &dbProxy{ln: ln, target: faultsMariaAddr, pairs: map[*proxyPair]bool{}}
-	go p.accept()
-	t.Cleanup(func() {
-		ln.Close()
-		p.mu.Lock()
-		for pp := range p.pairs {
-			pp.close()
-		}
-		for _, r := range p.rules {
-			r.free()
-		}
-		p.mu.Unlock()
-	})
-	return p
-}
-
-// url is the DATABASE_URL of the proxy; params are added as driver parameters.
-func (p *dbProxy) url(params string) string {
-	u := "mysql://root@" + p.ln.Addr().String() + "/test"
-	if params != "" {
-		u += "?" + params
+	t.Cleanup(func() { conn.Close() })
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return u
+	t.Cleanup(func() { tx.Rollback() })
+	return tx
 }
 
-func (r *proxyRule) free() {
-	select {
-	case <-r.release:
-	default:
-		close(r.release)
-	}
+// hold writes, in tx, a row of its own for orderID: tx holds that row's lock.
+func (r *sinkRig) hold(tx *sql.Tx, orderID string) error {
+	_, err := tx.Exec("INSERT INTO `"+r.table+"` (order_id, user_id, product_id, qty, unit_price, total_price, status, created_at) VALUES (?, 'holder', 'LOCK', 1, 1, 1, 'ACCEPTED', NOW())", orderID)
+	return err
 }
 
-// add installs a rule acting on the first times matching packets (-1: all).
-func (p *dbProxy) add(match func([]byte) bool, action ruleAction, times int) *proxyRule {
-	r := &proxyRule{match: match, action: action, left: times, hits: make(chan struct{}, 1024), release: make(chan struct{})}
-	p.mu.Lock()
-	p.rules = append(p.rules, r)
-	p.mu.Unlock()
-	return r
-}
-
-// restart plays a MariaDB restart: every connection is dropped, and new ones are
-// refused until up is called.
-func (p *dbProxy) restart() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.refusing = true
-	for pp := range p.pairs {
-		pp.close()
-	}
-}
-
-func (p *dbProxy) up() {
-	p.mu.Lock()
-	p.refusing = false
-	p.mu.Unlock()
-}
-
-func (p *dbProxy) accept() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		refusing := p.refusing
-		p.mu.Unlock()
-		if refusing {
-			c.Close()
-			continue
-		}
-		s, err := net.Dial("tcp", p.target)
-		if err != nil {
-			c.Close()
-			continue
-		}
-		p.accepted.Add(1)
-		pp := &proxyPair{client: c, server: s}
-		p.mu.Lock()
-		p.pairs[pp] = true
-		p.mu.Unlock()
-		go p.toServer(pp)
-		go p.toClient(pp)
-	}
-}
-
-func (p *dbProxy) forget(pp *proxyPair) {
-	pp.close()
-	p.mu.Lock()
-	delete(p.pairs, pp)
-	p.mu.Unlock()
-}
-
-func (p *dbProxy) toServer(pp *proxyPair) {
-	defer p.forget(pp)
-	buf := make([]byte, 64<<10)
-	for {
-		n, err := pp.client.Read(buf)
-		if err != nil {
-			return
-		}
-		chunk := buf[:n]
-		var hit *proxyRule
-		p.mu.Lock()
-		for _, r := range p.rules {
-			if r.left != 0 && r.match(chunk) {
-				if r.left > 0 {
-					r.left--
-				}
-				hit = r
-				break
-			}
-		}
-		p.mu.Unlock()
-		if hit != nil {
-			hit.hits <- struct{}{}
-			switch hit.action {
-			case cutBefore:
-				return
-			case cutAfter:
-				pp.dropAnswers.Store(true)
-			case stall:
-				<-hit.release
-			}
-		}
-		if _, err := pp.server.Write(chunk); err != nil {
-			return
-		}
-	}
-}
-
-func (p *dbProxy) toClient(pp *proxyPair) {
-	defer p.forget(pp)
-	buf := make([]byte, 64<<10)
-	for {
-		n, err := pp.server.Read(buf)
-		if err != nil {
-			return
-		}
-		if pp.dropAnswers.Load() {
-			return // the server did the work; the client never hears of it
-		}
-		if _, err := pp.client.Write(buf[:n]); err != nil {
-			return
-		}
-	}
+// downMidBatch starts a sink through a proxy and, as its first INSERT executes, plays a
+// database restart: every connection dropped, new ones refused until p.Up.
+func (r *sinkRig) downMidBatch(t *testing.T) (p *testkit.DBProxy, rs *running) {
+	t.Helper()
+	p = newDBProxy(t)
+	rule := p.Add(testkit.Command(testkit.ComStmtExecute, ""), testkit.Stall, 1)
+	rs = r.start(t, p.URL(faultsMariaURL))
+	waitHit(t, rs, rule, "an INSERT")
+	p.Restart()
+	rule.Release()
+	return p, rs
 }
 
 // waitHit waits for the rule's next hit, failing if the sink stops first.
-func waitHit(t *testing.T, rs *runningSink, r *proxyRule, what string) {
+func waitHit(t *testing.T, rs *running, r *testkit.ProxyRule, what string) {
 	t.Helper()
 	select {
-	case <-r.hits:
+	case <-r.Hits():
 	case err := <-rs.done:
 		rs.done <- err
 		t.Fatalf("sink stopped before %s: %v", what, err)
@@ -534,28 +242,28 @@ func TestSinkConnectionCuts(t *testing.T) {
 	tests := []struct {
 		name   string
 		match  func([]byte) bool
-		action ruleAction
+		action testkit.ProxyAction
 	}{
-		{"cut at prepare", command(comStmtPrepare, "INSERT"), cutBefore},
-		{"cut at an execute", command(comStmtExecute, ""), cutBefore},
-		{"cut before commit", command(comQuery, "COMMIT"), cutBefore},
-		{"commit answer lost", command(comQuery, "COMMIT"), cutAfter},
+		{"cut at prepare", testkit.Command(testkit.ComStmtPrepare, "INSERT"), testkit.CutBefore},
+		{"cut at an execute", testkit.Command(testkit.ComStmtExecute, ""), testkit.CutBefore},
+		{"cut before commit", testkit.Command(testkit.ComQuery, "COMMIT"), testkit.CutBefore},
+		{"commit answer lost", testkit.Command(testkit.ComQuery, "COMMIT"), testkit.CutAfter},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newSinkRig(t, 500, 2)
 			p := newDBProxy(t)
-			rule := p.add(tt.match, tt.action, 3) // three attempts in a row
-			rs := r.start(t, p.url(""))
-			rs.until(t, "every record", func() bool { return rs.s.Stats().Records == int64(r.n) })
-			if len(rule.hits) != 3 {
-				t.Errorf("fault hit %d times, want 3", len(rule.hits))
+			rule := p.Add(tt.match, tt.action, 3) // three attempts in a row
+			rs := r.start(t, p.URL(faultsMariaURL))
+			rs.until(t, "every record", func() bool { return rs.Stats().Records == int64(r.n) })
+			if rule.Count() != 3 {
+				t.Errorf("fault hit %d times, want 3", rule.Count())
 			}
-			st := rs.s.Stats()
+			st := rs.Stats()
 			if st.Retries < 3 || st.DeadLettered != 0 {
 				t.Errorf("stats %+v: want at least 3 retries and nothing dead-lettered", st)
 			}
-			t.Logf("stats %+v, %d connections through the proxy", st, p.accepted.Load())
+			t.Logf("stats %+v, %d connections through the proxy", st, p.Accepted())
 			r.checkExact(t)
 		})
 	}
@@ -567,8 +275,8 @@ func TestSinkConnectionCuts(t *testing.T) {
 func TestSinkCommitStalled(t *testing.T) {
 	r := newSinkRig(t, 300, 2)
 	p := newDBProxy(t)
-	rule := p.add(command(comQuery, "COMMIT"), stall, 1)
-	rs := r.start(t, p.url(""))
+	rule := p.Add(testkit.Command(testkit.ComQuery, "COMMIT"), testkit.Stall, 1)
+	rs := r.start(t, p.URL(faultsMariaURL))
 	for i := range 3 {
 		waitHit(t, rs, rule, "a COMMIT")
 		r.checkNoCommitAhead(t, fmt.Sprintf("COMMIT %d stalled", i+1))
@@ -578,11 +286,11 @@ func TestSinkCommitStalled(t *testing.T) {
 		}
 		held := rule
 		if i < 2 {
-			rule = p.add(command(comQuery, "COMMIT"), stall, 1) // the next COMMIT stalls in turn
+			rule = p.Add(testkit.Command(testkit.ComQuery, "COMMIT"), testkit.Stall, 1) // the next COMMIT stalls in turn
 		}
-		held.free()
+		held.Release()
 	}
-	rs.until(t, "every record", func() bool { return rs.s.Stats().Records == int64(r.n) })
+	rs.until(t, "every record", func() bool { return rs.Stats().Records == int64(r.n) })
 	r.checkExact(t)
 }
 
@@ -591,18 +299,13 @@ func TestSinkCommitStalled(t *testing.T) {
 // database is back it carries on, and every order has one row.
 func TestSinkDatabaseRestart(t *testing.T) {
 	r := newSinkRig(t, 500, 2)
-	p := newDBProxy(t)
-	rule := p.add(command(comStmtExecute, ""), stall, 1)
-	rs := r.start(t, p.url(""))
-	waitHit(t, rs, rule, "an INSERT")
-	p.restart()
-	rule.free()
-	before := rs.s.Stats().Retries
-	rs.until(t, "two retries while the database is down", func() bool { return rs.s.Stats().Retries >= before+2 })
+	p, rs := r.downMidBatch(t)
+	before := rs.Stats().Retries
+	rs.until(t, "two retries while the database is down", func() bool { return rs.Stats().Retries >= before+2 })
 	r.checkNoCommitAhead(t, "database down")
-	p.up()
-	rs.until(t, "every record", func() bool { return rs.s.Stats().Records == int64(r.n) })
-	t.Logf("stats %+v", rs.s.Stats())
+	p.Up()
+	rs.until(t, "every record", func() bool { return rs.Stats().Records == int64(r.n) })
+	t.Logf("stats %+v", rs.Stats())
 	r.checkExact(t)
 }
 
@@ -612,29 +315,18 @@ func TestSinkDatabaseRestart(t *testing.T) {
 // offsets, and every order has one row.
 func TestSinkDatabaseDownTooLong(t *testing.T) {
 	r := newSinkRig(t, 500, 2, "max.retries", "2", "retry.backoff.ms", "20")
-	p := newDBProxy(t)
-	rule := p.add(command(comStmtExecute, ""), stall, 1)
-	rs := r.start(t, p.url(""))
-	waitHit(t, rs, rule, "an INSERT")
-	p.restart()
-	rule.free()
-	var err error
-	select {
-	case err = <-rs.done:
-		rs.done <- err
-	case <-time.After(2 * time.Minute):
-		t.Fatal("the sink kept going with the database down")
-	}
-	if !errors.Is(err, sink.ErrDatabase) && !errors.Is(err, sink.ErrTolerance) {
+	p, rs := r.downMidBatch(t)
+	err := rs.wait(t)
+	if !errors.Is(err, ErrDatabase) && !errors.Is(err, ErrTolerance) {
 		t.Errorf("Run = %v, want a database failure", err)
 	}
-	if st := rs.s.Stats(); st.DeadLettered != 0 {
+	if st := rs.Stats(); st.DeadLettered != 0 {
 		t.Errorf("records dead-lettered while the database was down: %+v", st)
 	}
 	t.Logf("first sink stopped: %v", err)
 	r.checkNoCommitAhead(t, "after the failed task")
-	p.up()
-	again := r.start(t, p.url(""))
+	p.Up()
+	again := r.start(t, p.URL(faultsMariaURL))
 	again.until(t, "the rest of the records", func() bool { return r.committed(t) == int64(r.n) })
 	r.checkExact(t)
 }
@@ -647,26 +339,20 @@ func TestSinkDatabaseDownTooLong(t *testing.T) {
 func TestSinkConnectionLostWhileUnrolling(t *testing.T) {
 	r := newSinkRig(t, 200, 1, "max.retries", "1", "retry.backoff.ms", "20")
 	p := newDBProxy(t)
-	rule := p.add(command(comStmtExecute, ""), cutBefore, 3) // more than the 2 batch attempts
-	rs := r.start(t, p.url(""))
-	var err error
-	select {
-	case err = <-rs.done:
-		rs.done <- err
-	case <-time.After(2 * time.Minute):
-		t.Fatal("the sink did not stop")
-	}
-	if !errors.Is(err, sink.ErrDatabase) {
+	rule := p.Add(testkit.Command(testkit.ComStmtExecute, ""), testkit.CutBefore, 3) // more than the 2 batch attempts
+	rs := r.start(t, p.URL(faultsMariaURL))
+	err := rs.wait(t)
+	if !errors.Is(err, ErrDatabase) {
 		t.Errorf("Run = %v, want ErrDatabase", err)
 	}
-	if st := rs.s.Stats(); st.DeadLettered != 0 {
+	if st := rs.Stats(); st.DeadLettered != 0 {
 		t.Errorf("a record was dead-lettered for a lost connection: %+v", st)
 	}
-	if len(rule.hits) < 2 {
-		t.Errorf("%d cut executes, want one per batch attempt", len(rule.hits))
+	if rule.Count() < 2 {
+		t.Errorf("%d cut executes, want one per batch attempt", rule.Count())
 	}
 	r.checkNoCommitAhead(t, "after the failed task")
-	again := r.start(t, p.url(""))
+	again := r.start(t, p.URL(faultsMariaURL))
 	again.until(t, "every record", func() bool { return r.committed(t) == int64(r.n) })
 	r.checkExact(t)
 }
@@ -677,33 +363,23 @@ func TestSinkConnectionLostWhileUnrolling(t *testing.T) {
 // backoff, and goes through once the lock is released.
 func TestSinkLockWaitTimeout(t *testing.T) {
 	r := newSinkRig(t, 300, 2)
-	ctx := context.Background()
-	conn, err := r.admin.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback()
+	tx := r.holder(t)
 	locked := faultOrder(150)
-	if _, err := tx.Exec("INSERT INTO `"+r.table+"` (order_id, user_id, product_id, qty, unit_price, total_price, status, created_at) VALUES (?, 'holder', 'LOCK', 1, 1, 1, 'ACCEPTED', NOW())", locked.OrderID); err != nil {
+	if err := r.hold(tx, locked.OrderID); err != nil {
 		t.Fatal(err)
 	}
 	rs := r.start(t, strings.Replace(faultsMariaURL, "/test", "/test?innodb_lock_wait_timeout=1", 1))
-	rs.until(t, "a retry after the lock wait timeout", func() bool { return rs.s.Stats().Retries >= 1 })
+	rs.until(t, "a retry after the lock wait timeout", func() bool { return rs.Stats().Retries >= 1 })
 	r.checkNoCommitAhead(t, "lock held")
 	if err := tx.Rollback(); err != nil {
 		t.Fatal(err)
 	}
-	rs.until(t, "every record", func() bool { return rs.s.Stats().Records == int64(r.n) })
+	rs.until(t, "every record", func() bool { return rs.Stats().Records == int64(r.n) })
 	var user string
 	if err := r.admin.QueryRow("SELECT user_id FROM `"+r.table+"` WHERE order_id = ?", locked.OrderID).Scan(&user); err != nil || user != locked.UserID {
 		t.Errorf("locked order's row: user %q, %v; want the sink's row", user, err)
 	}
-	t.Logf("stats %+v", rs.s.Stats())
+	t.Logf("stats %+v", rs.Stats())
 	r.checkExact(t)
 }
 
@@ -715,17 +391,7 @@ func TestSinkDeadlockVictim(t *testing.T) {
 	// One partition and one batch: the sink writes the orders in offset order, so when it
 	// waits for order 200 it already holds order 10.
 	r := newSinkRig(t, 300, 1, "batch.size", "300", "consumer.override.max.poll.records", "300")
-	ctx := context.Background()
-	conn, err := r.admin.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback()
+	tx := r.holder(t)
 	// Weight: many rows written by the other transaction make the sink's the cheaper victim.
 	for i := range 20 {
 		var vals []string
@@ -737,7 +403,7 @@ func TestSinkDeadlockVictim(t *testing.T) {
 		}
 	}
 	blocker := faultOrder(200)
-	if _, err := tx.Exec("INSERT INTO `"+r.table+"` (order_id, user_id, product_id, qty, unit_price, total_price, status, created_at) VALUES (?, 'holder', 'LOCK', 1, 1, 1, 'ACCEPTED', NOW())", blocker.OrderID); err != nil {
+	if err := r.hold(tx, blocker.OrderID); err != nil {
 		t.Fatal(err)
 	}
 	rs := r.start(t, faultsMariaURL)
@@ -754,13 +420,13 @@ func TestSinkDeadlockVictim(t *testing.T) {
 	})
 	// Now ask for a row the sink already wrote in its open transaction: a deadlock.
 	early := faultOrder(10)
-	_, err = tx.Exec("INSERT INTO `"+r.table+"` (order_id, user_id, product_id, qty, unit_price, total_price, status, created_at) VALUES (?, 'holder', 'LOCK', 1, 1, 1, 'ACCEPTED', NOW())", early.OrderID)
+	err := r.hold(tx, early.OrderID)
 	t.Logf("the other transaction's insert of a row the sink holds: %v", err)
 	if err := tx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
 		t.Fatal(err)
 	}
-	rs.until(t, "every record", func() bool { return rs.s.Stats().Records == int64(r.n) })
-	st := rs.s.Stats()
+	rs.until(t, "every record", func() bool { return rs.Stats().Records == int64(r.n) })
+	st := rs.Stats()
 	t.Logf("stats %+v", st)
 	if err == nil && st.Retries == 0 {
 		t.Error("no deadlock: the other transaction got the row and the sink was not retried")
@@ -780,16 +446,16 @@ func TestSinkBrokerRestart(t *testing.T) {
 	p := newDBProxy(t)
 	nthCommit := func(n int64) func([]byte) bool {
 		var seen atomic.Int64
-		return func(b []byte) bool { return command(comQuery, "COMMIT")(b) && seen.Add(1) == n }
+		return func(b []byte) bool { return testkit.Command(testkit.ComQuery, "COMMIT")(b) && seen.Add(1) == n }
 	}
 
 	// 1. A clean stop after the second COMMIT, the broker restarted with no sink running:
 	// the next sink handles exactly the records whose offsets were not committed.
-	rule := p.add(nthCommit(2), stall, 1)
-	rs := r.start(t, p.url(""))
+	rule := p.Add(nthCommit(2), testkit.Stall, 1)
+	rs := r.start(t, p.URL(faultsMariaURL))
 	waitHit(t, rs, rule, "the second COMMIT")
 	rs.cancel()
-	rule.free()
+	rule.Release()
 	if err := rs.stop(t); err != nil {
 		t.Fatalf("stop: %v", err)
 	}
@@ -807,16 +473,16 @@ func TestSinkBrokerRestart(t *testing.T) {
 	}
 
 	// 2. The broker stops while a batch's COMMIT is in the database.
-	rule = p.add(nthCommit(2), stall, 1)
-	rs = r.start(t, p.url(""))
+	rule = p.Add(nthCommit(2), testkit.Stall, 1)
+	rs = r.start(t, p.URL(faultsMariaURL))
 	waitHit(t, rs, rule, "a COMMIT")
-	if got := rs.s.Stats().Records; got < 1 || got > 100 {
+	if got := rs.Stats().Records; got < 1 || got > 100 {
 		t.Errorf("the resumed sink had handled %d records at its second COMMIT, want one batch of at most 100 (resumed at the committed offsets)", got)
 	}
 	before := r.committed(t)
 	r.checkNoCommitAhead(t, "COMMIT stalled, broker about to stop")
 	r.cluster.Close()
-	rule.free()
+	rule.Release()
 	if r.cluster, err = kfake.NewCluster(opts...); err != nil {
 		t.Fatal(err)
 	}
@@ -825,7 +491,7 @@ func TestSinkBrokerRestart(t *testing.T) {
 
 	// The first sink either carries on once the broker is back or stops; a new one then
 	// takes over from the committed offsets.
-	var second *runningSink
+	var second *running
 	deadline := time.Now().Add(2 * time.Minute)
 	for r.committed(t) != int64(r.n) {
 		select {
@@ -834,22 +500,22 @@ func TestSinkBrokerRestart(t *testing.T) {
 			if second == nil {
 				t.Logf("first sink stopped: %v; %d offsets committed", err, r.committed(t))
 				r.checkNoCommitAhead(t, "after the first sink stopped")
-				second = r.start(t, p.url(""))
+				second = r.start(t, p.URL(faultsMariaURL))
 			}
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("offsets not all committed within the liveness bound (first sink %+v)", rs.s.Stats())
+			t.Fatalf("offsets not all committed within the liveness bound (first sink %+v)", rs.Stats())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	if second != nil {
-		if got, most := second.s.Stats().Records, int64(r.n)-before; got > most {
+		if got, most := second.Stats().Records, int64(r.n)-before; got > most {
 			t.Errorf("the new sink handled %d records; resuming from the committed offsets it handles at most %d", got, most)
 		}
-		t.Logf("first sink %+v, second %+v", rs.s.Stats(), second.s.Stats())
+		t.Logf("first sink %+v, second %+v", rs.Stats(), second.Stats())
 	} else {
-		t.Logf("the sink carried on through the restart: %+v", rs.s.Stats())
+		t.Logf("the sink carried on through the restart: %+v", rs.Stats())
 	}
 	r.checkExact(t)
 }

@@ -1,18 +1,14 @@
-package sink_test
+package sink
 
 import (
-	"context"
 	"database/sql"
 	"fmt"
 	"strings"
 	"testing"
 
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/ordersync/ordersync/shared/envelope"
-	"github.com/ordersync/ordersync/shared/order"
-	"github.com/ordersync/ordersync/sink"
 )
 
 // Hostile input reaching the sink: SQL metacharacters, backticks, quotes and unicode in
@@ -35,7 +31,7 @@ var hostileStrings = []string{
 
 func canary(t *testing.T, admin *sql.DB) string {
 	t.Helper()
-	name := faultName("canary")
+	name := unique("canary")
 	if _, err := admin.Exec("CREATE TABLE `" + name + "` (id INT PRIMARY KEY)"); err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +53,6 @@ func canaryAlive(t *testing.T, admin *sql.DB, name string) {
 func TestSinkHostileValues(t *testing.T) {
 	r := newSinkRig(t, 0, 1, "max.retries", "1", "retry.backoff.ms", "10")
 	can := canary(t, r.admin)
-	cl := mustClient(t, r.brokers)
 	var recs []*kgo.Record
 	want := map[string][2]string{}
 	for i, s := range hostileStrings {
@@ -66,33 +61,19 @@ func TestSinkHostileValues(t *testing.T) {
 		if len(s) > 64 {
 			t.Fatalf("hostile string %q is longer than the column", s)
 		}
-		v, err := order.Codec.Encode(&o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		recs = append(recs, &kgo.Record{Topic: r.topic, Key: []byte(o.OrderID), Value: v})
+		recs = append(recs, orderRecord(t, r.topic, o))
 		want[o.OrderID] = [2]string{s, s}
 	}
 	long := faultOrder(100)
 	long.ProductID = strings.Repeat("P", 65)
-	v, err := order.Codec.Encode(&long)
-	if err != nil {
-		t.Fatal(err)
-	}
-	recs = append(recs, &kgo.Record{Topic: r.topic, Key: []byte(long.OrderID), Value: v})
 	after := faultOrder(101)
-	if v, err = order.Codec.Encode(&after); err != nil {
-		t.Fatal(err)
-	}
-	recs = append(recs, &kgo.Record{Topic: r.topic, Key: []byte(after.OrderID), Value: v})
+	recs = append(recs, orderRecord(t, r.topic, long), orderRecord(t, r.topic, after))
 	want[after.OrderID] = [2]string{after.UserID, after.ProductID}
-	if err := cl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
+	produce(t, r.brokers, recs...)
 
 	rs := r.start(t, faultsMariaURL)
-	rs.until(t, "every record", func() bool { return rs.s.Stats().Records == int64(len(recs)) })
-	st := rs.s.Stats()
+	rs.until(t, "every record", func() bool { return rs.Stats().Records == int64(len(recs)) })
+	st := rs.Stats()
 	if st.DeadLettered != 1 {
 		t.Errorf("stats %+v: want exactly the too-long product id dead-lettered", st)
 	}
@@ -117,8 +98,8 @@ func TestSinkHostileValues(t *testing.T) {
 			t.Errorf("order %s: row %q, want %q", id, got[id], w)
 		}
 	}
-	dlq := sink.ConsumeAll(t, r.brokers, r.topic+".dlq", 1)
-	if string(dlq[0].Key) != long.OrderID || !strings.Contains(dlqHeader(dlq[0], "__connect.errors.exception.message"), "product_id") {
+	dlq := consumeAll(t, r.brokers, r.topic+".dlq", 1)
+	if string(dlq[0].Key) != long.OrderID || !strings.Contains(headers(dlq[0])["__connect.errors.exception.message"], "product_id") {
 		t.Errorf("dead letter %q with headers %v; want the long order, naming product_id", dlq[0].Key, dlq[0].Headers)
 	}
 	canaryAlive(t, r.admin, can)
@@ -129,35 +110,31 @@ func TestSinkHostileValues(t *testing.T) {
 // created under exactly those names, or the records are reported to the dead letter
 // queue and the sink carries on; nothing runs as SQL.
 func TestSinkHostileNames(t *testing.T) {
-	admin := mariaAdmin(t)
+	admin := mariaAdmin(t).SQL
 	can := canary(t, admin)
 	tests := []struct {
 		name   string
 		table  string
 		fields []string
 	}{
-		{"table name", "t`" + faultName("x") + "'); DROP TABLE " + can + "; --", []string{"id", "v"}},
-		{"table name without backticks", "t " + faultName("x") + "'); DROP TABLE " + can + "; --", []string{"id", "v"}},
-		{"field names", faultName("hostile_cols"), []string{"id", "x`y", "a'); DROP TABLE " + can + "; --", "ü😀"}},
-		{"field names without backticks", faultName("hostile_cols"), []string{"id", "a'); DROP TABLE " + can + "; --", "ü", `b\c`, "\"q\""}},
+		{"table name", "t`" + unique("x") + "'); DROP TABLE " + can + "; --", []string{"id", "v"}},
+		{"table name without backticks", "t " + unique("x") + "'); DROP TABLE " + can + "; --", []string{"id", "v"}},
+		{"field names", unique("hostile_cols"), []string{"id", "x`y", "a'); DROP TABLE " + can + "; --", "ü😀"}},
+		{"field names without backticks", unique("hostile_cols"), []string{"id", "a'); DROP TABLE " + can + "; --", "ü", `b\c`, "\"q\""}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			hostileNames(t, admin, can, tt.table, tt.fields)
+			sinkHostileNames(t, admin, can, tt.table, tt.fields)
 		})
 	}
 }
 
-func hostileNames(t *testing.T, admin *sql.DB, can, table string, fields []string) {
-	topic := faultName("hostile")
+// sinkHostileNames runs one case of TestSinkHostileNames.
+func sinkHostileNames(t *testing.T, admin *sql.DB, can, table string, fields []string) {
+	topic := unique("hostile")
 	quoted := "`" + strings.ReplaceAll(table, "`", "``") + "`"
 	t.Cleanup(func() { admin.Exec("DROP TABLE IF EXISTS " + quoted) })
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, topic))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	brokers := c.ListenAddrs()
+	brokers := newCluster(t, 1, topic)
 
 	schema := &envelope.Schema{Type: envelope.StructType, Name: "hostile"}
 	for _, f := range fields {
@@ -185,16 +162,14 @@ func hostileNames(t *testing.T, admin *sql.DB, can, table string, fields []strin
 		}
 		recs = append(recs, &kgo.Record{Topic: topic, Value: v})
 	}
-	if err := mustClient(t, brokers).ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
+	produce(t, brokers, recs...)
 	cfgJSON := fmt.Sprintf(`{"name": %q, "config": {"connector.class": %q, "topics": %q,
 		"key.converter": %q, "value.converter": %q, "value.converter.schemas.enable": "true",
 		"insert.mode": "insert", "pk.mode": "none", "table.name.format": %q,
 		"auto.create": "true", "auto.evolve": "true", "max.retries": "1", "retry.backoff.ms": "10",
 		"errors.tolerance": "all", "errors.log.enable": "true", "errors.deadletterqueue.topic.name": %q}}`,
-		faultName("hostile-sink"), sink.ConnectorClass, topic, sink.StringConverter, sink.JSONConverter, table, topic+".dlq")
-	cfg, err := sink.ParseConfig([]byte(cfgJSON))
+		unique("hostile-sink"), ConnectorClass, topic, StringConverter, JSONConverter, table, topic+".dlq")
+	cfg, err := ParseConfig([]byte(cfgJSON))
 	if err != nil {
 		t.Logf("config refused: %v", err)
 		canaryAlive(t, admin, can)
@@ -202,8 +177,8 @@ func hostileNames(t *testing.T, admin *sql.DB, can, table string, fields []strin
 	}
 	r := &sinkRig{admin: admin, topic: topic, brokers: brokers, cfg: cfg, n: len(recs)}
 	rs := r.start(t, faultsMariaURL)
-	rs.until(t, "every record", func() bool { return rs.s.Stats().Records == int64(len(recs)) })
-	st := rs.s.Stats()
+	rs.until(t, "every record", func() bool { return rs.Stats().Records == int64(len(recs)) })
+	st := rs.Stats()
 	canaryAlive(t, admin, can)
 	if st.DeadLettered == int64(len(recs)) {
 		t.Logf("reported, not written: %+v", st)
@@ -235,13 +210,4 @@ func hostileNames(t *testing.T, admin *sql.DB, can, table string, fields []strin
 		t.Errorf("%d rows (%v), want %d", n, err, len(recs))
 	}
 	t.Logf("written under the exact names: %+v", st)
-}
-
-func dlqHeader(r *kgo.Record, key string) string {
-	for _, h := range r.Headers {
-		if h.Key == key {
-			return string(h.Value)
-		}
-	}
-	return ""
 }

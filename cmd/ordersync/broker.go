@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"net"
 	"os"
@@ -34,11 +33,7 @@ Flags:
 
 // runBroker runs the embedded broker until SIGINT or SIGTERM.
 func runBroker(args []string) error {
-	fs := flag.NewFlagSet("broker", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), brokerUsage)
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("broker", brokerUsage)
 	addr := fs.String("kafka", stack.DefaultKafka, "address to listen on (with --advertise: its port, on all interfaces)")
 	advertise := fs.String("advertise", "", "HOST:PORT to advertise in metadata (e.g. host.docker.internal:9092)")
 	data := fs.String("data", stack.DefaultData, "directory for the broker's data (in <data>/kafka)")
@@ -48,9 +43,6 @@ func runBroker(args []string) error {
 	fs.Var(&sinkConfigs, "sink-config", "connector config `file` whose topics and dead-letter queue to create too; repeat or\ncomma-separate for several (default "+strings.Join(stack.DefaultSinkConfigs, ",")+")")
 	if help, err := parse(fs, args); help || err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("broker: unexpected argument %q", fs.Arg(0))
 	}
 	topics, err := brokerTopics(sinkConfigs)
 	if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"strings"
 )
 
@@ -20,12 +21,26 @@ func (l *listFlag) Set(s string) error {
 	return nil
 }
 
-// parse parses a sub-command's flags. help is true when -h or --help was asked for: the
-// usage is printed and the command ends there, successfully.
+// newFlagSet returns the flag set of a sub-command whose -h prints usage, then the flags.
+func newFlagSet(name, usage string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses a sub-command's flags; no command takes arguments beyond them. help is
+// true when -h or --help was asked for: the usage is printed and the command ends there,
+// successfully.
 func parse(fs *flag.FlagSet, args []string) (help bool, err error) {
 	err = fs.Parse(args)
-	if errors.Is(err, flag.ErrHelp) {
+	switch {
+	case errors.Is(err, flag.ErrHelp):
 		return true, nil
+	case err == nil && fs.NArg() > 0:
+		return false, fmt.Errorf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
 	}
 	return false, err
 }

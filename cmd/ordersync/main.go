@@ -16,6 +16,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 )
 
 func main() {
@@ -37,6 +38,9 @@ func run(args []string) error {
 			return runMigrate(args[1:])
 		case "topics":
 			return runTopics(args[1:])
+		}
+		if !strings.HasPrefix(args[0], "-") {
+			return fmt.Errorf("unknown command %q (want broker, sink, migrate or topics)", args[0])
 		}
 	}
 	return runStack(args)

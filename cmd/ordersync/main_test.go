@@ -30,3 +30,23 @@ func TestHelpExitsZero(t *testing.T) {
 		})
 	}
 }
+
+// TestUnexpectedArguments: a word that is no sub-command, or an argument after a
+// command's flags, is refused before anything starts.
+func TestUnexpectedArguments(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"brokr"}, `unknown command "brokr" (want broker, sink, migrate or topics)`},
+		{[]string{"--partitions", "2", "extra"}, `ordersync local: unexpected argument "extra"`},
+		{[]string{"broker", "extra"}, `broker: unexpected argument "extra"`},
+		{[]string{"sink", "--data", "x", "extra"}, `sink: unexpected argument "extra"`},
+		{[]string{"migrate", "extra"}, `migrate: unexpected argument "extra"`},
+		{[]string{"topics", "extra"}, `topics: unexpected argument "extra"`},
+	} {
+		if err := run(tc.args); err == nil || err.Error() != tc.want {
+			t.Errorf("run(%q) = %v, want %s", tc.args, err, tc.want)
+		}
+	}
+}

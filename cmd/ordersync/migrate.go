@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -11,23 +10,19 @@ import (
 	"github.com/ordersync/ordersync/shared/db"
 )
 
-// runMigrate applies db/migrations to $DATABASE_URL, or to the SQLite file under --data.
-func runMigrate(args []string) error {
-	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), `usage: go run ./cmd/ordersync migrate [--data DIR]
+const migrateUsage = `usage: go run ./cmd/ordersync migrate [--data DIR]
 
 Applies db/migrations/*.sql (each file once, recorded in schema_migrations) to
 DATABASE_URL (mysql://user:pass@host:port/db), or, when it is unset, to the
-embedded SQLite file DIR/ordersync.db.`)
-		fs.PrintDefaults()
-	}
+embedded SQLite file DIR/ordersync.db.
+`
+
+// runMigrate applies db/migrations to $DATABASE_URL, or to the SQLite file under --data.
+func runMigrate(args []string) error {
+	fs := newFlagSet("migrate", migrateUsage)
 	dataDir := fs.String("data", ".local", "directory of the embedded SQLite file")
 	if help, err := parse(fs, args); help || err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("migrate: unexpected argument %q", fs.Arg(0))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -18,30 +17,26 @@ import (
 	"github.com/ordersync/ordersync/sink"
 )
 
-// runSink runs the JDBC-style sink alone: one consumer per connector file, against
-// KAFKA_BROKERS and DATABASE_URL (or the embedded SQLite file).
-func runSink(args []string) error {
-	fs := flag.NewFlagSet("sink", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), `usage: go run ./cmd/ordersync sink [flags]
+const sinkUsage = `usage: go run ./cmd/ordersync sink [flags]
 
 Applies Kafka Connect JdbcSinkConnector configs (connect/*.json) locally: consumes
 their topics from KAFKA_BROKERS (default 127.0.0.1:9092; KAFKA_AUTH, KAFKA_TLS,
 KAFKA_USERNAME and KAFKA_PASSWORD as for the functions) in group connect-<name> and
 writes to DATABASE_URL (mysql://user:pass@host:port/db), or, when it is unset, to the
 embedded SQLite file <data>/ordersync.db. Stop with Ctrl-C: the batch in flight is
-written and committed first.`)
-		fs.PrintDefaults()
-	}
+written and committed first.
+`
+
+// runSink runs the JDBC-style sink alone: one consumer per connector file, against
+// KAFKA_BROKERS and DATABASE_URL (or the embedded SQLite file).
+func runSink(args []string) error {
+	fs := newFlagSet("sink", sinkUsage)
 	var configs listFlag
 	fs.Var(&configs, "sink-config", "connector config `file`; repeat or comma-separate for several (default connect/orders-sink.json)")
 	dataDir := fs.String("data", ".local", "directory of the embedded SQLite file")
 	doMigrate := fs.Bool("migrate", false, "apply db/migrations before starting, as the migrate sub-command does")
 	if help, err := parse(fs, args); help || err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("sink: unexpected argument %q", fs.Arg(0))
 	}
 	if len(configs) == 0 {
 		configs = listFlag{"connect/orders-sink.json"}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -46,11 +45,7 @@ Flags:
 
 // runStack runs the whole local pipeline until SIGINT or SIGTERM.
 func runStack(args []string) error {
-	fs := flag.NewFlagSet("ordersync local", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), stackUsage)
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("ordersync local", stackUsage)
 	var sinkConfigs listFlag
 	httpAddr := fs.String("http", stack.DefaultHTTP, "address of the HTTP API gateway")
 	kafkaAddr := fs.String("kafka", stack.DefaultKafka, "address of the embedded Kafka broker (ignored when KAFKA_BROKERS is set)")
@@ -69,9 +64,6 @@ func runStack(args []string) error {
 	format, err := console.ParseFormat(*logFormat)
 	if err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unknown command %q (want broker, sink or migrate)", fs.Arg(0))
 	}
 	if *partitions < 1 || *concurrency < 1 {
 		return fmt.Errorf("--partitions and --concurrency must be at least 1")

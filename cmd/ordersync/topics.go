@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -17,6 +16,15 @@ import (
 	"github.com/ordersync/ordersync/sink"
 )
 
+const topicsUsage = `usage: go run ./cmd/ordersync topics [flags]
+
+Creates the pipeline's topics on KAFKA_BROKERS (KAFKA_AUTH, KAFKA_TLS, KAFKA_USERNAME,
+KAFKA_PASSWORD and the ORDERS_*_TOPIC names as for the functions), plus each sink
+config's topics and dead-letter topic, with the given partitions, replication factor
+and min.insync.replicas. Topics that exist are checked, never changed: one that falls
+short is reported and the command exits 1. Safe to run again.
+`
+
 // runTopics creates the pipeline's topics on KAFKA_BROKERS with durable settings, or
 // reports how existing ones differ.
 func runTopics(args []string) error {
@@ -26,17 +34,7 @@ func runTopics(args []string) error {
 }
 
 func topics(ctx context.Context, args []string, getenv func(string) string, out io.Writer) error {
-	fs := flag.NewFlagSet("topics", flag.ContinueOnError)
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), `usage: go run ./cmd/ordersync topics [flags]
-
-Creates the pipeline's topics on KAFKA_BROKERS (KAFKA_AUTH, KAFKA_TLS, KAFKA_USERNAME,
-KAFKA_PASSWORD and the ORDERS_*_TOPIC names as for the functions), plus each sink
-config's topics and dead-letter topic, with the given partitions, replication factor
-and min.insync.replicas. Topics that exist are checked, never changed: one that falls
-short is reported and the command exits 1. Safe to run again.`)
-		fs.PrintDefaults()
-	}
+	fs := newFlagSet("topics", topicsUsage)
 	spec := admin.Default
 	var partitions, rf, isr int
 	fs.IntVar(&partitions, "partitions", int(spec.Partitions), "partitions of a new topic, and the least an existing one needs")
@@ -47,9 +45,6 @@ short is reported and the command exits 1. Safe to run again.`)
 	fs.Var(&configs, "sink-config", "connector config `file` whose topics and DLQ topic are included; repeat or comma-separate\n(default "+strings.Join(stack.DefaultSinkConfigs, ",")+")")
 	if help, err := parse(fs, args); help || err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("topics: unexpected argument %q", fs.Arg(0))
 	}
 	if partitions > 1<<20 || rf > 1<<10 {
 		return fmt.Errorf("topics: --partitions %d or --replication-factor %d is out of range", partitions, rf)

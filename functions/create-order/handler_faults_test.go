@@ -90,61 +90,48 @@ type trafficHooks struct {
 func sendTraffic(t *testing.T, h func() *Handler, n, workers int, run string, hooks trafficHooks) *traffic {
 	t.Helper()
 	tr := &traffic{created: map[string]string{}, status: map[int]int{}}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := next.Add(1)
-				if i > int64(n) {
-					return
-				}
-				key := fmt.Sprintf("%s-%d", run, i)
-				user := "user-" + strconv.FormatInt(i%7, 10)
-				body := `{"productId": "CATALOG-0001", "qty": ` + strconv.FormatInt(1+i%9, 10) + `, "unitPrice": 1200}`
-				for attempt := 0; ; attempt++ {
-					ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-					resp, err := h().Handle(ctx, post(user, body, "idempotency-key", key))
-					cancel()
-					if err != nil {
-						t.Errorf("order %s: %v", key, err)
-						return
-					}
-					tr.mu.Lock()
-					tr.status[resp.StatusCode]++
-					tr.mu.Unlock()
-					if resp.StatusCode == 201 {
-						b := decodeCreated(t, resp)
-						if b.OrderID != order.ID(user, key) {
-							t.Errorf("order %s: id %s is not order.ID(user, key)", key, b.OrderID)
-						}
-						tr.mu.Lock()
-						tr.created[key] = b.OrderID
-						tr.mu.Unlock()
-						if n := tr.answered.Add(1); hooks.created != nil {
-							hooks.created(n)
-						}
-						break
-					}
-					if resp.StatusCode != 503 {
-						t.Errorf("order %s: status %d %s; only 201 or 503 may answer a valid order", key, resp.StatusCode, resp.Body)
-						return
-					}
-					if hooks.unavailable != nil {
-						hooks.unavailable()
-					}
-					if attempt >= 200 {
-						t.Errorf("order %s: still 503 after %d attempts", key, attempt)
-						return
-					}
-					time.Sleep(20 * time.Millisecond) // Retry-After, shortened
-				}
+	testkit.Spread(workers, n, func(i int) {
+		key := fmt.Sprintf("%s-%d", run, i)
+		user := "user-" + strconv.Itoa(i%7)
+		body := `{"productId": "CATALOG-0001", "qty": ` + strconv.Itoa(1+i%9) + `, "unitPrice": 1200}`
+		for attempt := 0; ; attempt++ {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			resp, err := h().Handle(ctx, post(user, body, "idempotency-key", key))
+			cancel()
+			if err != nil {
+				t.Errorf("order %s: %v", key, err)
+				return
 			}
-		}()
-	}
-	wg.Wait()
+			tr.mu.Lock()
+			tr.status[resp.StatusCode]++
+			tr.mu.Unlock()
+			if resp.StatusCode == 201 {
+				b := decodeCreated(t, resp)
+				if b.OrderID != order.ID(user, key) {
+					t.Errorf("order %s: id %s is not order.ID(user, key)", key, b.OrderID)
+				}
+				tr.mu.Lock()
+				tr.created[key] = b.OrderID
+				tr.mu.Unlock()
+				if n := tr.answered.Add(1); hooks.created != nil {
+					hooks.created(n)
+				}
+				return
+			}
+			if resp.StatusCode != 503 {
+				t.Errorf("order %s: status %d %s; only 201 or 503 may answer a valid order", key, resp.StatusCode, resp.Body)
+				return
+			}
+			if hooks.unavailable != nil {
+				hooks.unavailable()
+			}
+			if attempt >= 200 {
+				t.Errorf("order %s: still 503 after %d attempts", key, attempt)
+				return
+			}
+			time.Sleep(20 * time.Millisecond) // Retry-After, shortened
+		}
+	})()
 	return tr
 }
 

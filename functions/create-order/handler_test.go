@@ -325,64 +325,6 @@ func TestIdempotencyKey(t *testing.T) {
 	}
 }
 
-func TestJWTSub(t *testing.T) {
-	s := newStack(t)
-	ctx := lambdaCtx(t, "req", 10*time.Second)
-	tests := []struct {
-		name     string
-		req      events.APIGatewayV2HTTPRequest
-		status   int
-		wantUser string
-	}{
-		{"sub equals path", withSub(post("user-1", designBody), "user-1"), 201, "user-1"},
-		{"sub differs from path", withSub(post("user-1", designBody), "user-2"), 403, ""},
-		{"sub without path user", func() events.APIGatewayV2HTTPRequest {
-			r := withSub(post("", designBody), "user-3")
-			r.PathParameters, r.RawPath = nil, "/orders"
-			return r
-		}(), 201, "user-3"},
-		{"no authorizer: path user", post("user-4", designBody), 201, "user-4"},
-		{"path from raw path", func() events.APIGatewayV2HTTPRequest {
-			r := post("user-5", designBody)
-			r.PathParameters = nil
-			return r
-		}(), 201, "user-5"},
-		// An authorizer's claims with no (or an empty) sub name nobody: refused, never
-		// placed as the path user.
-		{"empty sub: refused", withSub(post("user-6", designBody), ""), 403, ""},
-		{"claims without sub: refused", func() events.APIGatewayV2HTTPRequest {
-			r := withSub(post("user-7", designBody), "x")
-			delete(r.RequestContext.Authorizer.JWT.Claims, "sub")
-			return r
-		}(), 403, ""},
-		{"authorizer without claims: refused", func() events.APIGatewayV2HTTPRequest {
-			r := post("user-8", designBody)
-			r.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
-				JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{}}
-			return r
-		}(), 403, ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			resp, err := s.h.Handle(ctx, tt.req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if resp.StatusCode != tt.status {
-				t.Fatalf("status %d (%s), want %d", resp.StatusCode, resp.Body, tt.status)
-			}
-			if tt.status == 201 {
-				b := decodeCreated(t, resp)
-				if b.UserID != tt.wantUser || resp.Headers["Location"] != "/order-service/"+tt.wantUser+"/orders/"+b.OrderID {
-					t.Errorf("user %q, location %q; want user %q", b.UserID, resp.Headers["Location"], tt.wantUser)
-				}
-			} else {
-				checkProblem(t, resp, tt.status, nil)
-			}
-		})
-	}
-}
-
 type problemBody struct {
 	Type   string             `json:"type"`
 	Title  string             `json:"title"`

@@ -2,8 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"net"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -37,14 +35,7 @@ func startFunction(t *testing.T, brokers string, timeout time.Duration) *runtime
 // invokeSample invokes fn with events/create-order.json and returns the response.
 func invokeSample(t *testing.T, fn *runtimeapi.Function) events.APIGatewayV2HTTPResponse {
 	t.Helper()
-	payload, err := os.ReadFile("../../events/create-order.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := fn.Invoke(t.Context(), payload)
-	if err != nil {
-		t.Fatalf("invoke: %v", err)
-	}
+	out := testkit.InvokeFile(t, fn, "../../events/create-order.json")
 	var resp events.APIGatewayV2HTTPResponse
 	if err := json.Unmarshal(out, &resp); err != nil {
 		t.Fatalf("response %s: %v", out, err)
@@ -55,13 +46,7 @@ func invokeSample(t *testing.T, fn *runtimeapi.Function) events.APIGatewayV2HTTP
 // TestBrokerDownAtInit: nothing listens at KAFKA_BROKERS. Init still ends (it waits for
 // no broker), and the first request gets 503 with Retry-After before Lambda's timeout.
 func TestBrokerDownAtInit(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	fn := startFunction(t, addr, 3*time.Second)
+	fn := startFunction(t, testkit.FreeAddr(t), 3*time.Second)
 	resp := invokeSample(t, fn)
 	if resp.StatusCode != 503 || resp.Headers["Retry-After"] == "" {
 		t.Fatalf("first request with the broker down: %d %v %s, want 503 with Retry-After", resp.StatusCode, resp.Headers, resp.Body)

@@ -116,11 +116,12 @@ func TestLeakPatternsFind(t *testing.T) {
 	}
 }
 
-// TestJWTSubRule: with a JWT authorizer the user is the sub claim. A path user that is
-// not exactly the sub — another case, extra whitespace, a look-alike character — gets
-// 403; claims in headers or from other authorizers are not trusted; no refused request
-// produces a record.
-func TestJWTSubRule(t *testing.T) {
+// TestJWTSub: with a JWT authorizer the user is the sub claim; without one, the path
+// user. A path user that is not exactly the sub — another case, extra whitespace, a
+// look-alike character — gets 403; claims with no (or an empty) sub are refused rather
+// than acting as the path user; claims in headers or from other authorizers are not
+// trusted; no refused request produces a record.
+func TestJWTSub(t *testing.T) {
 	s := newStack(t)
 	ctx := lambdaCtx(t, "req-jwt", 10*time.Second)
 	lambdaAuth := post("user-1", designBody)
@@ -133,6 +134,33 @@ func TestJWTSubRule(t *testing.T) {
 		status int
 		user   string
 	}{
+		{"sub equals path", withSub(post("user-1", designBody), "user-1"), 201, "user-1"},
+		{"sub differs from path", withSub(post("user-1", designBody), "user-2"), 403, ""},
+		{"sub without path user", func() events.APIGatewayV2HTTPRequest {
+			r := withSub(post("", designBody), "user-3")
+			r.PathParameters, r.RawPath = nil, "/orders"
+			return r
+		}(), 201, "user-3"},
+		{"no authorizer: path user", post("user-4", designBody), 201, "user-4"},
+		{"path from raw path", func() events.APIGatewayV2HTTPRequest {
+			r := post("user-5", designBody)
+			r.PathParameters = nil
+			return r
+		}(), 201, "user-5"},
+		// An authorizer's claims with no (or an empty) sub name nobody: refused, never
+		// placed as the path user.
+		{"empty sub: refused", withSub(post("user-6", designBody), ""), 403, ""},
+		{"claims without sub: refused", func() events.APIGatewayV2HTTPRequest {
+			r := withSub(post("user-7", designBody), "x")
+			delete(r.RequestContext.Authorizer.JWT.Claims, "sub")
+			return r
+		}(), 403, ""},
+		{"authorizer without claims: refused", func() events.APIGatewayV2HTTPRequest {
+			r := post("user-8", designBody)
+			r.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+				JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{}}
+			return r
+		}(), 403, ""},
 		{"path in another case", withSub(post("USER-1", designBody), "user-1"), 403, ""},
 		{"sub with trailing space", withSub(post("user-1", designBody), "user-1 "), 403, ""},
 		{"look-alike letter", withSub(post("user-1", designBody), "usеr-1"), 403, ""}, // Cyrillic е
@@ -144,7 +172,6 @@ func TestJWTSubRule(t *testing.T) {
 		}(), 403, ""},
 		{"a sub header is not a claim", post("user-1", designBody, "x-jwt-sub", "user-2", "sub", "user-2"), 201, "user-1"},
 		{"a Lambda authorizer's sub is not the JWT's", lambdaAuth, 201, "user-1"},
-		{"sub equal to the path", withSub(post("user-1", designBody), "user-1"), 201, "user-1"},
 	}
 	created := 0
 	for _, tt := range tests {
@@ -157,8 +184,9 @@ func TestJWTSubRule(t *testing.T) {
 				checkProblem(t, resp, tt.status, nil)
 				return
 			}
-			if b := decodeCreated(t, resp); b.UserID != tt.user {
-				t.Errorf("user %q, want %q", b.UserID, tt.user)
+			b := decodeCreated(t, resp)
+			if b.UserID != tt.user || resp.Headers["Location"] != "/order-service/"+tt.user+"/orders/"+b.OrderID {
+				t.Errorf("user %q, location %q; want user %q", b.UserID, resp.Headers["Location"], tt.user)
 			}
 			created++
 		})

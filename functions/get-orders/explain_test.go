@@ -5,30 +5,16 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ordersync/ordersync/internal/testkit"
 )
 
 // explain returns MariaDB's plan of query as one map per row (table, key, Extra...).
 func explain(t *testing.T, sqldb *sql.DB, query string, args ...any) []map[string]string {
 	t.Helper()
-	rows, err := sqldb.Query("EXPLAIN "+query, args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		t.Fatal(err)
-	}
+	cols, rows := testkit.QueryText(t, sqldb, "EXPLAIN "+query, args...)
 	var plan []map[string]string
-	for rows.Next() {
-		vals := make([]sql.NullString, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
+	for _, vals := range rows {
 		m := map[string]string{}
 		for i, c := range cols {
 			m[c] = vals[i].String

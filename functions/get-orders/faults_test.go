@@ -2,145 +2,14 @@ package main
 
 import (
 	"database/sql"
-	"net"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
+	"github.com/ordersync/ordersync/internal/testkit"
 )
 
-func init() { mysql.SetLogger(mysql.Logger(nopLogger{})) }
-
-// nopLogger keeps the driver's "closing bad idle connection" lines out of fault tests.
-type nopLogger struct{}
-
-func (nopLogger) Print(...any) {}
-
-// dbProxy forwards TCP connections to MariaDB and plays its faults: a stall (queries
-// held), a lost answer, a restart (every connection cut) and an outage (connections
-// refused). The sink's fault tests use the same kind of proxy.
-type dbProxy struct {
-	ln     net.Listener
-	target string // the MariaDB server's host:port
-
-	mu       sync.Mutex
-	conns    map[net.Conn]bool
-	refusing bool
-	stall    chan struct{} // while non-nil, queries wait for it to close
-	loseNext bool          // the next query reaches the server; its answer is lost and the connection cut
-}
-
-const comQuery = 0x03
-
-func newDBProxy(t *testing.T, target string) *dbProxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &dbProxy{ln: ln, target: target, conns: map[net.Conn]bool{}}
-	go p.accept()
-	t.Cleanup(func() { ln.Close(); p.cut(); p.release() })
-	return p
-}
-
-func (p *dbProxy) accept() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		refusing := p.refusing
-		p.mu.Unlock()
-		s, err := net.Dial("tcp", p.target)
-		if refusing || err != nil {
-			c.Close()
-			if s != nil {
-				s.Close()
-			}
-			continue
-		}
-		p.mu.Lock()
-		p.conns[c], p.conns[s] = true, true
-		p.mu.Unlock()
-		lost := make(chan struct{})
-		go p.toServer(c, s, lost)
-		go p.toClient(s, c, lost)
-	}
-}
-
-func (p *dbProxy) toServer(c, s net.Conn, lost chan struct{}) {
-	defer c.Close()
-	defer s.Close()
-	buf := make([]byte, 64<<10)
-	for {
-		n, err := c.Read(buf)
-		if err != nil {
-			return
-		}
-		isQuery := n > 4 && buf[4] == comQuery
-		p.mu.Lock()
-		stall, lose := p.stall, isQuery && p.loseNext
-		if lose {
-			p.loseNext = false
-		}
-		p.mu.Unlock()
-		if isQuery && stall != nil {
-			<-stall
-		}
-		if lose {
-			close(lost)
-		}
-		if _, err := s.Write(buf[:n]); err != nil {
-			return
-		}
-	}
-}
-
-func (p *dbProxy) toClient(s, c net.Conn, lost chan struct{}) {
-	defer c.Close()
-	defer s.Close()
-	buf := make([]byte, 64<<10)
-	for {
-		n, err := s.Read(buf)
-		if err != nil {
-			return
-		}
-		select {
-		case <-lost:
-			return // the server did the work; the client never hears of it
-		default:
-		}
-		if _, err := c.Write(buf[:n]); err != nil {
-			return
-		}
-	}
-}
-
-func (p *dbProxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for c := range p.conns {
-		c.Close()
-		delete(p.conns, c)
-	}
-}
-
-func (p *dbProxy) setRefusing(on bool) { p.mu.Lock(); p.refusing = on; p.mu.Unlock() }
-func (p *dbProxy) stallQueries()       { p.mu.Lock(); p.stall = make(chan struct{}); p.mu.Unlock() }
-func (p *dbProxy) loseNextAnswer()     { p.mu.Lock(); p.loseNext = true; p.mu.Unlock() }
-
-func (p *dbProxy) release() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.stall != nil {
-		close(p.stall)
-		p.stall = nil
-	}
-}
+// The driver logs every connection the proxy cuts; those cuts are the point of this test.
+func init() { testkit.SilenceDriverLog() }
 
 // TestDatabaseFaults walks one warm handler (one execution environment) through a
 // stalled database, a lost answer, a restart and an outage. While the database cannot
@@ -157,9 +26,8 @@ func TestDatabaseFaults(t *testing.T) {
 	id := newID(t)
 	insert(t, direct, stored{table: "orders", id: id, user: "u-1", product: "P", qty: 1, unitPrice: 1, createdAt: t0})
 
-	target := maria.Config().Addr
-	p := newDBProxy(t, target)
-	sqldb := sql.OpenDB(mustConnector(t, mariaConfig(t, strings.Replace(maria.URL, target, p.ln.Addr().String(), 1))))
+	p := testkit.NewDBProxy(t, maria.Config().Addr)
+	sqldb := sql.OpenDB(mustConnector(t, mariaConfig(t, p.URL(maria.URL))))
 	sqldb.SetMaxOpenConns(maxConns)
 	defer sqldb.Close()
 	h := testHandler(sqldb)
@@ -184,21 +52,21 @@ func TestDatabaseFaults(t *testing.T) {
 	}
 	get("warm", 200)
 
-	p.stallQueries()
+	query := testkit.Command(testkit.ComQuery, "")
+	stall := p.Add(query, testkit.Stall, -1)
 	get("database stalled", 503)
-	p.release()
+	stall.Release()
 	get("stall over", 200)
 
-	p.loseNextAnswer()
+	p.Add(query, testkit.CutAfter, 1)
 	get("answer lost, connection cut: read again on a fresh connection", 200)
 
-	p.cut()
+	p.Cut()
 	get("database restarted: every pooled connection cut", 200)
 
-	p.setRefusing(true)
-	p.cut()
+	p.Restart()
 	get("database down", 503)
 	get("database still down", 503)
-	p.setRefusing(false)
+	p.Up()
 	get("database back", 200)
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -19,7 +18,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/ordersync/ordersync/internal/testkit"
-	"github.com/ordersync/ordersync/shared/kafka"
 	"github.com/ordersync/ordersync/shared/logging"
 	"github.com/ordersync/ordersync/shared/order"
 )
@@ -70,26 +68,12 @@ func faultBatch(t testing.TB, n int) events.KafkaEvent {
 	return ev
 }
 
-var faultTopics = []string{hostileTopics.Orders, hostileTopics.Rejected, hostileTopics.DLQ}
+var faultTopics = []string{testTopics.Orders, testTopics.Rejected, testTopics.DLQ}
 
-func faultCluster(t testing.TB, opts ...kfake.Opt) *kfake.Cluster {
-	t.Helper()
-	c, err := kfake.NewCluster(append([]kfake.Opt{kfake.SeedTopics(3, append([]string{hostileTopics.Submitted}, faultTopics...)...)}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	return c
-}
-
+// faultHandler is a handler producing to addrs that waits at most wait for its outputs.
 func faultHandler(t testing.TB, addrs []string, wait time.Duration) *Handler {
 	t.Helper()
-	cl, err := kafka.NewClient(context.Background(), kafka.Config{Brokers: addrs, Auth: kafka.AuthNone, Topics: hostileTopics})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cl.Close)
-	return &Handler{Producer: cl, Topics: hostileTopics, Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), MaxProduceWait: wait}
+	return &Handler{Producer: newClient(t, addrs), Topics: testTopics, Log: discardLog, MaxProduceWait: wait}
 }
 
 // topicContents maps each key of topic to its distinct records (value and headers).
@@ -114,7 +98,7 @@ func topicContents(t testing.TB, addrs []string, topic string) (records int, byK
 // sameAsClean compares every output topic of the faulted cluster with a clean run of ev.
 func sameAsClean(t *testing.T, addrs []string, ev events.KafkaEvent) {
 	t.Helper()
-	clean := faultCluster(t, kfake.NumBrokers(1))
+	clean := newCluster(t, 3)
 	if _, err := faultHandler(t, clean.ListenAddrs(), 30*time.Second).Handle(context.Background(), ev); err != nil {
 		t.Fatal(err)
 	}
@@ -145,8 +129,8 @@ func sameAsClean(t *testing.T, addrs []string, ev events.KafkaEvent) {
 // writing to it.
 func refusingPartition(t *testing.T) (*kfake.Cluster, *kfake.FaultHandle, *Handler) {
 	t.Helper()
-	c := faultCluster(t, kfake.NumBrokers(1))
-	f := c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: hostileTopics.Orders, Partitions: []int32{1},
+	c := newCluster(t, 3)
+	f := c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: testTopics.Orders, Partitions: []int32{1},
 		Err: kerr.NotEnoughReplicas, Count: -1})
 	return c, f, faultHandler(t, c.ListenAddrs(), 2*time.Second)
 }
@@ -163,7 +147,7 @@ func TestRedeliveryAfterPartialFailure(t *testing.T) {
 		t.Fatal("Handle succeeded while a partition refused writes")
 	}
 	t.Logf("first delivery: %v (%d produce requests refused)", err, f.Hits())
-	if stored, _ := topicContents(t, c.ListenAddrs(), hostileTopics.Rejected); stored == 0 {
+	if stored, _ := topicContents(t, c.ListenAddrs(), testTopics.Rejected); stored == 0 {
 		t.Fatal("nothing was stored by the failed delivery; the partial case was not reached")
 	}
 	f.Remove()
@@ -179,7 +163,7 @@ func TestRedeliveryAfterPartialFailure(t *testing.T) {
 // are a clean run's.
 func TestLeaderMovesAndNodeLoss(t *testing.T) {
 	ev := faultBatch(t, 60)
-	c := faultCluster(t, kfake.NumBrokers(3))
+	c := newCluster(t, 3, kfake.NumBrokers(3))
 	h := faultHandler(t, c.ListenAddrs(), 30*time.Second)
 	if _, err := h.Handle(context.Background(), ev); err != nil {
 		t.Fatal(err)
@@ -194,7 +178,7 @@ func TestLeaderMovesAndNodeLoss(t *testing.T) {
 	if _, err := h.Handle(context.Background(), ev); err != nil {
 		t.Fatalf("after leader moves: %v", err)
 	}
-	victim := c.LeaderFor(hostileTopics.Orders, 0)
+	victim := c.LeaderFor(testTopics.Orders, 0)
 	if err := c.RemoveNode(victim); err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +196,7 @@ func TestBrokerRestartBetweenDeliveries(t *testing.T) {
 	ev := faultBatch(t, 60)
 	port := testkit.FreePort(t)
 	opts := []kfake.Opt{kfake.NumBrokers(1), kfake.Ports(port), kfake.DataDir(t.TempDir()), kfake.SyncWrites()}
-	c := faultCluster(t, opts...)
+	c := newCluster(t, 3, opts...)
 	addrs := c.ListenAddrs()
 	h := faultHandler(t, addrs, 2*time.Second)
 	if _, err := h.Handle(context.Background(), faultBatch(t, 6)); err != nil {
@@ -222,7 +206,7 @@ func TestBrokerRestartBetweenDeliveries(t *testing.T) {
 	if _, err := h.Handle(context.Background(), ev); err == nil {
 		t.Fatal("Handle succeeded with the broker down")
 	}
-	c2 := faultCluster(t, opts...)
+	c2 := newCluster(t, 3, opts...)
 	h.MaxProduceWait = 30 * time.Second
 	if _, err := h.Handle(context.Background(), ev); err != nil {
 		t.Fatalf("redelivery after the restart: %v", err)
@@ -236,7 +220,7 @@ func TestBrokerRestartBetweenDeliveries(t *testing.T) {
 // the invocation running to "Task timed out"), and it is logged as one ERROR line with
 // the request id that counts what was not acknowledged.
 func TestBrokerLostMidLife(t *testing.T) {
-	c := faultCluster(t, kfake.NumBrokers(1))
+	c := newCluster(t, 3)
 	h := faultHandler(t, c.ListenAddrs(), 30*time.Second)
 	var logs strings.Builder
 	h.Log = slog.New(slog.NewJSONHandler(&logs, nil))
@@ -269,8 +253,8 @@ func TestBrokerLostMidLife(t *testing.T) {
 	if len(errorLines) != 1 {
 		t.Fatalf("%d ERROR lines, want 1:\n%s", len(errorLines), logs.String())
 	}
-	for _, want := range []string{`"request_id":"req-lost"`, "30 of 30", hostileTopics.Orders + " ",
-		hostileTopics.Rejected + " ", hostileTopics.DLQ + " ", "orders.submitted/0 10"} {
+	for _, want := range []string{`"request_id":"req-lost"`, "30 of 30", testTopics.Orders + " ",
+		testTopics.Rejected + " ", testTopics.DLQ + " ", "orders.submitted/0 10"} {
 		if !strings.Contains(errorLines[0], want) {
 			t.Errorf("ERROR line does not say %q: %s", want, errorLines[0])
 		}

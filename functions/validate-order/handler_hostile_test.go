@@ -4,28 +4,21 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"io"
-	"log/slog"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/ordersync/ordersync/internal/testkit"
-	"github.com/ordersync/ordersync/shared/kafka"
 	"github.com/ordersync/ordersync/shared/order"
 )
 
 // Bad input never stops the pipeline: whatever a record holds, Handle answers, produces
 // exactly one output record for it (accepted, rejected or dead-lettered) and returns no
 // error while the broker is up.
-
-// hostileTopics are the topics of the hostile-input tests.
-var hostileTopics = kafka.Topics{Submitted: "orders.submitted", Orders: "orders", Rejected: "orders.rejected", DLQ: "orders.dlq"}
 
 // recorder is a real *kgo.Client that also remembers what the handler gave it, so a test
 // can look at the outputs without reading them back from the broker.
@@ -42,19 +35,8 @@ func (r *recorder) Produce(ctx context.Context, rec *kgo.Record, promise func(*k
 // newHostileHandler is a handler producing through a recorder to a fresh kfake cluster.
 func newHostileHandler(tb testing.TB) (*Handler, *recorder) {
 	tb.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1),
-		kfake.SeedTopics(1, hostileTopics.Submitted, hostileTopics.Orders, hostileTopics.Rejected, hostileTopics.DLQ))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(c.Close)
-	cl, err := kafka.NewClient(context.Background(), kafka.Config{Brokers: c.ListenAddrs(), Auth: kafka.AuthNone, Topics: hostileTopics})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(cl.Close)
-	rec := &recorder{Client: cl}
-	return &Handler{Producer: rec, Topics: hostileTopics, Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), MaxProduceWait: 30 * time.Second}, rec
+	rec := &recorder{Client: newClient(tb, newCluster(tb, 1).ListenAddrs())}
+	return &Handler{Producer: rec, Topics: testTopics, Log: discardLog, MaxProduceWait: 30 * time.Second}, rec
 }
 
 // goldenSubmitted is create-order's golden OrderSubmitted value: a valid PENDING order.
@@ -78,7 +60,7 @@ func withPayload(field, value string) string {
 // value's base64 when set.
 func hostileEvent(key, value []byte, rawValue string, headers []kgo.RecordHeader) events.KafkaEvent {
 	kr := events.KafkaRecord{
-		Topic: hostileTopics.Submitted, Partition: 0, Offset: 7,
+		Topic: testTopics.Submitted, Partition: 0, Offset: 7,
 		Timestamp:     events.MilliSecondsEpochTime{Time: time.UnixMilli(1795320000123)},
 		TimestampType: "CREATE_TIME",
 		Value:         base64.StdEncoding.EncodeToString(value),
@@ -92,7 +74,7 @@ func hostileEvent(key, value []byte, rawValue string, headers []kgo.RecordHeader
 	for _, h := range headers {
 		kr.Headers = append(kr.Headers, map[string]events.JSONNumberBytes{h.Key: h.Value})
 	}
-	return events.KafkaEvent{EventSource: "aws:kafka", Records: map[string][]events.KafkaRecord{hostileTopics.Submitted + "-0": {kr}}}
+	return events.KafkaEvent{EventSource: "aws:kafka", Records: map[string][]events.KafkaRecord{testTopics.Submitted + "-0": {kr}}}
 }
 
 // TestHostileRecords: a table of hostile records, each with where it must go and why.
@@ -109,54 +91,46 @@ func TestHostileRecords(t *testing.T) {
 		topic    string
 		contains string // in the reason (rejected) or the ordersync-error header (DLQ)
 	}{
-		{"valid order", id, goldenSubmitted, "", nil, hostileTopics.Orders, ""},
-		{"empty value", id, "", "", nil, hostileTopics.DLQ, "empty value"},
-		{"not base64", id, "", "not base64!", nil, hostileTopics.DLQ, "base64"},
-		{"truncated JSON", id, goldenSubmitted[:100], "", nil, hostileTopics.DLQ, "value"},
-		{"not an envelope", id, `{"orderId": "x"}`, "", nil, hostileTopics.DLQ, "value"},
-		{"schemaless", id, `{"schema": null, "payload": {"order_id": "x"}}`, "", nil, hostileTopics.DLQ, "value"},
-		{"large value, 512 KiB", id, `{"schema":"` + strings.Repeat("x", 512<<10) + `"}`, "", nil, hostileTopics.DLQ, "value"},
+		{"valid order", id, goldenSubmitted, "", nil, testTopics.Orders, ""},
+		{"empty value", id, "", "", nil, testTopics.DLQ, "empty value"},
+		{"not base64", id, "", "not base64!", nil, testTopics.DLQ, "base64"},
+		{"truncated JSON", id, goldenSubmitted[:100], "", nil, testTopics.DLQ, "value"},
+		{"not an envelope", id, `{"orderId": "x"}`, "", nil, testTopics.DLQ, "value"},
+		{"schemaless", id, `{"schema": null, "payload": {"order_id": "x"}}`, "", nil, testTopics.DLQ, "value"},
+		{"large value, 512 KiB", id, `{"schema":"` + strings.Repeat("x", 512<<10) + `"}`, "", nil, testTopics.DLQ, "value"},
 		// Known issue: a record between kgo's default ProducerBatchMaxBytes (1000012) and
 		// the broker's message.max.bytes (1048588) fits the submitted topic when another
 		// producer wrote it, but the handler's client refuses to produce its dead letter
 		// (MESSAGE_TOO_LARGE): Handle returns an error and the trigger redelivers the batch
 		// for ever, so the partition stops.
-		{"value over the client's batch limit", id, `{"schema":"` + strings.Repeat("x", 1_000_100) + `"}`, "", nil, hostileTopics.DLQ, "truncated"},
-		{"deep nesting", id, strings.Repeat("[", 100000) + strings.Repeat("]", 100000), "", nil, hostileTopics.DLQ, "value"},
-		{"invalid UTF-8 in user_id", id, withPayload("user_id", "\"u\xff\xfe\""), "", nil, hostileTopics.DLQ, "payload.user_id: invalid json: invalid UTF-8"},
-		{"NaN in qty", id, withPayload("qty", "NaN"), "", nil, hostileTopics.DLQ, "value"},
-		{"qty as a string", id, withPayload("qty", `"5"`), "", nil, hostileTopics.DLQ, "payload.qty"},
-		{"qty 2^31", id, withPayload("qty", "2147483648"), "", nil, hostileTopics.DLQ, "payload.qty"},
-		{"unit_price 2^63", id, withPayload("unit_price", "9223372036854775808"), "", nil, hostileTopics.DLQ, "payload.unit_price"},
-		{"created_at 2^63", id, withPayload("created_at", "9223372036854775808"), "", nil, hostileTopics.DLQ, "payload.created_at"},
-		{"total that overflows int64", id, withPayload("unit_price", "9223372036854775807"), "", nil, hostileTopics.Rejected, "unit_price"},
-		{"client total", id, withPayload("total_price", "1"), "", nil, hostileTopics.Rejected, "total_price"},
-		{"unicode order id", []byte("ördér-1"), withPayload("order_id", `"ördér-1"`), "", nil, hostileTopics.Rejected, "order_id"},
-		{"key is not the order id", []byte("someone-else"), goldenSubmitted, "", nil, hostileTopics.Rejected, "key"},
-		{"no key", nil, goldenSubmitted, "", nil, hostileTopics.Rejected, "key"},
-		{"SQL in product_id", id, withPayload("product_id", `"`+strings.ReplaceAll(sqlName, `'`, `'`)+`"`), "", nil, hostileTopics.Rejected, "product_id"},
-		{"SQL in user_id", id, withPayload("user_id", `"a' OR '1'='1"`), "", nil, hostileTopics.Rejected, "user_id"},
-		{"SQL in status", id, withPayload("status", "\"PENDING`; --\""), "", nil, hostileTopics.Rejected, "status"},
-		{"already accepted", id, withPayload("status", `"ACCEPTED"`), "", nil, hostileTopics.Rejected, "status"},
-		{"SQL in the schema name", id, strings.Replace(goldenSubmitted, `"name":"orders"`, "\"name\":\"orders`; DROP TABLE orders; --\"", 1), "", nil, hostileTopics.DLQ, "value"},
+		{"value over the client's batch limit", id, `{"schema":"` + strings.Repeat("x", 1_000_100) + `"}`, "", nil, testTopics.DLQ, "truncated"},
+		{"deep nesting", id, strings.Repeat("[", 100000) + strings.Repeat("]", 100000), "", nil, testTopics.DLQ, "value"},
+		{"invalid UTF-8 in user_id", id, withPayload("user_id", "\"u\xff\xfe\""), "", nil, testTopics.DLQ, "payload.user_id: invalid json: invalid UTF-8"},
+		{"NaN in qty", id, withPayload("qty", "NaN"), "", nil, testTopics.DLQ, "value"},
+		{"qty as a string", id, withPayload("qty", `"5"`), "", nil, testTopics.DLQ, "payload.qty"},
+		{"qty 2^31", id, withPayload("qty", "2147483648"), "", nil, testTopics.DLQ, "payload.qty"},
+		{"unit_price 2^63", id, withPayload("unit_price", "9223372036854775808"), "", nil, testTopics.DLQ, "payload.unit_price"},
+		{"created_at 2^63", id, withPayload("created_at", "9223372036854775808"), "", nil, testTopics.DLQ, "payload.created_at"},
+		{"total that overflows int64", id, withPayload("unit_price", "9223372036854775807"), "", nil, testTopics.Rejected, "unit_price"},
+		{"client total", id, withPayload("total_price", "1"), "", nil, testTopics.Rejected, "total_price"},
+		{"unicode order id", []byte("ördér-1"), withPayload("order_id", `"ördér-1"`), "", nil, testTopics.Rejected, "order_id"},
+		{"key is not the order id", []byte("someone-else"), goldenSubmitted, "", nil, testTopics.Rejected, "key"},
+		{"no key", nil, goldenSubmitted, "", nil, testTopics.Rejected, "key"},
+		{"SQL in product_id", id, withPayload("product_id", `"`+strings.ReplaceAll(sqlName, `'`, `'`)+`"`), "", nil, testTopics.Rejected, "product_id"},
+		{"SQL in user_id", id, withPayload("user_id", `"a' OR '1'='1"`), "", nil, testTopics.Rejected, "user_id"},
+		{"SQL in status", id, withPayload("status", "\"PENDING`; --\""), "", nil, testTopics.Rejected, "status"},
+		{"already accepted", id, withPayload("status", `"ACCEPTED"`), "", nil, testTopics.Rejected, "status"},
+		{"SQL in the schema name", id, strings.Replace(goldenSubmitted, `"name":"orders"`, "\"name\":\"orders`; DROP TABLE orders; --\"", 1), "", nil, testTopics.DLQ, "value"},
 		{"extra field with backticks", id, strings.Replace(goldenSubmitted, `{"type":"string","optional":true,"field":"reason"}`,
-			"{\"type\":\"string\",\"optional\":true,\"field\":\"reason\"},{\"type\":\"string\",\"optional\":true,\"field\":\"x`y\"}", 1), "", nil, hostileTopics.DLQ, "value"},
+			"{\"type\":\"string\",\"optional\":true,\"field\":\"reason\"},{\"type\":\"string\",\"optional\":true,\"field\":\"x`y\"}", 1), "", nil, testTopics.DLQ, "value"},
 		{"hostile headers pass through", id, goldenSubmitted, "", []kgo.RecordHeader{
 			{Key: "ordersync-event", Value: []byte("OrderAccepted")}, {Key: "x`'\"", Value: []byte("\xff\x00")}, {Key: "", Value: nil},
-		}, hostileTopics.Orders, ""},
+		}, testTopics.Orders, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rec.Take()
-			res, err := h.Handle(context.Background(), hostileEvent(tt.key, []byte(tt.value), tt.raw, tt.headers))
-			if err != nil {
-				t.Fatalf("Handle: %v", err)
-			}
-			out := rec.Take()
-			if len(out) != 1 || res.Records != 1 || res.Accepted+res.Rejected+res.DeadLettered != 1 {
-				t.Fatalf("%d outputs, result %+v; want exactly one", len(out), res)
-			}
-			r := out[0]
+			_, r := handleOne(t, h, rec, hostileEvent(tt.key, []byte(tt.value), tt.raw, tt.headers))
 			if r.Topic != tt.topic {
 				why, _ := recHeader(r, order.HeaderError)
 				t.Fatalf("went to %s (%s), want %s", r.Topic, why, tt.topic)
@@ -190,13 +164,13 @@ func recHeader(r *kgo.Record, key string) (string, bool) {
 func checkOutput(t testing.TB, r *kgo.Record, key, value []byte, raw, contains string) {
 	t.Helper()
 	switch r.Topic {
-	case hostileTopics.Orders, hostileTopics.Rejected:
+	case testTopics.Orders, testTopics.Rejected:
 		var o order.Order
 		if err := order.Codec.Decode(r.Value, &o); err != nil {
 			t.Fatalf("%s output does not decode: %v", r.Topic, err)
 		}
 		ev, _ := recHeader(r, order.HeaderEvent)
-		if r.Topic == hostileTopics.Orders {
+		if r.Topic == testTopics.Orders {
 			if o.Status != order.Accepted || o.Reason != "" || ev != order.EventAccepted || string(r.Key) != o.OrderID {
 				t.Errorf("accepted output %+v, event %q, key %q", o, ev, r.Key)
 			}
@@ -211,7 +185,7 @@ func checkOutput(t testing.TB, r *kgo.Record, key, value []byte, raw, contains s
 				t.Errorf("reason %q does not name %q", o.Reason, contains)
 			}
 		}
-	case hostileTopics.DLQ:
+	case testTopics.DLQ:
 		msg, ok := recHeader(r, order.HeaderError)
 		if !ok || !strings.Contains(msg, contains) {
 			t.Errorf("dead letter error %q does not name %q", msg, contains)
@@ -249,7 +223,7 @@ func FuzzHandle(f *testing.F) {
 	// In memory, with no network and no timers, so that it runs thousands of inputs a
 	// second; TestHostileRecords covers the same records against kfake.
 	rec := &testkit.MemProducer{}
-	h := &Handler{Producer: rec, Topics: hostileTopics, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+	h := &Handler{Producer: rec, Topics: testTopics, Log: discardLog}
 	f.Fuzz(func(t *testing.T, key, value []byte, raw bool, hk string, hv []byte) {
 		rawValue := ""
 		if raw {
@@ -262,15 +236,7 @@ func FuzzHandle(f *testing.F) {
 		if hk != "" || hv != nil {
 			headers = []kgo.RecordHeader{{Key: hk, Value: hv}}
 		}
-		res, err := h.Handle(context.Background(), hostileEvent(key, value, rawValue, headers))
-		if err != nil {
-			t.Fatalf("Handle: %v", err)
-		}
-		out := rec.Take()
-		if len(out) != 1 || res.Records != 1 || res.Accepted+res.Rejected+res.DeadLettered != 1 {
-			t.Fatalf("%d outputs, result %+v; want exactly one", len(out), res)
-		}
-		r := out[0]
+		res, r := handleOne(t, h, rec, hostileEvent(key, value, rawValue, headers))
 		// Deterministic: the same input gives the same output record, byte for byte.
 		if res2, err := h.Handle(context.Background(), hostileEvent(key, value, rawValue, headers)); err != nil || res2 != res {
 			t.Fatalf("second run: %+v, %v; first %+v", res2, err, res)
@@ -278,7 +244,7 @@ func FuzzHandle(f *testing.F) {
 		if again := rec.Take(); len(again) != 1 || !sameOutput(again[0], r) {
 			t.Fatalf("second run gave %v, first %v", again, r)
 		}
-		if r.Topic == hostileTopics.DLQ {
+		if r.Topic == testTopics.DLQ {
 			// Raw text that is valid base64 (say "0000") is a base64 value after all: the
 			// record's bytes, and so its dead letter's, are its decoding.
 			if d, err := base64.StdEncoding.DecodeString(rawValue); raw && err == nil && len(d) > 0 {

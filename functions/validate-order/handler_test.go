@@ -22,52 +22,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/ordersync/ordersync/internal/testkit"
-	"github.com/ordersync/ordersync/shared/kafka"
 	"github.com/ordersync/ordersync/shared/metrics"
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/trace"
 )
-
-var testTopics = kafka.Topics{
-	Submitted: "orders.submitted",
-	Orders:    "orders",
-	Rejected:  "orders.rejected",
-	DLQ:       "orders.dlq",
-}
-
-// newCluster starts an in-process Kafka cluster with the pipeline's topics.
-func newCluster(t testing.TB) *kfake.Cluster {
-	t.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1),
-		kfake.SeedTopics(3, testTopics.Submitted, testTopics.Orders, testTopics.Rejected, testTopics.DLQ))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	return c
-}
-
-// newHandler returns a handler producing to c with the production client settings.
-func newHandler(t testing.TB, c *kfake.Cluster, catalog Catalog) *Handler {
-	t.Helper()
-	cl, err := kafka.NewClient(context.Background(), kafka.Config{Brokers: c.ListenAddrs(), Auth: kafka.AuthNone, Topics: testTopics})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cl.Close)
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	if testing.Verbose() {
-		log = slog.New(slog.NewJSONHandler(&testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	return &Handler{Producer: cl, Topics: testTopics, Catalog: catalog, Log: log, MaxProduceWait: 30 * time.Second}
-}
-
-type testWriter struct{ t testing.TB }
-
-func (w *testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimSpace(string(p)))
-	return len(p), nil
-}
 
 // pending returns a valid submitted order; n makes its ids unique.
 func pending(n int) order.Order {
@@ -173,7 +131,7 @@ func byKey(rs []*kgo.Record) map[string]*kgo.Record {
 }
 
 func TestHandleMixedBatch(t *testing.T) {
-	c := newCluster(t)
+	c := newCluster(t, 3)
 	h := newHandler(t, c, nil)
 
 	ok1, ok2 := pending(1), pending(2)
@@ -333,7 +291,7 @@ func TestHandleMixedBatch(t *testing.T) {
 }
 
 func TestHandleCatalog(t *testing.T) {
-	c := newCluster(t)
+	c := newCluster(t, 3)
 	h := newHandler(t, c, Catalog{"CATALOG-0001": {UnitPrice: 1200, MaxQty: 100}, "CATALOG-0002": {UnitPrice: 99, MaxQty: 3}})
 
 	ok := pending(1)
@@ -392,7 +350,7 @@ func TestHandleProduceFailure(t *testing.T) {
 	inputs = append(inputs, in{key: []byte("poison"), value: []byte("{")})
 	ev := kafkaEvent(inputs...)
 
-	c := newCluster(t)
+	c := newCluster(t, 3)
 	var failing atomic.Bool
 	failing.Store(true)
 	var refused atomic.Int64
@@ -430,7 +388,7 @@ func TestHandleProduceFailure(t *testing.T) {
 		t.Errorf("result %+v, want %+v", res, want)
 	}
 
-	clean := newCluster(t)
+	clean := newCluster(t, 3)
 	if _, err := newHandler(t, clean, nil).Handle(context.Background(), ev); err != nil {
 		t.Fatal(err)
 	}
@@ -481,9 +439,9 @@ func TestHandleLargeBatch(t *testing.T) {
 		}
 	}
 	ev := kafkaEvent(inputs...)
-	c := newCluster(t)
+	c := newCluster(t, 3)
 	h := newHandler(t, c, nil)
-	h.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	h.Log = discardLog
 	start := time.Now()
 	res, err := h.Handle(context.Background(), ev)
 	if err != nil {
@@ -520,7 +478,7 @@ func TestHandlePartitionOrder(t *testing.T) {
 			t.Fatalf("batch order: p%d/%d before p%d/%d", a.Partition, a.Offset, b.Partition, b.Offset)
 		}
 	}
-	c := newCluster(t)
+	c := newCluster(t, 3)
 	if _, err := newHandler(t, c, nil).Handle(context.Background(), ev); err != nil {
 		t.Fatal(err)
 	}
@@ -536,7 +494,7 @@ func TestHandlePartitionOrder(t *testing.T) {
 }
 
 func TestHandleEmptyBatch(t *testing.T) {
-	res, err := newHandler(t, newCluster(t), nil).Handle(context.Background(), events.KafkaEvent{})
+	res, err := newHandler(t, newCluster(t, 3), nil).Handle(context.Background(), events.KafkaEvent{})
 	if err != nil || res != (Result{}) {
 		t.Errorf("empty batch: %+v, %v", res, err)
 	}
@@ -557,8 +515,8 @@ func BenchmarkBatch(b *testing.B) {
 	}
 	ev := kafkaEvent(inputs...)
 	b.Run("handler", func(b *testing.B) {
-		h := newHandler(b, newCluster(b), nil)
-		h.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
+		h := newHandler(b, newCluster(b, 3), nil)
+		h.Log = discardLog
 		for b.Loop() {
 			if _, err := h.Handle(context.Background(), ev); err != nil {
 				b.Fatal(err)
@@ -576,8 +534,8 @@ func BenchmarkBatch(b *testing.B) {
 	}
 	tev := kafkaEvent(traced...)
 	b.Run("handler-observed", func(b *testing.B) {
-		h := newHandler(b, newCluster(b), nil)
-		h.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
+		h := newHandler(b, newCluster(b, 3), nil)
+		h.Log = discardLog
 		h.Metrics = metrics.New("ordersync", "validate-order", io.Discard)
 		for b.Loop() {
 			if _, err := h.Handle(context.Background(), tev); err != nil {
@@ -619,7 +577,7 @@ func BenchmarkBatch(b *testing.B) {
 // the Lambda request id, and the order id where there is one.
 func TestHandleLogsRequestID(t *testing.T) {
 	var buf bytes.Buffer
-	h := newHandler(t, newCluster(t), nil)
+	h := newHandler(t, newCluster(t, 3), nil)
 	h.Log = slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	bad := pending(2)
 	bad.Qty = 0
@@ -650,7 +608,7 @@ func TestHandleLogsRequestID(t *testing.T) {
 // dead-lettered with the error, so that one grep for an order id finds its outcome.
 func TestOneLinePerOrder(t *testing.T) {
 	var buf bytes.Buffer
-	h := newHandler(t, newCluster(t), nil)
+	h := newHandler(t, newCluster(t, 3), nil)
 	h.Log = slog.New(slog.NewJSONHandler(&buf, nil))
 	bad := pending(2)
 	bad.Qty = 0

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -36,14 +35,7 @@ func TestFrozenAfterInit(t *testing.T) {
 	}
 	f.FreezeAfterInit(t, 2, kafka.FrozenAfter+500*time.Millisecond)
 
-	payload, err := os.ReadFile("../../events/validate-order.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := fn.Invoke(t.Context(), payload)
-	if err != nil {
-		t.Fatalf("first batch after the freeze: %v", err)
-	}
+	out := testkit.InvokeFile(t, fn, "../../events/validate-order.json")
 	var res Result
 	if err := json.Unmarshal(out, &res); err != nil || res.Records == 0 || res.Records != res.Accepted+res.Rejected+res.DeadLettered {
 		t.Fatalf("first batch after the freeze: %s (%v)", out, err)

@@ -84,8 +84,8 @@ func TestPartialBatchResponse(t *testing.T) {
 func TestNoPartialAnswerUnlessAsked(t *testing.T) {
 	testkit.Long(t, "fault test")
 	ev := faultBatch(t, 30)
-	c := faultCluster(t, kfake.NumBrokers(1))
-	c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: hostileTopics.Orders, Err: kerr.NotEnoughReplicas, Count: -1})
+	c := newCluster(t, 3)
+	c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: testTopics.Orders, Err: kerr.NotEnoughReplicas, Count: -1})
 	res, err := faultHandler(t, c.ListenAddrs(), time.Second).Handle(context.Background(), ev)
 	if err == nil || res.BatchItemFailures != nil {
 		t.Fatalf("Handle = %+v, %v; want an error and no batch item failures", res, err)
@@ -99,7 +99,7 @@ func TestTraceCarried(t *testing.T) {
 	const xray = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
 	traceHeaders := []kgo.RecordHeader{{Key: trace.HeaderTraceparent, Value: []byte(tp)}, {Key: trace.HeaderXRay, Value: []byte(xray)}}
 	var buf bytes.Buffer
-	c := newCluster(t)
+	c := newCluster(t, 3)
 	h := newHandler(t, c, nil)
 	h.Log = slog.New(slog.NewJSONHandler(&buf, nil))
 	bad := pending(2)

@@ -21,11 +21,7 @@ func TestShortTags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := json.Marshal(got)
-	if err != nil {
-		t.Fatal(err)
-	}
-	testkit.Golden(t, "testdata/short-tags.json", append(raw, '\n'))
+	testkit.GoldenJSON(t, "testdata/short-tags.json", got)
 }
 
 // TestRefused has one case per thing CloudFormation would not read as the text says.

@@ -23,27 +23,10 @@ type reply struct {
 	HasDeadline bool              `json:"hasDeadline"`
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func newFunction(t *testing.T, mod func(*runtimeapi.Config)) (*runtimeapi.Function, *syncBuffer) {
+func newFunction(t *testing.T, mod func(*runtimeapi.Config)) (*runtimeapi.Function, *testkit.Buffer) {
 	t.Helper()
 	bin := testkit.Build(t, "./testdata/echo") // once per test binary; skips with -short
-	out := &syncBuffer{}
+	out := &testkit.Buffer{}
 	cfg := runtimeapi.Config{
 		Name:        "echo",
 		Path:        bin,

@@ -1,10 +1,8 @@
 package samtemplate
 
 import (
-	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"time"
 )
 
@@ -57,65 +55,4 @@ func (r *resolver) triggerErrors(p map[string]any) (TriggerErrors, error) {
 		}
 	}
 	return e, nil
-}
-
-// present resolves Fn::If down to the value it picks and reports whether there is one:
-// a missing property or AWS::NoValue is not there.
-func (r *resolver) present(v any) (any, bool) {
-	for v != nil {
-		m := mapOf(v)
-		if ref, ok := m["Ref"]; ok && len(m) == 1 && str(ref) == "AWS::NoValue" {
-			return nil, false
-		}
-		arg, ok := m["Fn::If"]
-		if !ok || len(m) != 1 {
-			return v, true
-		}
-		l := listOf(arg)
-		if len(l) != 3 {
-			return v, true // String reports the malformed Fn::If
-		}
-		pick, err := r.condition(str(l[0]))
-		if err != nil {
-			return v, true
-		}
-		v = l[2]
-		if pick {
-			v = l[1]
-		}
-	}
-	return nil, false
-}
-
-// flag reads an optional boolean property.
-func (r *resolver) flag(p map[string]any, key string) (bool, error) {
-	v, ok := r.present(p[key])
-	if !ok {
-		return false, nil
-	}
-	s, err := r.String(v)
-	if err != nil && !errors.Is(err, errNoValue) {
-		return false, fmt.Errorf("%s: %w", key, err)
-	}
-	return s == "true", nil
-}
-
-// number reads an optional integer property, def when it is left out.
-func (r *resolver) number(p map[string]any, key string, def int) (int, error) {
-	v, ok := r.present(p[key])
-	if !ok {
-		return def, nil
-	}
-	s, err := r.String(v)
-	if errors.Is(err, errNoValue) {
-		return def, nil
-	}
-	if err != nil {
-		return def, fmt.Errorf("%s: %w", key, err)
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil {
-		return def, fmt.Errorf("%w: %s %q is not a whole number", ErrTemplate, key, s)
-	}
-	return n, nil
 }

@@ -3,13 +3,9 @@
 package samtemplate
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -325,20 +321,15 @@ func (r *resolver) events(f *Function, events map[string]any) error {
 
 // route reads an HttpApi event; without Path it is the $default route.
 func (r *resolver) route(name string, p map[string]any) (Route, error) {
-	rt := Route{Event: name, Method: "ANY", Path: "$default"}
+	rt := Route{Event: name}
 	var err error
-	if v, ok := p["Path"]; ok {
-		if rt.Path, err = r.String(v); err != nil {
-			return rt, fmt.Errorf("Path: %w", err)
-		}
+	if rt.Path, err = r.text(p, "Path", "$default"); err != nil {
+		return rt, err
 	}
-	if v, ok := p["Method"]; ok {
-		m, err := r.String(v)
-		if err != nil {
-			return rt, fmt.Errorf("Method: %w", err)
-		}
-		rt.Method = strings.ToUpper(m)
+	if rt.Method, err = r.text(p, "Method", "ANY"); err != nil {
+		return rt, err
 	}
+	rt.Method = strings.ToUpper(rt.Method)
 	if rt.Path == "$default" {
 		rt.Method = "ANY"
 	}
@@ -358,38 +349,31 @@ func (r *resolver) trigger(name, kind string, p map[string]any) (KafkaTrigger, e
 		return kt, fmt.Errorf("%w: no Topics", ErrTemplate)
 	}
 	var err error
-	if v, ok := p["StartingPosition"]; ok {
-		if kt.StartingPosition, err = r.String(v); err != nil {
-			return kt, fmt.Errorf("StartingPosition: %w", err)
-		}
+	if kt.StartingPosition, err = r.text(p, "StartingPosition", kt.StartingPosition); err != nil {
+		return kt, err
 	}
-	if v, ok := p["BatchSize"]; ok {
-		s, err := r.String(v)
-		if err != nil {
-			return kt, fmt.Errorf("BatchSize: %w", err)
-		}
-		if kt.BatchSize, err = strconv.Atoi(s); err != nil || kt.BatchSize < 1 {
-			return kt, fmt.Errorf("%w: BatchSize %q is not a positive number", ErrTemplate, s)
-		}
+	if kt.BatchSize, err = r.number(p, "BatchSize", kt.BatchSize); err != nil {
+		return kt, err
 	}
-	if v, ok := p["MaximumBatchingWindowInSeconds"]; ok {
-		s, err := r.String(v)
-		if err != nil {
-			return kt, fmt.Errorf("MaximumBatchingWindowInSeconds: %w", err)
-		}
-		n, err := strconv.Atoi(s)
+	if kt.BatchSize < 1 {
+		return kt, fmt.Errorf("%w: BatchSize %d is not a positive number", ErrTemplate, kt.BatchSize)
+	}
+	window, ok, err := r.property(p, "MaximumBatchingWindowInSeconds")
+	if err != nil {
+		return kt, err
+	}
+	if ok {
+		n, err := strconv.Atoi(window)
 		if err != nil || n < 0 {
-			return kt, fmt.Errorf("%w: MaximumBatchingWindowInSeconds %q is not a number", ErrTemplate, s)
+			return kt, fmt.Errorf("%w: MaximumBatchingWindowInSeconds %q is not a number", ErrTemplate, window)
 		}
 		kt.BatchingWindow = time.Duration(n) * time.Second
 	}
-	if v, ok := p["Enabled"]; ok {
-		s, err := r.String(v)
-		if err != nil {
-			return kt, fmt.Errorf("Enabled: %w", err)
-		}
-		kt.Enabled = s != "false"
+	enabled, err := r.text(p, "Enabled", "true")
+	if err != nil {
+		return kt, err
 	}
+	kt.Enabled = enabled != "false"
 	cfgKey := "AmazonManagedKafkaEventSourceConfig"
 	if kind == SelfManagedKafka {
 		cfgKey = "SelfManagedKafkaEventSourceConfig"
@@ -421,337 +405,4 @@ func (r *resolver) trigger(name, kind string, p map[string]any) (KafkaTrigger, e
 	}
 	kt.Errors, err = r.triggerErrors(p)
 	return kt, err
-}
-
-type resolver struct {
-	params map[string]string
-	pseudo map[string]string
-	conds  map[string]any
-}
-
-func (r *resolver) optString(v any) (string, error) {
-	if v == nil {
-		return "", nil
-	}
-	return r.String(v)
-}
-
-var subVar = regexp.MustCompile(`\$\{([^}!][^}]*)\}`)
-
-// String resolves a template value to a string: scalars, Ref to parameters and pseudo
-// parameters, Fn::Sub, Fn::Join, Fn::If, Fn::Select, Fn::Split, Fn::Equals.
-func (r *resolver) String(v any) (string, error) {
-	switch v := v.(type) {
-	case nil:
-		return "", nil
-	case string, bool, int, float64:
-		return scalar(v), nil
-	case map[string]any:
-		if len(v) != 1 {
-			break
-		}
-		for fn, arg := range v {
-			switch fn {
-			case "Ref":
-				return r.ref(str(arg))
-			case "Fn::Sub":
-				return r.sub(arg)
-			case "Fn::Join":
-				return r.join(arg)
-			case "Fn::If":
-				return r.ifString(arg)
-			case "Fn::Select":
-				return r.selectString(arg)
-			case "Fn::GetAtt", "Fn::ImportValue", "Fn::GetAZs", "Fn::FindInMap", "Fn::Base64", "Fn::Cidr":
-				return "", fmt.Errorf("%w: %s", ErrUnresolved, fn)
-			}
-		}
-	}
-	return "", fmt.Errorf("%w: cannot read %v as a string", ErrTemplate, v)
-}
-
-// ref resolves a parameter or pseudo parameter.
-func (r *resolver) ref(name string) (string, error) {
-	if name == "AWS::NoValue" {
-		return "", errNoValue
-	}
-	if p, ok := r.params[name]; ok {
-		return p, nil
-	}
-	if p, ok := r.pseudo[name]; ok {
-		return p, nil
-	}
-	return "", fmt.Errorf("%w: Ref %s", ErrUnresolved, name)
-}
-
-// sub resolves Fn::Sub: "text ${Name}" or ["text ${Var}", {Var: value}].
-func (r *resolver) sub(arg any) (string, error) {
-	tmpl, vars := arg, map[string]any{}
-	if l := listOf(arg); len(l) == 2 {
-		tmpl, vars = l[0], mapOf(l[1])
-	}
-	s, ok := tmpl.(string)
-	if !ok {
-		return "", fmt.Errorf("%w: Fn::Sub wants a string", ErrTemplate)
-	}
-	var firstErr error
-	out := subVar.ReplaceAllStringFunc(s, func(m string) string {
-		name := m[2 : len(m)-1]
-		var val string
-		var err error
-		if x, ok := vars[name]; ok {
-			val, err = r.String(x)
-		} else {
-			val, err = r.ref(name)
-		}
-		if err != nil && firstErr == nil {
-			firstErr = err
-		}
-		return val
-	})
-	out = strings.ReplaceAll(out, "${!", "${")
-	return out, firstErr
-}
-
-// join resolves Fn::Join: [delimiter, list].
-func (r *resolver) join(arg any) (string, error) {
-	l := listOf(arg)
-	if len(l) != 2 {
-		return "", fmt.Errorf("%w: Fn::Join wants [delimiter, list]", ErrTemplate)
-	}
-	parts := []string{}
-	for _, x := range listOf(l[1]) {
-		s, err := r.String(x)
-		if err != nil {
-			return "", err
-		}
-		parts = append(parts, s)
-	}
-	return strings.Join(parts, str(l[0])), nil
-}
-
-// ifString resolves Fn::If: [condition, then, else].
-func (r *resolver) ifString(arg any) (string, error) {
-	l := listOf(arg)
-	if len(l) != 3 {
-		return "", fmt.Errorf("%w: Fn::If wants [condition, then, else]", ErrTemplate)
-	}
-	ok, err := r.condition(str(l[0]))
-	if err != nil {
-		return "", err
-	}
-	if ok {
-		return r.String(l[1])
-	}
-	return r.String(l[2])
-}
-
-// selectString resolves Fn::Select: [index, list].
-func (r *resolver) selectString(arg any) (string, error) {
-	l := listOf(arg)
-	if len(l) != 2 {
-		return "", fmt.Errorf("%w: Fn::Select wants [index, list]", ErrTemplate)
-	}
-	is, err := r.String(l[0])
-	if err != nil {
-		return "", err
-	}
-	i, err := strconv.Atoi(is)
-	if err != nil {
-		return "", fmt.Errorf("%w: Fn::Select index %q", ErrTemplate, is)
-	}
-	list, err := r.list(l[1])
-	if err != nil {
-		return "", err
-	}
-	if i < 0 || i >= len(list) {
-		return "", fmt.Errorf("%w: Fn::Select index %d out of range", ErrTemplate, i)
-	}
-	return list[i], nil
-}
-
-func (r *resolver) list(v any) ([]string, error) {
-	if m := mapOf(v); m != nil {
-		if arg, ok := m["Fn::Split"]; ok {
-			l := listOf(arg)
-			if len(l) != 2 {
-				return nil, fmt.Errorf("%w: Fn::Split wants [delimiter, string]", ErrTemplate)
-			}
-			s, err := r.String(l[1])
-			if err != nil {
-				return nil, err
-			}
-			return strings.Split(s, str(l[0])), nil
-		}
-	}
-	var out []string
-	for _, x := range listOf(v) {
-		s, err := r.String(x)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, nil
-}
-
-func (r *resolver) condition(name string) (bool, error) {
-	c, ok := r.conds[name]
-	if !ok {
-		return false, fmt.Errorf("%w: unknown condition %s", ErrTemplate, name)
-	}
-	return r.boolean(c)
-}
-
-func (r *resolver) boolean(v any) (bool, error) {
-	m := mapOf(v)
-	for fn, arg := range m {
-		l := listOf(arg)
-		switch fn {
-		case "Fn::Equals":
-			if len(l) != 2 {
-				return false, fmt.Errorf("%w: Fn::Equals wants two values", ErrTemplate)
-			}
-			a, err := r.String(l[0])
-			if err != nil {
-				return false, err
-			}
-			b, err := r.String(l[1])
-			if err != nil {
-				return false, err
-			}
-			return a == b, nil
-		case "Fn::Not":
-			if len(l) != 1 {
-				return false, fmt.Errorf("%w: Fn::Not wants one condition", ErrTemplate)
-			}
-			b, err := r.boolean(l[0])
-			return !b, err
-		case "Fn::And", "Fn::Or":
-			all := fn == "Fn::And"
-			for _, x := range l {
-				b, err := r.boolean(x)
-				if err != nil {
-					return false, err
-				}
-				if all && !b {
-					return false, nil
-				}
-				if !all && b {
-					return true, nil
-				}
-			}
-			return all, nil
-		case "Condition":
-			return r.condition(str(arg))
-		}
-	}
-	return false, fmt.Errorf("%w: cannot read %v as a condition", ErrTemplate, v)
-}
-
-func mapOf(v any) map[string]any {
-	m, _ := v.(map[string]any)
-	return m
-}
-
-func listOf(v any) []any {
-	l, _ := v.([]any)
-	return l
-}
-
-func str(v any) string {
-	s, _ := v.(string)
-	return s
-}
-
-func scalar(v any) string {
-	switch v := v.(type) {
-	case string:
-		return v
-	case bool:
-		return strconv.FormatBool(v)
-	case int:
-		return strconv.Itoa(v)
-	case float64:
-		return strconv.FormatFloat(v, 'f', -1, 64)
-	case nil:
-		return ""
-	}
-	return fmt.Sprint(v)
-}
-
-// Package returns the Go package a function is built from, relative to dir (the project
-// root): for BuildMethod makefile, the package the Makefile's build-<LogicalId> recipe
-// builds; otherwise CodeUri.
-func (f Function) Package(dir string) (string, error) {
-	if f.BuildMethod == "makefile" {
-		mk := filepath.Join(dir, f.CodeURI, "Makefile")
-		pkg, err := makefilePackage(mk, "build-"+f.LogicalID)
-		if err != nil {
-			return "", err
-		}
-		return filepath.ToSlash(filepath.Join(f.CodeURI, pkg)), nil
-	}
-	if f.CodeURI == "" {
-		return "", fmt.Errorf("%w: %s has no CodeUri", ErrTemplate, f.LogicalID)
-	}
-	return filepath.ToSlash(filepath.Clean(f.CodeURI)), nil
-}
-
-// Name is a short name for the function: the last element of its Go package, e.g.
-// "create-order", or the logical id when the package is unknown.
-func (f Function) Name(dir string) string {
-	if pkg, err := f.Package(dir); err == nil && pkg != "." {
-		return filepath.Base(pkg)
-	}
-	return f.LogicalID
-}
-
-// makefilePackage finds the `./path` argument of the go build in a Makefile target's
-// recipe, following one level of variable-free make targets.
-func makefilePackage(path, target string) (string, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", fmt.Errorf("%w: %w", ErrTemplate, err)
-	}
-	return makefileTarget(b, path, target, 0)
-}
-
-func makefileTarget(b []byte, path, target string, depth int) (string, error) {
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	in := false
-	var prereqs []string
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.HasPrefix(line, target+":") {
-			in = true
-			prereqs = strings.Fields(strings.TrimPrefix(line, target+":"))
-			continue
-		}
-		if !in {
-			continue
-		}
-		if !strings.HasPrefix(line, "\t") {
-			if strings.TrimSpace(line) == "" || strings.HasPrefix(strings.TrimSpace(line), "#") {
-				continue
-			}
-			break
-		}
-		fields := strings.Fields(line)
-		for i := len(fields) - 1; i >= 0; i-- {
-			if f := fields[i]; strings.HasPrefix(f, "./") {
-				return f, nil
-			}
-		}
-	}
-	if !in {
-		return "", fmt.Errorf("%w: %s has no target %s", ErrTemplate, path, target)
-	}
-	// A target that only depends on another one builds what that one builds.
-	for _, p := range prereqs {
-		if depth < 3 && strings.HasPrefix(p, "build-") {
-			return makefileTarget(b, path, p, depth+1)
-		}
-	}
-	return "", fmt.Errorf("%w: %s target %s builds no ./package", ErrTemplate, path, target)
 }

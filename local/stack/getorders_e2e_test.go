@@ -2,7 +2,6 @@ package stack_test
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -32,8 +31,7 @@ func TestGetOrdersEndToEnd(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			st := newStack(t, append(tc.env(t), "CATALOG_FILE="+catalogFile(t), "LOG_LEVEL=warn")...)
 			st.start()
-			t.Cleanup(st.kill)
-			c := &client{base: "http://" + st.http, http: &http.Client{Timeout: 30 * time.Second}}
+			c := st.client()
 			readBack(t, c)
 			pageWhileArriving(t, c)
 		})
@@ -58,15 +56,7 @@ type got struct {
 
 func (c *client) get(t *testing.T, path string) got {
 	t.Helper()
-	resp, err := c.http.Get(c.base + path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp, b := c.send(t, http.MethodGet, path)
 	g := got{status: resp.StatusCode, header: resp.Header, body: b}
 	var v struct {
 		readOrder

@@ -3,7 +3,6 @@ package stack_test
 import (
 	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -42,8 +41,7 @@ func TestLoadThroughCrashes(t *testing.T) {
 
 	st := newStack(t, "DATABASE_URL="+testDB.URL, "CATALOG_FILE="+catalogFile(t), "LOG_LEVEL=error")
 	st.start()
-	t.Cleanup(st.kill)
-	c := &client{base: "http://" + st.http, http: &http.Client{Timeout: 30 * time.Second}}
+	c := st.client()
 
 	run := randomHex(4)
 	var (
@@ -72,9 +70,7 @@ func TestLoadThroughCrashes(t *testing.T) {
 	}
 	start := time.Now()
 	for w := range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(uint64(w), uint64(time.Now().UnixNano())))
 			user := fmt.Sprintf("load-%d", w)
 			var mine []string
@@ -98,7 +94,7 @@ func TestLoadThroughCrashes(t *testing.T) {
 					milestone <- n
 				}
 			}
-		}()
+		})
 	}
 
 	var killed []string
@@ -125,10 +121,7 @@ func TestLoadThroughCrashes(t *testing.T) {
 		t.FailNow()
 	}
 	elapsed := time.Since(start)
-	ids := make([]string, 0, len(orders.created))
-	for _, id := range orders.created {
-		ids = append(ids, id)
-	}
+	ids := orders.ids()
 	if len(ids) != total {
 		t.Fatalf("%d distinct orders answered 201, want %d", len(ids), total)
 	}
@@ -166,12 +159,6 @@ func envInt(t *testing.T, name string, def int) int {
 		t.Fatalf("%s=%q: want a positive integer", name, v)
 	}
 	return n
-}
-
-func (s *stackProc) pid() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.cmd.Process.Pid
 }
 
 // childPIDs lists the processes whose parent is pid: the stack's function processes.

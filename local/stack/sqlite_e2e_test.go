@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	_ "modernc.org/sqlite"
 
@@ -45,8 +44,7 @@ func TestEndToEndSQLite(t *testing.T) {
 		}
 	}
 	st.start()
-	t.Cleanup(st.kill)
-	c := &client{base: "http://" + st.http, http: &http.Client{Timeout: 30 * time.Second}}
+	c := st.client()
 	a := c.post(t, "u-1", "", `{"productId":"CATALOG-0001","qty":5,"unitPrice":1200}`)
 	if a.status != http.StatusCreated {
 		t.Fatalf("POST: %d %s", a.status, a.body)
@@ -63,15 +61,15 @@ func TestEndToEndSQLite(t *testing.T) {
 	waitRows(t, db, "orders", []string{a.order.OrderID})
 
 	// A second stack on the same --data stops at once, naming the directory and the PID.
-	second := exec.Command(bin, "--data", st.data, "--http", freeAddr(t), "--kafka", freeAddr(t))
+	second := exec.Command(bin, "--data", st.data, "--http", testkit.FreeAddr(t), "--kafka", testkit.FreeAddr(t))
 	second.Dir = st.dir
 	out, err := second.CombinedOutput()
 	if code := second.ProcessState.ExitCode(); err == nil || code != 1 {
 		t.Errorf("second stack on %s: exit %d, %v\n%s", st.data, code, err, out)
 	}
 	if lines := strings.Split(strings.TrimSpace(string(out)), "\n"); len(lines) != 1 ||
-		!strings.Contains(lines[0], st.data) || !strings.Contains(lines[0], fmt.Sprintf("process %d", st.cmd.Process.Pid)) {
-		t.Errorf("second stack said %q, want one line naming %s and pid %d", out, st.data, st.cmd.Process.Pid)
+		!strings.Contains(lines[0], st.data) || !strings.Contains(lines[0], fmt.Sprintf("process %d", st.pid())) {
+		t.Errorf("second stack said %q, want one line naming %s and pid %d", out, st.data, st.pid())
 	}
 	if code := st.interrupt(); code != 0 {
 		t.Errorf("stack exited %d after SIGINT, want 0\n%s", code, st.tail())

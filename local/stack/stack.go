@@ -353,11 +353,7 @@ func (r *run) startFunctions(ctx context.Context) error {
 	errs := make([]error, len(r.fns))
 	var wg sync.WaitGroup
 	for i, fn := range r.fns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = fn.rt.Start(ctx)
-		}()
+		wg.Go(func() { errs[i] = fn.rt.Start(ctx) })
 	}
 	wg.Wait()
 	return errors.Join(errs...)
@@ -385,13 +381,11 @@ func (r *run) startSinks(ctx context.Context) error {
 		if !r.out.Enabled(slog.LevelInfo) {
 			s.Progress = -1
 		}
-		r.sinkWG.Add(1)
-		go func() {
-			defer r.sinkWG.Done()
+		r.sinkWG.Go(func() {
 			if err := s.Run(sinkCtx); err != nil {
 				r.fail(fmt.Errorf("sink %s: %w", sc.Name, err))
 			}
-		}()
+		})
 	}
 	return nil
 }
@@ -418,13 +412,11 @@ func (r *run) startTriggers(ctx context.Context) error {
 			}
 			r.triggerLines = append(r.triggerLines, fmt.Sprintf("%s event %s → %s  (group %s, batch %d, window %s)",
 				t.Kind, strings.Join(t.Topics, ","), fn.name, tc.Group, tc.BatchSize, tc.Window))
-			r.trigWG.Add(1)
-			go func() {
-				defer r.trigWG.Done()
+			r.trigWG.Go(func() {
 				if err := tr.Run(trigCtx); err != nil {
 					r.fail(fmt.Errorf("trigger %s: %w", tc.Name, err))
 				}
-			}()
+			})
 		}
 	}
 	return nil

@@ -102,7 +102,6 @@ func (p *poisoned) Invoke(_ context.Context, payload []byte) ([]byte, error) {
 // value has been delivered or given up on, then stops it.
 func runTrigger(t *testing.T, eh trigger.ErrorHandling, fn *poisoned, values []string) map[string]string {
 	t.Helper()
-	ctx := context.Background()
 	var recs []*kgo.Record
 	for i, v := range values {
 		recs = append(recs, &kgo.Record{Partition: int32(i % 2), Value: []byte(v)})
@@ -125,9 +124,7 @@ func runTrigger(t *testing.T, eh trigger.ErrorHandling, fn *poisoned, values []s
 	if err != nil {
 		t.Fatal(err)
 	}
-	rctx, cancel := context.WithCancel(ctx)
-	stopped := make(chan error, 1)
-	go func() { stopped <- tr.Run(rctx) }()
+	stop := start(t, tr)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		fn.mu.Lock()
@@ -148,10 +145,7 @@ func runTrigger(t *testing.T, eh trigger.ErrorHandling, fn *poisoned, values []s
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	cancel()
-	if err := <-stopped; err != nil {
-		t.Fatal(err)
-	}
+	stop()
 	return gaveUp
 }
 

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/ordersync/ordersync/internal/testkit"
@@ -31,19 +29,9 @@ func TestEventGolden(t *testing.T) {
 		{Topic: "orders.submitted", Partition: 1, Offset: 8, Timestamp: ts, Key: []byte("o-2"), Value: nil},
 	}
 	ev := trigger.Event(trigger.SourceMSK, "arn:aws:kafka:us-east-1:123456789012:cluster/local/1", "127.0.0.1:9092", records)
-	got, err := json.MarshalIndent(ev, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got = append(got, '\n')
-	golden := filepath.Join("testdata", "kafka-event.golden.json")
-	testkit.Golden(t, golden, got)
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The golden file is what aws-lambda-go reads back.
 	var back events.KafkaEvent
-	if err := json.Unmarshal(want, &back); err != nil {
+	if err := json.Unmarshal(testkit.GoldenJSON(t, filepath.Join("testdata", "kafka-event.golden.json"), ev), &back); err != nil {
 		t.Fatal(err)
 	}
 	p1 := back.Records["orders.submitted-1"]
@@ -88,31 +76,7 @@ func (r *recorder) Invoke(_ context.Context, p []byte) ([]byte, error) {
 	return []byte(`null`), nil
 }
 
-// produceIn starts a cluster with a topic "in" of two partitions and produces recs to
-// it, each to its own Partition. It returns the brokers' addresses; the cluster is
-// closed when t ends.
-func produceIn(t *testing.T, recs ...*kgo.Record) []string {
-	t.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "in"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	prod, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.DefaultProduceTopic("in"), kgo.RecordPartitioner(kgo.ManualPartitioner()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer prod.Close()
-	for _, r := range recs {
-		if err := prod.ProduceSync(context.Background(), r).FirstErr(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return c.ListenAddrs()
-}
-
 func TestDeliverRetryCommit(t *testing.T) {
-	ctx := context.Background()
 	const n = 25
 	var recs []*kgo.Record
 	for i := range n {
@@ -129,18 +93,13 @@ func TestDeliverRetryCommit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rctx, cancel := context.WithCancel(ctx)
-	stopped := make(chan error, 1)
-	go func() { stopped <- tr.Run(rctx) }()
+	stop := start(t, tr)
 	select {
 	case <-rec.done:
 	case <-time.After(30 * time.Second):
 		t.Fatal("records were not all delivered")
 	}
-	cancel()
-	if err := <-stopped; err != nil {
-		t.Fatal(err)
-	}
+	stop()
 
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
@@ -179,46 +138,22 @@ func TestDeliverRetryCommit(t *testing.T) {
 		}
 	}
 	// Every delivered batch is committed.
-	adm, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer adm.Close()
-	offs, err := kadm.NewClient(adm).FetchOffsets(ctx, "g-test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var committed int64
-	offs.Each(func(o kadm.OffsetResponse) { committed += o.At })
-	if committed != n {
-		t.Errorf("committed offsets sum to %d, want %d", committed, n)
+	var sum int64
+	committed(t, brokers, "g-test").Each(func(o kadm.OffsetResponse) { sum += o.At })
+	if sum != n {
+		t.Errorf("committed offsets sum to %d, want %d", sum, n)
 	}
 }
 
 func TestFailingBatchIsNotCommitted(t *testing.T) {
-	ctx := context.Background()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "in"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	prod, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.DefaultProduceTopic("in"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer prod.Close()
-	if err := prod.ProduceSync(ctx, &kgo.Record{Value: []byte("poison")}).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
+	brokers := produceIn(t, &kgo.Record{Value: []byte("poison")})
 	rec := &recorder{failures: 1 << 30, done: make(chan struct{}), want: 1}
-	tr, err := trigger.New(trigger.Config{Brokers: c.ListenAddrs(), Topics: []string{"in"}, Group: "g-fail",
+	tr, err := trigger.New(trigger.Config{Brokers: brokers, Topics: []string{"in"}, Group: "g-fail",
 		BatchSize: 5, Function: rec, MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rctx, cancel := context.WithCancel(ctx)
-	stopped := make(chan error, 1)
-	go func() { stopped <- tr.Run(rctx) }()
+	stop := start(t, tr)
 	for {
 		rec.mu.Lock()
 		calls := len(rec.calls)
@@ -228,20 +163,8 @@ func TestFailingBatchIsNotCommitted(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	cancel()
-	if err := <-stopped; err != nil {
-		t.Fatal(err)
-	}
-	adm, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer adm.Close()
-	offs, err := kadm.NewClient(adm).FetchOffsets(ctx, "g-fail")
-	if err != nil {
-		t.Fatal(err)
-	}
-	offs.Each(func(o kadm.OffsetResponse) {
+	stop()
+	committed(t, brokers, "g-fail").Each(func(o kadm.OffsetResponse) {
 		if o.At > 0 {
 			t.Errorf("%s[%d] committed at %d past a batch that never succeeded", o.Topic, o.Partition, o.At)
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ordersync/ordersync/shared/envelope"
+	"github.com/ordersync/ordersync/shared/order"
 )
 
 func TestCodecOrder(t *testing.T) {
@@ -21,7 +22,7 @@ func TestCodecOrder(t *testing.T) {
 	if string(got) != orderJSON {
 		t.Fatalf("Encode:\n got %s\nwant %s", got, orderJSON)
 	}
-	var back order
+	var back order.Order
 	if err := c.Decode(got, &back); err != nil {
 		t.Fatal(err)
 	}
@@ -287,7 +288,7 @@ func TestCodecConcurrent(t *testing.T) {
 					done <- err
 					return
 				}
-				var back order
+				var back order.Order
 				if err := c.Decode(b, &back); err != nil || back != o {
 					done <- errors.New("round trip mismatch")
 					return
@@ -319,7 +320,7 @@ func TestCodecAllocs(t *testing.T) {
 		t.Errorf("Append allocates %v times per record, want 0", n)
 	}
 	data := []byte(orderJSON)
-	var back order
+	var back order.Order
 	if n := testing.AllocsPerRun(100, func() {
 		if err := c.Decode(data, &back); err != nil {
 			t.Fatal(err)

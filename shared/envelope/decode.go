@@ -229,17 +229,14 @@ func (sc *scanner) int64Value(lk logicalKind) (any, error) {
 
 // arrayValue reads an array payload of schema s.
 func (sc *scanner) arrayValue(s *Schema, depth int) ([]any, error) {
-	if err := sc.expect('['); err != nil {
-		return nil, err
-	}
 	items := []any{}
-	for more, err := sc.arrayStart(); more || err != nil; more, err = sc.arrayNext() {
+	for i, err := range sc.elements() {
 		if err != nil {
 			return nil, err
 		}
 		v, err := sc.value(s.Items, depth+1)
 		if err != nil {
-			return nil, at(err, "["+strconv.Itoa(len(items))+"]")
+			return nil, at(err, "["+strconv.Itoa(i)+"]")
 		}
 		items = append(items, v)
 	}
@@ -331,14 +328,11 @@ func (sc *scanner) mapValue(s *Schema, depth int) ([]MapEntry, error) {
 	}
 	entries := []MapEntry{}
 	var keys keySet // each key as written by Encode, so 1 and 1.0 are one float key
-	if err := sc.expect('['); err != nil {
-		return nil, err
-	}
-	for more, err := sc.arrayStart(); more || err != nil; more, err = sc.arrayNext() {
+	for i, err := range sc.elements() {
 		if err != nil {
 			return nil, err
 		}
-		seg := "[" + strconv.Itoa(len(entries)) + "]"
+		seg := "[" + strconv.Itoa(i) + "]"
 		if err := sc.expect('['); err != nil {
 			return nil, at(err, seg)
 		}
@@ -366,21 +360,11 @@ func (sc *scanner) mapValue(s *Schema, depth int) ([]MapEntry, error) {
 
 // stringMap decodes a map with string keys, a JSON object.
 func (sc *scanner) stringMap(s *Schema, depth int) ([]MapEntry, error) {
-	if err := sc.expect('{'); err != nil {
-		return nil, err
-	}
 	entries := []MapEntry{}
 	var keys keySet
-	for more, err := sc.objectStart(); more || err != nil; more, err = sc.objectNext() {
+	for raw, err := range sc.members(&keys) {
 		if err != nil {
 			return nil, err
-		}
-		raw, err := sc.keyRaw()
-		if err != nil {
-			return nil, err
-		}
-		if !keys.add(raw) {
-			return nil, duplicate(raw)
 		}
 		k := string(raw)
 		v, err := sc.value(s.Values, depth+1)

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/ordersync/ordersync/shared/envelope"
+	"github.com/ordersync/ordersync/shared/order"
 )
 
 // withPayload returns orderJSON with old replaced by new (exactly once).
@@ -56,7 +57,7 @@ func TestCodecDecodeErrors(t *testing.T) {
 	c := orderCodec()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var o order
+			var o order.Order
 			err := c.Decode([]byte(tc.in), &o)
 			checkPathError(t, err, tc.path, tc.want)
 		})
@@ -91,7 +92,7 @@ func TestCodecDecodeAccepts(t *testing.T) {
 	want := sampleOrder()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			o := order{Reason: "stale"}
+			o := order.Order{Reason: "stale"}
 			if err := c.Decode([]byte(tc.in), &o); err != nil {
 				t.Fatal(err)
 			}
@@ -211,7 +212,7 @@ func TestCodecSchemaDiff(t *testing.T) {
 	c := orderCodec()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var o order
+			var o order.Order
 			err := c.Decode([]byte(tc.in), &o)
 			if err == nil || err.Error() != tc.want {
 				t.Fatalf("got  %v\nwant %s", err, tc.want)

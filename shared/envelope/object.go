@@ -26,13 +26,8 @@ func ReadObject(data []byte, member func(name []byte, v *Value) error) error {
 		}
 		return &PathError{Err: fmt.Errorf("%w: got %s, want object", ErrType, kind(c))}
 	}
-	sc.pos++
 	var names keySet
-	for more, err := sc.objectStart(); more || err != nil; more, err = sc.objectNext() {
-		if err != nil {
-			return err
-		}
-		name, err := sc.memberName(&names)
+	for name, err := range sc.members(&names) {
 		if err != nil {
 			return err
 		}

@@ -490,18 +490,15 @@ func buildSlice(t reflect.Type, visiting map[reflect.Type]bool) (*plan, error) {
 			return append(dst, ']'), nil
 		},
 		dec: func(sc *scanner, p unsafe.Pointer) error {
-			if err := sc.expect('['); err != nil {
-				return err
-			}
 			v := reflect.MakeSlice(t, 0, 0)
 			zero := reflect.Zero(t.Elem())
-			for more, err := sc.arrayStart(); more || err != nil; more, err = sc.arrayNext() {
+			for i, err := range sc.elements() {
 				if err != nil {
 					return err
 				}
 				v = reflect.Append(v, zero)
-				if err := elem.decode(sc, v.Index(v.Len()-1).Addr().UnsafePointer()); err != nil {
-					return at(err, "["+strconv.Itoa(v.Len()-1)+"]")
+				if err := elem.decode(sc, v.Index(i).Addr().UnsafePointer()); err != nil {
+					return at(err, "["+strconv.Itoa(i)+"]")
 				}
 			}
 			reflect.NewAt(t, p).Elem().Set(v)
@@ -605,34 +602,24 @@ func put(m, k, v reflect.Value) bool {
 }
 
 func (mp *mapPlan) decodeObject(sc *scanner, m reflect.Value) error {
-	if err := sc.expect('{'); err != nil {
-		return err
-	}
-	for more, err := sc.objectStart(); more || err != nil; more, err = sc.objectNext() {
+	for name, err := range sc.members(nil) {
 		if err != nil {
 			return err
 		}
-		ks, err := sc.key()
-		if err != nil {
-			return err
-		}
+		ks := string(name)
 		v := reflect.New(mp.t.Elem())
 		if err := mp.value.decode(sc, v.UnsafePointer()); err != nil {
 			return at(err, ks)
 		}
 		if !put(m, reflect.ValueOf(ks).Convert(mp.t.Key()), v.Elem()) {
-			return duplicate([]byte(ks))
+			return duplicate(name)
 		}
 	}
 	return nil
 }
 
 func (mp *mapPlan) decodePairs(sc *scanner, m reflect.Value) error {
-	if err := sc.expect('['); err != nil {
-		return err
-	}
-	i := 0
-	for more, err := sc.arrayStart(); more || err != nil; more, err = sc.arrayNext() {
+	for i, err := range sc.elements() {
 		if err != nil {
 			return err
 		}
@@ -657,7 +644,6 @@ func (mp *mapPlan) decodePairs(sc *scanner, m reflect.Value) error {
 		if !put(m, k.Elem(), v.Elem()) {
 			return &PathError{Path: seg + "[0]", Err: ErrDuplicateKey}
 		}
-		i++
 	}
 	return nil
 }

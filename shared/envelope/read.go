@@ -3,6 +3,7 @@ package envelope
 import (
 	"errors"
 	"fmt"
+	"iter"
 	"math"
 	"strconv"
 	"unicode/utf16"
@@ -138,6 +139,50 @@ func (sc *scanner) objectNext() (bool, error) {
 	return false, sc.syntax("want ',' or '}'")
 }
 
+// members reads the object that comes next. It yields each member's name (valid until
+// the scanner moves on) with the scanner at the member's value, which the loop must read;
+// or a nil name and the error that ends the object. When names is not nil, it collects
+// the names, and a name given twice ends the object with a duplicate error.
+func (sc *scanner) members(names *keySet) iter.Seq2[[]byte, error] {
+	return func(yield func([]byte, error) bool) {
+		if err := sc.expect('{'); err != nil {
+			yield(nil, err)
+			return
+		}
+		for more, err := sc.objectStart(); more || err != nil; more, err = sc.objectNext() {
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			name, err := sc.keyRaw()
+			if err == nil && names != nil && !names.add(name) {
+				name, err = nil, duplicate(name)
+			}
+			if !yield(name, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+// elements reads the array that comes next. It yields each element's index with the
+// scanner at the element, which the loop must read; or the error that ends the array.
+func (sc *scanner) elements() iter.Seq2[int, error] {
+	return func(yield func(int, error) bool) {
+		if err := sc.expect('['); err != nil {
+			yield(0, err)
+			return
+		}
+		i := 0
+		for more, err := sc.arrayStart(); more || err != nil; more, err = sc.arrayNext() {
+			if !yield(i, err) || err != nil {
+				return
+			}
+			i++
+		}
+	}
+}
+
 func (sc *scanner) arrayStart() (bool, error) {
 	if sc.peek() == ']' {
 		sc.pos++
@@ -158,18 +203,6 @@ func (sc *scanner) arrayNext() (bool, error) {
 	return false, sc.syntax("want ',' or ']'")
 }
 
-// key reads an object key and the colon after it.
-func (sc *scanner) key() (string, error) {
-	k, err := sc.str()
-	if err != nil {
-		return "", err
-	}
-	if err := sc.expect(':'); err != nil {
-		return "", err
-	}
-	return k, nil
-}
-
 // keyRaw reads an object key and the colon after it, returning the raw bytes
 // when the key has no escapes (the common case) so callers can compare without
 // allocating.
@@ -187,12 +220,14 @@ func (sc *scanner) keyRaw() ([]byte, error) {
 // strBytes reads a string and returns its contents: in place when it has no escapes
 // (the common case), unescaped into a new slice otherwise.
 func (sc *scanner) strBytes() ([]byte, error) {
+	at := sc.pos
 	raw, esc, err := sc.strSpan()
 	if err != nil || !esc {
 		return raw, err
 	}
 	s, err := unescape(raw)
 	if err != nil {
+		sc.pos = at
 		return nil, sc.syntax(err.Error())
 	}
 	return []byte(s), nil
@@ -333,28 +368,20 @@ func (sc *scanner) number() (span []byte, isInt bool, err error) {
 	if d[i] == '-' {
 		i++
 	}
+	var ok bool
 	switch {
 	case i < len(d) && d[i] == '0':
 		i++
 	case i < len(d) && d[i] >= '1' && d[i] <= '9':
-		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
-			i++
-		}
+		i, _ = digits(d, i)
 	default:
-		sc.pos = i
-		return nil, false, sc.syntax("bad number")
+		return nil, false, sc.badNumber(i)
 	}
 	isInt = true
 	if i < len(d) && d[i] == '.' {
 		isInt = false
-		i++
-		j := i
-		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
-			i++
-		}
-		if i == j {
-			sc.pos = i
-			return nil, false, sc.syntax("bad number")
+		if i, ok = digits(d, i+1); !ok {
+			return nil, false, sc.badNumber(i)
 		}
 	}
 	if i < len(d) && (d[i] == 'e' || d[i] == 'E') {
@@ -363,17 +390,28 @@ func (sc *scanner) number() (span []byte, isInt bool, err error) {
 		if i < len(d) && (d[i] == '+' || d[i] == '-') {
 			i++
 		}
-		j := i
-		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
-			i++
-		}
-		if i == j {
-			sc.pos = i
-			return nil, false, sc.syntax("bad number")
+		if i, ok = digits(d, i); !ok {
+			return nil, false, sc.badNumber(i)
 		}
 	}
 	sc.pos = i
 	return d[start:i], isInt, nil
+}
+
+// digits returns the end of the run of ASCII digits that starts at d[i], and whether
+// the run has any.
+func digits(d []byte, i int) (end int, ok bool) {
+	end = i
+	for end < len(d) && d[end] >= '0' && d[end] <= '9' {
+		end++
+	}
+	return end, end > i
+}
+
+// badNumber reports a malformed number, at offset at.
+func (sc *scanner) badNumber(at int) error {
+	sc.pos = at
+	return sc.syntax("bad number")
 }
 
 // parseInt parses a validated integer literal; ok is false on int64 overflow.
@@ -411,22 +449,11 @@ var intRange = map[Type][2]int64{
 // intValue reads an integer of type t (Int8 to Int64). A fraction, an exponent
 // or a value outside t's range is an error: JsonConverter would truncate.
 func (sc *scanner) intValue(t Type) (int64, error) {
-	span, isInt, err := sc.number()
-	if err != nil {
-		return 0, err
-	}
-	if !isInt {
-		return 0, &PathError{Err: fmt.Errorf("%w: %s is not an integer, want %s", ErrType, span, t)}
-	}
-	n, ok := parseInt(span)
 	r := intRange[t]
-	if !ok || n < r[0] || n > r[1] {
-		return 0, &PathError{Err: fmt.Errorf("%w: %s does not fit %s", ErrRange, span, t)}
-	}
-	return n, nil
+	return sc.intFast(t, r[0], r[1])
 }
 
-// intFast is intValue for a fixed range without the map lookup.
+// intFast is intValue for the range lo..hi, without the map lookup.
 func (sc *scanner) intFast(t Type, lo, hi int64) (int64, error) {
 	span, isInt, err := sc.number()
 	if err != nil {
@@ -503,8 +530,7 @@ func (sc *scanner) skip(depth int) error {
 	case '{':
 		return sc.skipObject(depth)
 	case '[':
-		sc.pos++
-		for more, err := sc.arrayStart(); more || err != nil; more, err = sc.arrayNext() {
+		for _, err := range sc.elements() {
 			if err != nil {
 				return err
 			}
@@ -531,13 +557,8 @@ func (sc *scanner) skip(depth int) error {
 }
 
 func (sc *scanner) skipObject(depth int) error {
-	sc.pos++
 	var names keySet
-	for more, err := sc.objectStart(); more || err != nil; more, err = sc.objectNext() {
-		if err != nil {
-			return err
-		}
-		name, err := sc.memberName(&names)
+	for name, err := range sc.members(&names) {
 		if err != nil {
 			return err
 		}
@@ -555,19 +576,6 @@ func (sc *scanner) skipObject(depth int) error {
 // a key twice: RFC 8259 leaves the meaning open and I-JSON (RFC 7493) forbids it, and
 // parsers that keep the first or the last value would read different documents.
 var ErrDuplicateKey = fmt.Errorf("%w: duplicate key", ErrSyntax)
-
-// memberName reads an object member's name and the colon after it, refusing a name
-// that names already holds.
-func (sc *scanner) memberName(names *keySet) ([]byte, error) {
-	name, err := sc.keyRaw()
-	if err != nil {
-		return nil, err
-	}
-	if !names.add(name) {
-		return nil, duplicate(name)
-	}
-	return name, nil
-}
 
 func duplicate(name []byte) error {
 	return &PathError{Path: string(name), Err: ErrDuplicateKey}

@@ -284,23 +284,13 @@ func (sc *scanner) schema(depth int) (*Schema, error) {
 	if sc.peek() == 'n' {
 		return nil, sc.literal("null")
 	}
-	if err := sc.expect('{'); err != nil {
-		return nil, err
-	}
 	b := schemaBuilder{s: &Schema{}}
-	seen := make(map[string]bool, 8)
-	for more, err := sc.objectStart(); more || err != nil; more, err = sc.objectNext() {
+	var names keySet
+	for name, err := range sc.members(&names) {
 		if err != nil {
 			return nil, err
 		}
-		key, err := sc.key()
-		if err != nil {
-			return nil, err
-		}
-		if seen[key] {
-			return nil, duplicate([]byte(key))
-		}
-		seen[key] = true
+		key := string(name)
 		if err := sc.schemaMember(&b, key, depth); err != nil {
 			return nil, at(err, key)
 		}
@@ -393,15 +383,11 @@ func (b *schemaBuilder) finish(depth int) (*Schema, error) {
 }
 
 func (sc *scanner) fields(depth int) ([]Field, error) {
-	if err := sc.expect('['); err != nil {
-		return nil, err
-	}
 	fields := []Field{}
-	for more, err := sc.arrayStart(); more || err != nil; more, err = sc.arrayNext() {
+	for i, err := range sc.elements() {
 		if err != nil {
 			return nil, err
 		}
-		i := len(fields)
 		start := sc.pos
 		fs, err := sc.schema(depth)
 		if err != nil {
@@ -427,18 +413,11 @@ func (sc *scanner) fields(depth int) ([]Field, error) {
 // fieldName finds the "field" key of an already validated field schema object.
 func fieldName(obj []byte) (string, error) {
 	sc := scanner{data: obj}
-	if err := sc.expect('{'); err != nil {
-		return "", err
-	}
-	for more, err := sc.objectStart(); more || err != nil; more, err = sc.objectNext() {
+	for name, err := range sc.members(nil) {
 		if err != nil {
 			return "", err
 		}
-		key, err := sc.key()
-		if err != nil {
-			return "", err
-		}
-		if key == "field" {
+		if string(name) == "field" {
 			return sc.stringValue()
 		}
 		if err := sc.skip(0); err != nil {
@@ -449,18 +428,12 @@ func fieldName(obj []byte) (string, error) {
 }
 
 func (sc *scanner) parameters() (map[string]string, error) {
-	if err := sc.expect('{'); err != nil {
-		return nil, err
-	}
 	params := map[string]string{}
-	for more, err := sc.objectStart(); more || err != nil; more, err = sc.objectNext() {
+	for name, err := range sc.members(nil) {
 		if err != nil {
 			return nil, err
 		}
-		key, err := sc.key()
-		if err != nil {
-			return nil, err
-		}
+		key := string(name)
 		if _, dup := params[key]; dup {
 			return nil, at(sc.syntax("duplicate key"), key)
 		}

@@ -39,6 +39,17 @@ func clusterConfig(c *kfake.Cluster, auth string) Config {
 	return cfg
 }
 
+// newClient builds a client of cfg (and opts), closed when the test ends.
+func newClient(t *testing.T, cfg Config, opts ...kgo.Opt) *kgo.Client {
+	t.Helper()
+	cl, err := NewClient(t.Context(), cfg, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	return cl
+}
+
 func produce(t *testing.T, cl *kgo.Client, topic string) error {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
@@ -48,11 +59,7 @@ func produce(t *testing.T, cl *kgo.Client, topic string) error {
 
 func TestClientSettings(t *testing.T) {
 	c, _ := cluster(t)
-	cl, err := NewClient(t.Context(), clusterConfig(c, AuthNone))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := newClient(t, clusterConfig(c, AuthNone))
 	if got := cl.OptValue(kgo.RequiredAcks); got != kgo.AllISRAcks() {
 		t.Errorf("RequiredAcks = %v, want all ISR", got)
 	}
@@ -72,12 +79,7 @@ func TestClientSettings(t *testing.T) {
 
 func TestPlaintext(t *testing.T) {
 	c, topic := cluster(t)
-	cl, err := NewClient(t.Context(), clusterConfig(c, AuthNone))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	if err := produce(t, cl, topic); err != nil {
+	if err := produce(t, newClient(t, clusterConfig(c, AuthNone)), topic); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -91,11 +93,7 @@ func TestSCRAM(t *testing.T) {
 	t.Run("right password", func(t *testing.T) {
 		cfg := clusterConfig(c, AuthSCRAM)
 		cfg.Username, cfg.Password = "orders", "orders-secret"
-		cl, err := NewClient(t.Context(), cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer cl.Close()
+		cl := newClient(t, cfg)
 		if m, ok := cl.OptValue(kgo.SASL).([]sasl.Mechanism); !ok || len(m) != 1 || m[0].Name() != "SCRAM-SHA-512" {
 			t.Fatalf("SASL = %v, want SCRAM-SHA-512", cl.OptValue(kgo.SASL))
 		}
@@ -120,11 +118,7 @@ func TestSCRAM(t *testing.T) {
 // ping builds a client of cfg and pings the cluster with it, for at most 5s.
 func ping(t *testing.T, cfg Config) error {
 	t.Helper()
-	cl, err := NewClient(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := newClient(t, cfg)
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
 	return cl.Ping(ctx)
@@ -138,11 +132,7 @@ func TestTLS(t *testing.T) {
 
 	t.Run("trusted", func(t *testing.T) {
 		// Only the roots change; that TLS is on at all comes from cfg.TLS (see "untrusted").
-		cl, err := NewClient(t.Context(), cfg, kgo.DialTLSConfig(&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer cl.Close()
+		cl := newClient(t, cfg, kgo.DialTLSConfig(&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}))
 		if err := produce(t, cl, topic); err != nil {
 			t.Fatal(err)
 		}
@@ -181,11 +171,7 @@ func TestMSKIAM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cl, err := NewClient(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := newClient(t, cfg)
 	if tc, ok := cl.OptValue(kgo.DialTLSConfig).(*tls.Config); !ok || tc == nil {
 		t.Fatalf("msk-iam client has no TLS config: %v", cl.OptValue(kgo.DialTLSConfig))
 	}

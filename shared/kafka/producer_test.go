@@ -3,23 +3,27 @@ package kafka
 import (
 	"context"
 	"errors"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/ordersync/ordersync/internal/testkit"
 )
 
-// freezableCluster starts a one-broker kfake cluster behind a freezer.
-func freezableCluster(t *testing.T) (*kfake.Cluster, *testkit.Freezer, string) {
+// freezableProducer starts a one-broker kfake cluster behind a freezer and a producer for
+// it (with opts), closed when the test ends.
+func freezableProducer(t *testing.T, opts ...kgo.Opt) (*Producer, *testkit.Freezer, string) {
 	t.Helper()
 	f := &testkit.Freezer{}
 	c, topic := cluster(t, f.Listen())
-	return c, f, topic
+	p, err := NewProducer(t.Context(), clusterConfig(c, AuthNone), opts...)
+	if err != nil {
+		t.Fatalf("NewProducer failed at once (%v); the client is built in the background", err)
+	}
+	t.Cleanup(p.Close)
+	return p, f, topic
 }
 
 // produceBefore produces one record as a request would, with the deadline of an
@@ -42,12 +46,7 @@ func produceBefore(p *Producer, topic string, lambda time.Duration) error {
 // TestProducerWarmsUp: NewProducer connects in the background, and an invocation that
 // comes at once (an on-demand cold start) keeps the client and what it opened.
 func TestProducerWarmsUp(t *testing.T) {
-	c, f, topic := freezableCluster(t)
-	p, err := NewProducer(t.Context(), clusterConfig(c, AuthNone))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	p, f, topic := freezableProducer(t)
 	cl := p.Client()
 	<-p.Warming()
 	if f.Accepted() == 0 {
@@ -71,12 +70,7 @@ func TestProducerWarmsUp(t *testing.T) {
 // connection the warm-up made is silently dead when it thaws. The first invocation must
 // still be acknowledged within its deadline, on new connections.
 func TestProducerFrozenConnections(t *testing.T) {
-	c, f, topic := freezableCluster(t)
-	p, err := NewProducer(t.Context(), clusterConfig(c, AuthNone))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	p, f, topic := freezableProducer(t)
 	p.FrozenAfter = 50 * time.Millisecond
 	<-p.Warming()
 	if n := f.Freeze(); n == 0 {
@@ -100,12 +94,7 @@ func TestProducerFrozenConnections(t *testing.T) {
 // nor waits, and the first request's produce ends with an error before its deadline,
 // so the function still answers (create-order: 503) on time.
 func TestProducerBrokerDownAtInit(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := testkit.FreeAddr(t)
 	cfg, err := ConfigFromEnv(func(k string) string { return map[string]string{"KAFKA_BROKERS": addr}[k] })
 	if err != nil {
 		t.Fatal(err)
@@ -133,12 +122,7 @@ func TestProducerBrokerDownAtInit(t *testing.T) {
 
 // TestOnInvoke: the wrapper tells the producer of each invocation before the handler runs.
 func TestOnInvoke(t *testing.T) {
-	c, _, _ := freezableCluster(t)
-	p, err := NewProducer(t.Context(), clusterConfig(c, AuthNone))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	p, _, _ := freezableProducer(t)
 	p.FrozenAfter = 0
 	first := p.Client()
 	h := OnInvoke(p, func(_ context.Context, n int) (*kgo.Client, error) { return p.Client(), nil })
@@ -152,14 +136,9 @@ func TestOnInvoke(t *testing.T) {
 // which ConfigFromEnv's checks leave to kgo), every produce fails with that error
 // instead of waiting, and nothing is acknowledged.
 func TestProducerBuildFails(t *testing.T) {
-	c, _, topic := freezableCluster(t)
-	p, err := NewProducer(t.Context(), clusterConfig(c, AuthNone), kgo.TransactionalID("not-with-cancellation"))
-	if err != nil {
-		t.Fatalf("NewProducer failed at once (%v); the client is built in the background", err)
-	}
-	defer p.Close()
+	p, _, topic := freezableProducer(t, kgo.TransactionalID("not-with-cancellation"))
 	p.Invoked()
-	err = produceBefore(p, topic, 3*time.Second)
+	err := produceBefore(p, topic, 3*time.Second)
 	if err == nil || !strings.Contains(err.Error(), "kafka client: cannot allow idempotent produce cancellation") {
 		t.Fatalf("produce = %v, want the client's build error", err)
 	}

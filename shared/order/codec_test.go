@@ -2,28 +2,17 @@ package order
 
 import (
 	"testing"
-)
 
-// wantSchema is the order schema of docs/record-format.md as Kafka's JsonConverter writes it.
-const wantSchema = `{"type":"struct","fields":[` +
-	`{"type":"string","optional":false,"field":"order_id"},` +
-	`{"type":"string","optional":false,"field":"user_id"},` +
-	`{"type":"string","optional":false,"field":"product_id"},` +
-	`{"type":"int32","optional":false,"field":"qty"},` +
-	`{"type":"int64","optional":false,"field":"unit_price"},` +
-	`{"type":"int64","optional":false,"field":"total_price"},` +
-	`{"type":"string","optional":false,"field":"status"},` +
-	`{"type":"int64","optional":false,"name":"org.apache.kafka.connect.data.Timestamp","version":1,"field":"created_at"},` +
-	`{"type":"string","optional":true,"field":"reason"}` +
-	`],"optional":false,"name":"orders"}`
+	"github.com/ordersync/ordersync/internal/testkit"
+)
 
 func TestCodec(t *testing.T) {
 	schema, err := Codec.Schema().MarshalJSON()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(schema) != wantSchema {
-		t.Fatalf("schema\n%s\nwant\n%s", schema, wantSchema)
+	if string(schema) != testkit.OrderSchema {
+		t.Fatalf("schema\n%s\nwant\n%s", schema, testkit.OrderSchema)
 	}
 
 	tests := []struct {
@@ -43,7 +32,7 @@ func TestCodec(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := `{"schema":` + wantSchema + `,"payload":` + tt.payload + `}`; string(b) != want {
+			if want := `{"schema":` + testkit.OrderSchema + `,"payload":` + tt.payload + `}`; string(b) != want {
 				t.Fatalf("record\n%s\nwant\n%s", b, want)
 			}
 			var back Order

@@ -91,6 +91,7 @@ var (
 // Messages of the rules, shared by Order.Check and Request.Order.
 const (
 	msgRequired  = "is required"
+	msgInteger   = "must be an integer"
 	msgNameLen   = "must be at most 64 characters"
 	msgNameChars = "must contain only letters A-Z a-z, digits 0-9, '_' and '-'"
 	msgQty       = "must be an integer between 1 and 10000"

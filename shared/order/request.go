@@ -77,15 +77,8 @@ func (r *Request) Order(userID, orderID string, now time.Time) (Order, []FieldEr
 	if m := checkName(userID); m != "" {
 		errs = append(errs, FieldError{"userId", m})
 	}
-	switch r.productID {
-	case absent:
-		errs = append(errs, FieldError{"productId", msgRequired})
-	case wrongType:
-		errs = append(errs, FieldError{"productId", "must be a string"})
-	default:
-		if m := checkName(r.ProductID); m != "" {
-			errs = append(errs, FieldError{"productId", m})
-		}
+	if m := problem(r.productID, "must be a string", checkName(r.ProductID)); m != "" {
+		errs = append(errs, FieldError{"productId", m})
 	}
 	qty, qtyState := r.Qty, r.qty
 	switch {
@@ -94,40 +87,22 @@ func (r *Request) Order(userID, orderID string, now time.Time) (Order, []FieldEr
 	case r.qty == present && r.quantity == present && r.Qty != r.quantityValue:
 		errs = append(errs, FieldError{"quantity", "is an alias of qty and must not differ from it"})
 	case r.qty != absent && r.quantity == wrongType:
-		errs = append(errs, FieldError{"quantity", "must be an integer"})
+		errs = append(errs, FieldError{"quantity", msgInteger})
 	}
 	qtyField := "qty"
 	if r.qty == absent && r.quantity != absent {
 		qtyField = "quantity"
 	}
-	qtyOK := false
-	switch qtyState {
-	case absent:
-		errs = append(errs, FieldError{"qty", msgRequired})
-	case wrongType:
-		errs = append(errs, FieldError{qtyField, "must be an integer"})
-	default:
-		if qty < MinQty || qty > MaxQty {
-			errs = append(errs, FieldError{qtyField, msgQty})
-		} else {
-			qtyOK = true
-		}
+	qtyMsg := problem(qtyState, msgInteger, outside(qty, MinQty, MaxQty, msgQty))
+	if qtyMsg != "" {
+		errs = append(errs, FieldError{qtyField, qtyMsg})
 	}
-	priceOK := false
-	switch r.unitPrice {
-	case absent:
-		errs = append(errs, FieldError{"unitPrice", msgRequired})
-	case wrongType:
-		errs = append(errs, FieldError{"unitPrice", "must be an integer"})
-	default:
-		if r.UnitPrice < MinUnitPrice || r.UnitPrice > MaxUnitPrice {
-			errs = append(errs, FieldError{"unitPrice", msgUnitPrice})
-		} else {
-			priceOK = true
-		}
+	priceMsg := problem(r.unitPrice, msgInteger, outside(r.UnitPrice, MinUnitPrice, MaxUnitPrice, msgUnitPrice))
+	if priceMsg != "" {
+		errs = append(errs, FieldError{"unitPrice", priceMsg})
 	}
 	var total int64
-	if qtyOK && priceOK {
+	if qtyMsg == "" && priceMsg == "" {
 		t, err := Total(qty, r.UnitPrice)
 		if err != nil { // cannot happen within the limits; kept so a change of limits stays safe
 			errs = append(errs, FieldError{"totalPrice", msgOverflow})
@@ -147,6 +122,27 @@ func (r *Request) Order(userID, orderID string, now time.Time) (Order, []FieldEr
 		Status:     Pending,
 		CreatedAt:  now.Truncate(time.Millisecond).UTC(),
 	}, nil
+}
+
+// problem returns the message of a member in state st: msgRequired when it is absent,
+// wrong when it has the wrong JSON type, otherwise rule (the message of the rule its
+// value breaks, or "").
+func problem(st uint8, wrong, rule string) string {
+	switch st {
+	case absent:
+		return msgRequired
+	case wrongType:
+		return wrong
+	}
+	return rule
+}
+
+// outside returns msg when n is outside lo..hi, and "" otherwise.
+func outside(n, lo, hi int64, msg string) string {
+	if n < lo || n > hi {
+		return msg
+	}
+	return ""
 }
 
 // stringValue decodes a string or null into dst and returns the field state.

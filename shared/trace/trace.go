@@ -88,12 +88,7 @@ func (c Context) AppendTraceparent(b []byte) []byte {
 	b = hex.AppendEncode(b, c.TraceID[:])
 	b = append(b, '-')
 	b = hex.AppendEncode(b, c.ParentID[:])
-	if c.Sampled {
-		b = append(b, "-01"...)
-	} else {
-		b = append(b, "-00"...)
-	}
-	return b
+	return append(append(b, "-0"...), c.sampledDigit())
 }
 
 // AppendXRay appends c as an X-Ray tracing header value to b.
@@ -104,12 +99,15 @@ func (c Context) AppendXRay(b []byte) []byte {
 	b = hex.AppendEncode(b, c.TraceID[4:])
 	b = append(b, ";Parent="...)
 	b = hex.AppendEncode(b, c.ParentID[:])
+	return append(append(b, ";Sampled="...), c.sampledDigit())
+}
+
+// sampledDigit is the sampling decision as both headers write it: '1' or '0'.
+func (c Context) sampledDigit() byte {
 	if c.Sampled {
-		b = append(b, ";Sampled=1"...)
-	} else {
-		b = append(b, ";Sampled=0"...)
+		return '1'
 	}
-	return b
+	return '0'
 }
 
 // decodeHex decodes lower- or upper-case hex s into exactly len(dst) bytes.

@@ -57,18 +57,25 @@ func each(topics []string, action string) string {
 	return strings.Join(out, ", ")
 }
 
+// ensurePipeline runs Ensure over the pipeline with the default spec and checks that
+// every topic got action; run names the run in failures.
+func ensurePipeline(t *testing.T, cl *kgo.Client, dryRun bool, run, action string) {
+	t.Helper()
+	rs, err := Ensure(context.Background(), cl, pipeline, Default, dryRun)
+	if err != nil {
+		t.Fatalf("%s: %v", run, err)
+	}
+	if got, want := actions(rs), each(pipeline, action); got != want {
+		t.Fatalf("%s: %s, want %s", run, got, want)
+	}
+}
+
 // TestEnsureCreatesThenIsANoOp: on a three-broker cluster the topics are created with
 // replication factor 3 and min.insync.replicas 2; a second run changes nothing.
 func TestEnsureCreatesThenIsANoOp(t *testing.T) {
 	ctx := context.Background()
 	cl := cluster(t, 3)
-	rs, err := Ensure(ctx, cl, pipeline, Default, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := actions(rs), each(pipeline, Created); got != want {
-		t.Fatalf("first run: %s, want %s", got, want)
-	}
+	ensurePipeline(t, cl, false, "first run", Created)
 	adm := fresh(cl, pipeline...)
 	details, err := adm.ListTopics(ctx, pipeline...)
 	if err != nil {
@@ -91,13 +98,7 @@ func TestEnsureCreatesThenIsANoOp(t *testing.T) {
 			t.Errorf("%s: min.insync.replicas %d (%v), want 2", topic, isr, err)
 		}
 	}
-	rs, err = Ensure(ctx, cl, pipeline, Default, false)
-	if err != nil {
-		t.Fatalf("second run: %v", err)
-	}
-	if got, want := actions(rs), each(pipeline, OK); got != want {
-		t.Fatalf("second run: %s, want %s", got, want)
-	}
+	ensurePipeline(t, cl, false, "second run", OK)
 }
 
 // TestEnsureReportsWeakTopics: an existing topic with too small a replication factor, too
@@ -130,13 +131,7 @@ func TestEnsureReportsWeakTopics(t *testing.T) {
 func TestEnsureDryRunCreatesNothing(t *testing.T) {
 	ctx := context.Background()
 	cl := cluster(t, 3)
-	rs, err := Ensure(ctx, cl, pipeline, Default, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := actions(rs), each(pipeline, WouldCreate); got != want {
-		t.Fatalf("dry run: %s, want %s", got, want)
-	}
+	ensurePipeline(t, cl, true, "dry run", WouldCreate)
 	details, err := fresh(cl, pipeline...).ListTopics(ctx)
 	if err != nil {
 		t.Fatal(err)
