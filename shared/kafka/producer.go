@@ -30,7 +30,8 @@ const warmWait = MaxProduceWait
 //   - NewProducer checks the configuration and chooses the credential source, and
 //     leaves the rest to a goroutine: building the kgo client (≈ 1 ms cold, mostly its
 //     default configuration) and then what the first produce would otherwise do in
-//     series: the producer id, the broker metadata and the produce connections. A
+//     series: the producer id, the broker metadata, the produce connections and each
+//     broker's ordinary connection, on which the topic's metadata is asked for. A
 //     request that comes earlier waits for them inside its produce, under its own
 //     deadline; a broker that is down delays nothing but that produce.
 //   - Invoked, called at the start of every invocation, replaces the client once if
