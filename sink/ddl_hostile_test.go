@@ -70,21 +70,12 @@ func ddlTarget(t *testing.T, tg target) *db.DB {
 	return tg.open(t)
 }
 
-// ddlSink is a sink for DDL tests: its client is never used.
-func ddlSink(t *testing.T, d *db.DB, kv ...string) *Sink {
+// ddlSink is a sink for DDL tests (and fuzz targets): auto.create and auto.evolve on, its
+// client never used.
+func ddlSink(t testing.TB, d *db.DB, kv ...string) *Sink {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers("127.0.0.1:1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cl.Close)
-	cfg := testConfig(t, "ddl", append([]string{"topics", "t", "pk.mode", "record_value", "pk.fields", "id",
-		"auto.create", "true", "auto.evolve", "true"}, kv...)...)
-	s, err := New(cfg, d, cl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return offlineSink(t, testConfig(t, "ddl", append([]string{"topics", "t", "pk.mode", "record_value", "pk.fields", "id",
+		"auto.create", "true", "auto.evolve", "true"}, kv...)...), d)
 }
 
 // ddlCanary creates a table that a statement run from input would drop.

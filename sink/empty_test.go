@@ -2,7 +2,6 @@ package sink
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/ordersync/ordersync/internal/testkit"
 	"github.com/ordersync/ordersync/shared/db"
 )
 
@@ -18,7 +18,7 @@ const testTraceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01
 
 // runLogged runs s until it has handled n records (or stopped), with its logs as JSON
 // lines in out, and returns Run's error after stopping it.
-func runLogged(t *testing.T, s *Sink, out *lockedBuffer, n int64) error {
+func runLogged(t *testing.T, s *Sink, out *testkit.Buffer, n int64) error {
 	t.Helper()
 	s.Progress = -1
 	s.Logger = slog.New(slog.NewJSONHandler(out, nil))
@@ -27,20 +27,6 @@ func runLogged(t *testing.T, s *Sink, out *lockedBuffer, n int64) error {
 		r.waitRecords(t, n)
 	}
 	return r.stop(t)
-}
-
-// logLines decodes JSON log lines.
-func logLines(t *testing.T, out string) []map[string]any {
-	t.Helper()
-	var lines []map[string]any
-	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
-		var m map[string]any
-		if err := json.Unmarshal([]byte(l), &m); err != nil {
-			t.Fatalf("log line %q: %v", l, err)
-		}
-		lines = append(lines, m)
-	}
-	return lines
 }
 
 // A zero-length (non-null) value is not a tombstone: JsonConverter raises a
@@ -61,7 +47,7 @@ func TestEmptyValueIsDeadLetteredNotATombstone(t *testing.T) {
 
 		cfg := ordersConfig(t, topic, table, "errors.tolerance", "all",
 			"errors.deadletterqueue.topic.name", dlq, "errors.deadletterqueue.context.headers.enable", "true")
-		var out lockedBuffer
+		var out testkit.Buffer
 		if err := runLogged(t, newSink(t, cfg, d, brokers), &out, 3); err != nil {
 			t.Fatalf("Run = %v, want the sink to go on past the empty value", err)
 		}
@@ -95,7 +81,7 @@ func checkRecordLogs(t *testing.T, out, dead string, written ...string) {
 	t.Helper()
 	rows := map[string]int{}
 	var deadLines []map[string]any
-	for _, l := range logLines(t, out) {
+	for _, l := range testkit.LogLines(t, out) {
 		switch l["msg"] {
 		case "row written":
 			if l["level"] != "INFO" {
@@ -135,7 +121,7 @@ func TestEmptyValueWithoutToleranceStops(t *testing.T) {
 		topic, table, brokers := ordersTopic(t, d, 1)
 		emptyID := testOrder(1).OrderID
 		produce(t, brokers, &kgo.Record{Topic: topic, Key: []byte(emptyID), Value: []byte{}})
-		var out lockedBuffer
+		var out testkit.Buffer
 		s := newSink(t, ordersConfig(t, topic, table), d, brokers)
 		s.Progress = -1
 		s.Logger = slog.New(slog.NewJSONHandler(&out, nil))
@@ -147,7 +133,7 @@ func TestEmptyValueWithoutToleranceStops(t *testing.T) {
 			t.Fatalf("Run = %v: the empty value was taken for a tombstone", err)
 		}
 		var stopped bool
-		for _, l := range logLines(t, out.String()) {
+		for _, l := range testkit.LogLines(t, out.String()) {
 			if l["msg"] == "sink stopped" && l["level"] == "ERROR" && l["order_id"] == emptyID {
 				stopped = true
 			}

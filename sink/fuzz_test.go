@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -28,32 +29,25 @@ import (
 // SQLite database is opened once per target, never per execution.
 
 // fuzzSink is a sink on d for a fuzz target: quiet logs, a client that is never used.
-func fuzzSink(f *testing.F, d *db.DB, kv ...string) *Sink {
+func fuzzSink(f testing.TB, d *db.DB, kv ...string) *Sink {
 	f.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers("127.0.0.1:1"))
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(cl.Close)
-	s, err := New(testConfig(f, "fuzz", append([]string{"topics", "t", "insert.mode", "upsert",
-		"pk.mode", "record_value", "pk.fields", "id", "auto.create", "true", "auto.evolve", "true"}, kv...)...), d, cl)
-	if err != nil {
-		f.Fatal(err)
-	}
+	s := offlineSink(f, testConfig(f, "fuzz", append([]string{"topics", "t", "insert.mode", "upsert",
+		"pk.mode", "record_value", "pk.fields", "id", "auto.create", "true", "auto.evolve", "true"}, kv...)...), d)
 	s.Logger = slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError}))
 	return s
 }
 
-// memorySQLite is an in-memory SQLite database, for targets that create a table per
-// execution.
-func memorySQLite(f *testing.F) *db.DB {
-	f.Helper()
-	sqldb, err := sql.Open("sqlite", "file:fuzz?mode=memory&cache=private&_time_format=sqlite")
+// memorySQLite is an in-memory SQLite database opened with the driver options of the
+// default's file (db.SQLiteDSN: the same time format, so the same values written and
+// read), kept for the whole run on its one connection.
+func memorySQLite(tb testing.TB) *db.DB {
+	tb.Helper()
+	sqldb, err := sql.Open("sqlite", db.SQLiteDSN("fuzz")+"&mode=memory&cache=private")
 	if err != nil {
-		f.Fatal(err)
+		tb.Fatal(err)
 	}
 	sqldb.SetMaxOpenConns(1) // one connection: the one in-memory database
-	f.Cleanup(func() { sqldb.Close() })
+	tb.Cleanup(func() { sqldb.Close() })
 	return &db.DB{SQL: sqldb, Dialect: db.SQLite, Where: ":memory:"}
 }
 
@@ -77,78 +71,166 @@ var (
 // record → SQL path (JsonConverter decoding, layout, bound values, the upsert statement,
 // one transaction) into the SQLite default, and reads the row back: it must hold
 // exactly what the converter decoded, and that is the input itself (bar invalid UTF-8,
-// which a Java string cannot hold).
+// which a Java string cannot hold). The database is in memory, opened as the default's
+// file is, and it, the table and the sink are made once: an execution costs only its
+// own record (BenchmarkRecordToSQLite).
 func FuzzRecordToSQLite(f *testing.F) {
-	d := openSQLite(f)
-	s := fuzzSink(f, d, "table.name.format", "fuzz_rows")
-	for i, str := range append(fuzzStrings(), "", "plain") {
-		f.Add(int64(i), str, int32(i), int64(-i), float64(i)/3, int64(1_700_000_000_000), []byte(str))
+	x := newRecordToSQLite(f)
+	for _, in := range recordToSQLiteSeeds() {
+		f.Add(in.id, in.str, in.i32, in.i64, in.f64, in.ms, in.by)
 	}
-	f.Add(int64(math.MinInt64), "\x00", int32(math.MinInt32), int64(math.MaxInt64), math.Copysign(0, -1), minDatetime, []byte{})
-	f.Add(int64(math.MaxInt64), "\xff\xfe", int32(math.MaxInt32), int64(math.MinInt64), 5e-324, maxDatetime, []byte(nil))
-	f.Add(int64(7), "'); DROP TABLE fuzz_rows; --", int32(0), int64(0), math.MaxFloat64, int64(-1), []byte{0, 0xff})
-	ctx := context.Background()
-	var readBack *sql.Stmt // prepared once the table exists, on the first execution
 	f.Fuzz(func(t *testing.T, id int64, str string, i32 int32, i64 int64, f64 float64, ms int64, by []byte) {
-		if math.IsNaN(f64) || math.IsInf(f64, 0) {
-			return // JSON has no such number: the envelope writer refuses it
-		}
-		ms = minDatetime + int64(uint64(ms)%uint64(maxDatetime-minDatetime+1))
-		st := envelope.NewStruct(fuzzRowSchema)
-		for _, kv := range []struct {
-			k string
-			v any
-		}{{"id", id}, {"s", str}, {"i32", i32}, {"i64", i64}, {"f64", f64}, {"ts", time.UnixMilli(ms).UTC()}, {"by", by}} {
-			if err := st.Set(kv.k, kv.v); err != nil {
-				t.Fatal(err)
-			}
-		}
-		value, err := envelope.Encode(fuzzRowSchema, st)
+		x.check(t, fuzzRow{id, str, i32, i64, f64, ms, by})
+	})
+}
+
+// BenchmarkRecordToSQLite runs FuzzRecordToSQLite's body over its seeds, to profile what
+// one execution costs (go test -cpuprofile does not work with -fuzz).
+func BenchmarkRecordToSQLite(b *testing.B) {
+	x := newRecordToSQLite(b)
+	seeds := recordToSQLiteSeeds()
+	for i := 0; b.Loop(); i++ {
+		x.check(b, seeds[i%len(seeds)])
+	}
+}
+
+// fuzzRow is one input of FuzzRecordToSQLite.
+type fuzzRow struct {
+	id  int64
+	str string
+	i32 int32
+	i64 int64
+	f64 float64
+	ms  int64
+	by  []byte
+}
+
+func recordToSQLiteSeeds() []fuzzRow {
+	var seeds []fuzzRow
+	for i, str := range append(fuzzStrings(), "", "plain") {
+		seeds = append(seeds, fuzzRow{int64(i), str, int32(i), int64(-i), float64(i) / 3, int64(1_700_000_000_000), []byte(str)})
+	}
+	return append(seeds,
+		fuzzRow{int64(math.MinInt64), "\x00", int32(math.MinInt32), int64(math.MaxInt64), math.Copysign(0, -1), minDatetime, []byte{}},
+		fuzzRow{int64(math.MaxInt64), "\xff\xfe", int32(math.MaxInt32), int64(math.MinInt64), 5e-324, maxDatetime, []byte(nil)},
+		fuzzRow{int64(7), "'); DROP TABLE fuzz_rows; --", int32(0), int64(0), math.MaxFloat64, int64(-1), []byte{0, 0xff}})
+}
+
+// recordToSQLite is FuzzRecordToSQLite's database, table and sink, made once per run:
+// an execution only writes its record and reads it back, and what it does depends on
+// its input alone, not on the executions before it.
+type recordToSQLite struct {
+	s        *Sink
+	clear    *sql.Stmt // empties the table
+	before   *sql.Stmt // inserts a row of other values for an id
+	readBack *sql.Stmt // the row of an id
+}
+
+// newRecordToSQLite has the sink create the table (auto.create) from a first record.
+func newRecordToSQLite(tb testing.TB) *recordToSQLite {
+	tb.Helper()
+	d := memorySQLite(tb)
+	x := &recordToSQLite{s: fuzzSink(tb, d, "table.name.format", "fuzz_rows")}
+	r := x.record(tb, fuzzRow{str: "first", ms: 1_700_000_000_000, by: []byte("first")})
+	if n, err := x.s.write(context.Background(), []*record{r}); err != nil || n != 1 {
+		tb.Fatalf("write: %d rows, %v", n, err)
+	}
+	for _, p := range []struct {
+		st *(*sql.Stmt)
+		q  string
+	}{
+		{&x.clear, "DELETE FROM fuzz_rows"},
+		{&x.before, "INSERT INTO fuzz_rows(id, s, i32, i64, f64, ts, `by`) VALUES(?, 'before', 1, 1, 1.5, '2000-01-01 00:00:00', x'00')"},
+		{&x.readBack, "SELECT s, i32, i64, f64, ts, `by`, typeof(`by`) FROM fuzz_rows WHERE id = ?"},
+	} {
+		st, err := d.SQL.Prepare(p.q)
 		if err != nil {
-			t.Fatalf("encode: %v", err)
+			tb.Fatal(err)
 		}
-		r, fail, err := s.convert(&kgo.Record{Topic: "t", Key: []byte("k"), Value: value})
-		if err != nil || fail != nil {
-			t.Fatalf("convert %s: %v %+v", value, err, fail)
-		}
-		if n, err := s.write(ctx, []*record{r}); err != nil || n != 1 {
-			t.Fatalf("write: %d rows, %v", n, err)
-		}
-		var (
-			gotS               sql.NullString
-			gotI32, gotI64     int64
-			gotF64             float64
-			gotTS              dbTime
-			gotBy              []byte
-			gotByType          string
-			wantS              = strings.ToValidUTF8(str, "\uFFFD")
-			decoded            = r.value.Values()
-			wantBy             = by
-			decodedS, _        = decoded[1].(string)
-			decodedBy, isBytes = decoded[6].([]byte)
-		)
-		if readBack == nil {
-			if readBack, err = d.SQL.PrepareContext(ctx, "SELECT s, i32, i64, f64, ts, `by`, typeof(`by`) FROM fuzz_rows WHERE id = ?"); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := readBack.QueryRowContext(ctx, id).Scan(&gotS, &gotI32, &gotI64, &gotF64, &gotTS, &gotBy, &gotByType); err != nil {
+		*p.st = st
+	}
+	return x
+}
+
+// record is in as the sink reads it: encoded with the JsonConverter envelope, then
+// converted.
+func (x *recordToSQLite) record(t testing.TB, in fuzzRow) *record {
+	t.Helper()
+	st := envelope.NewStruct(fuzzRowSchema)
+	for _, kv := range []struct {
+		k string
+		v any
+	}{{"id", in.id}, {"s", in.str}, {"i32", in.i32}, {"i64", in.i64}, {"f64", in.f64}, {"ts", time.UnixMilli(in.ms).UTC()}, {"by", in.by}} {
+		if err := st.Set(kv.k, kv.v); err != nil {
 			t.Fatal(err)
 		}
-		if !utf8.ValidString(str) {
-			wantS = decodedS // the U+FFFD the writer put in
+	}
+	value, err := envelope.Encode(fuzzRowSchema, st)
+	if err != nil {
+		t.Fatalf("encode: %v", err)
+	}
+	r, fail, err := x.s.convert(&kgo.Record{Topic: "t", Key: []byte("k"), Value: value})
+	if err != nil || fail != nil {
+		t.Fatalf("convert %s: %v %+v", value, err, fail)
+	}
+	return r
+}
+
+// check writes in through the sink and reads its row back: it must hold exactly what
+// the converter decoded, and that is in itself. For an even id the table already has
+// a row of other values with that id, which the upsert updates; for an odd id the
+// table is empty and the upsert inserts.
+func (x *recordToSQLite) check(t testing.TB, in fuzzRow) {
+	t.Helper()
+	id, str, i32, i64, f64, by := in.id, in.str, in.i32, in.i64, in.f64, in.by
+	if math.IsNaN(f64) || math.IsInf(f64, 0) {
+		return // JSON has no such number: the envelope writer refuses it
+	}
+	ms := minDatetime + int64(uint64(in.ms)%uint64(maxDatetime-minDatetime+1))
+	in.ms = ms
+	r := x.record(t, in)
+	ctx := context.Background()
+	if _, err := x.clear.ExecContext(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if id%2 == 0 {
+		if _, err := x.before.ExecContext(ctx, id); err != nil {
+			t.Fatal(err)
 		}
-		if by == nil && !isBytes {
-			wantBy = nil
-		} else if !bytes.Equal(decodedBy, by) {
-			t.Fatalf("converter decoded bytes %x, want %x", decodedBy, by)
-		}
-		if gotS.String != wantS || decodedS != wantS || gotI32 != int64(i32) || gotI64 != i64 || gotF64 != f64 ||
-			gotTS.UnixMilli() != ms || !bytes.Equal(gotBy, wantBy) || (gotByType == "null") != (wantBy == nil) {
-			t.Fatalf("row (%q, %d, %d, %v, %v, %x), want (%q, %d, %d, %v, %v, %x)",
-				gotS.String, gotI32, gotI64, gotF64, gotTS.UTC(), gotBy, wantS, i32, i64, f64, time.UnixMilli(ms).UTC(), wantBy)
-		}
-	})
+	}
+	if n, err := x.s.write(ctx, []*record{r}); err != nil || n != 1 {
+		t.Fatalf("write: %d rows, %v", n, err)
+	}
+	runtime.Gosched() // so that the transaction's own goroutine (database/sql's awaitDone) ends within this execution
+	var (
+		gotS               sql.NullString
+		gotI32, gotI64     int64
+		gotF64             float64
+		gotTS              dbTime
+		gotBy              []byte
+		gotByType          string
+		wantS              = strings.ToValidUTF8(str, "\uFFFD")
+		decoded            = r.value.Values()
+		wantBy             = by
+		decodedS, _        = decoded[1].(string)
+		decodedBy, isBytes = decoded[6].([]byte)
+	)
+	if err := x.readBack.QueryRowContext(ctx, id).Scan(&gotS, &gotI32, &gotI64, &gotF64, &gotTS, &gotBy, &gotByType); err != nil {
+		t.Fatal(err)
+	}
+	if !utf8.ValidString(str) {
+		wantS = decodedS // the U+FFFD the writer put in
+	}
+	if by == nil && !isBytes {
+		wantBy = nil
+	} else if !bytes.Equal(decodedBy, by) {
+		t.Fatalf("converter decoded bytes %x, want %x", decodedBy, by)
+	}
+	if gotS.String != wantS || decodedS != wantS || gotI32 != int64(i32) || gotI64 != i64 || gotF64 != f64 ||
+		gotTS.UnixMilli() != ms || !bytes.Equal(gotBy, wantBy) || (gotByType == "null") != (wantBy == nil) {
+		t.Fatalf("row (%q, %d, %d, %v, %v, %x), want (%q, %d, %d, %v, %v, %x)",
+			gotS.String, gotI32, gotI64, gotF64, gotTS.UTC(), gotBy, wantS, i32, i64, f64, time.UnixMilli(ms).UTC(), wantBy)
+	}
 }
 
 func fuzzStrings() []string {

@@ -1,7 +1,6 @@
 package sink
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -9,7 +8,6 @@ import (
 	"log/slog"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -283,6 +281,22 @@ func rowTexts(t testing.TB, d *db.DB, sep, query string, args ...any) []string {
 	return out
 }
 
+// offlineSink is a sink for cfg on d whose Kafka client is never used: for tests of the
+// sink's own functions without a broker.
+func offlineSink(t testing.TB, cfg Config, d *db.DB) *Sink {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers("127.0.0.1:1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	s, err := New(cfg, d, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func count(t testing.TB, d *db.DB, table string) int {
 	t.Helper()
 	var n int
@@ -292,39 +306,10 @@ func count(t testing.TB, d *db.DB, table string) int {
 	return n
 }
 
-// lockedBuffer is a bytes.Buffer safe for the sink's goroutine and the test's.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // dbTime scans a DATETIME column: a time.Time from MySQL, text from SQLite.
 type dbTime struct{ time.Time }
 
-func (d *dbTime) Scan(v any) error {
-	switch x := v.(type) {
-	case time.Time:
-		d.Time = x
-		return nil
-	case string:
-		for _, layout := range []string{"2006-01-02 15:04:05.999999999-07:00", "2006-01-02 15:04:05.999999999", "2006-01-02"} {
-			if t, err := time.Parse(layout, x); err == nil {
-				d.Time = t
-				return nil
-			}
-		}
-	}
-	return fmt.Errorf("cannot scan %T %v as a time", v, v)
+func (d *dbTime) Scan(v any) (err error) {
+	d.Time, err = db.ScanTime(v)
+	return err
 }

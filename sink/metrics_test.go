@@ -8,6 +8,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/ordersync/ordersync/internal/testkit"
 	"github.com/ordersync/ordersync/shared/metrics"
 )
 
@@ -23,7 +24,7 @@ func TestMetricsDocuments(t *testing.T) {
 
 	s := newSink(t, cfg, d, brokers, kgo.FetchMaxWait(50*time.Millisecond))
 	s.Progress = -1
-	var out lockedBuffer
+	var out testkit.Buffer
 	s.Metrics = metrics.New("ordersync", "sink", &out)
 	r := runSink(t, s)
 	r.waitRecords(t, 3)

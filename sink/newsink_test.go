@@ -12,8 +12,8 @@ import (
 	"github.com/ordersync/ordersync/shared/kafka"
 )
 
-// newSink builds a sink the way the CLI and the stack do: a client from shared/kafka
-// with ClientOpts (plus opts), handed to New.
+// newSink builds a sink the way the CLI and the stack do, with Open (and opts on its
+// client).
 func newSink(t testing.TB, cfg Config, d *db.DB, brokers []string, opts ...kgo.Opt) *Sink {
 	t.Helper()
 	return newSinkVia(t, kafka.Config{Brokers: brokers}, cfg, d, opts...)
@@ -22,13 +22,8 @@ func newSink(t testing.TB, cfg Config, d *db.DB, brokers []string, opts ...kgo.O
 // newSinkVia is newSink with a client for kcfg (brokers and authentication).
 func newSinkVia(t testing.TB, kcfg kafka.Config, cfg Config, d *db.DB, opts ...kgo.Opt) *Sink {
 	t.Helper()
-	cl, err := kafka.NewClient(context.Background(), kcfg, append(ClientOpts(cfg), opts...)...)
+	s, err := Open(context.Background(), cfg, d, kcfg, opts...)
 	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := New(cfg, d, cl)
-	if err != nil {
-		cl.Close()
 		t.Fatal(err)
 	}
 	return s

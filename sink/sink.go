@@ -12,11 +12,12 @@
 // Where it differs on purpose: values are decoded strictly (JsonConverter turns a
 // wrong-typed value into 0, false or null; here the record is reported as a converter
 // error and dead-lettered), one put is at most batch.size records, and connection.url
-// and its credentials are ignored in favour of the database given to New; the Kafka
-// connection is the client given to New (see ClientOpts).
+// and its credentials are ignored in favour of the database given to Open; the Kafka
+// connection is the shared/kafka config given to Open.
 package sink
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -25,6 +26,7 @@ import (
 	"time"
 
 	"github.com/ordersync/ordersync/shared/db"
+	"github.com/ordersync/ordersync/shared/kafka"
 	"github.com/ordersync/ordersync/shared/metrics"
 	_ "modernc.org/sqlite" // the embedded SQLite file, pure Go
 
@@ -102,13 +104,10 @@ type topicPartition struct {
 // MySQL 65535).
 var maxParams = map[string]int{db.MySQL: 65535, db.SQLite: 32766}
 
-// ClientOpts are the options a sink's Kafka client needs on top of the connection
+// clientOpts are the options a sink's Kafka client needs on top of the connection
 // settings: group connect-<name>, the configured topics from the earliest offset,
-// manual commits, no rebalance while a batch is in flight. Build the client with them
-// through shared/kafka, so that every KAFKA_AUTH mode reaches the sink:
-//
-//	cl, err := kafka.NewClient(ctx, kcfg, sink.ClientOpts(cfg)...)
-func ClientOpts(cfg Config) []kgo.Opt {
+// manual commits, no rebalance while a batch is in flight.
+func clientOpts(cfg Config) []kgo.Opt {
 	opts := []kgo.Opt{
 		kgo.ConsumerGroup(cfg.Group),
 		kgo.DisableAutoCommit(),
@@ -123,9 +122,27 @@ func ClientOpts(cfg Config) []kgo.Opt {
 	return append(opts, kgo.ConsumeTopics(cfg.Topics...))
 }
 
+// Open creates a sink for cfg writing to store, with a Kafka client for kcfg built by
+// shared/kafka (so that every KAFKA_AUTH mode reaches the sink) with the sink's consumer
+// options and then opts (a logger, say). The sink owns the client and closes it when Run
+// returns.
+func Open(ctx context.Context, cfg Config, store *db.DB, kcfg kafka.Config, opts ...kgo.Opt) (*Sink, error) {
+	cl, err := kafka.NewClient(ctx, kcfg, append(clientOpts(cfg), opts...)...)
+	if err != nil {
+		return nil, fmt.Errorf("sink %s: %w", cfg.Name, err)
+	}
+	s, err := New(cfg, store, cl)
+	if err != nil {
+		cl.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
 // New creates a sink for cfg writing to store, consuming and producing (to the dead
-// letter queue) with cl, a client built with ClientOpts(cfg). The sink owns cl from
-// then on and closes it when Run returns; when New fails, cl stays the caller's.
+// letter queue) with cl, a client built with the sink's consumer options (Open builds
+// one). The sink owns cl from then on and closes it when Run returns; when New fails,
+// cl stays the caller's.
 func New(cfg Config, store *db.DB, cl *kgo.Client) (*Sink, error) {
 	if store == nil || store.SQL == nil {
 		return nil, fmt.Errorf("sink %s: no database", cfg.Name)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ordersync/ordersync/internal/testkit"
 	"github.com/ordersync/ordersync/shared/db"
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -252,7 +253,7 @@ func TestProgressLine(t *testing.T) {
 	d := openSQLite(t)
 	topic, table, brokers := ordersTopic(t, d, 1)
 	produceOrders(t, brokers, topic, 2000)
-	var out lockedBuffer
+	var out testkit.Buffer
 	s := newSink(t, ordersConfig(t, topic, table, "batch.size", "100"), d, brokers)
 	s.Logger = slog.New(slog.NewTextHandler(&out, nil))
 	s.Progress = 10 * time.Millisecond

@@ -140,13 +140,27 @@ func (w sqlWriter) table(b *strings.Builder, t tableID) {
 	w.ident(b, t.name)
 }
 
-func (w sqlWriter) columnList(b *strings.Builder, cols []*column) {
+// list writes item(c) for each of cols with sep between them: the shape of every list
+// of columns in a statement.
+func list(b *strings.Builder, cols []*column, sep string, item func(c *column)) {
 	for i, c := range cols {
 		if i > 0 {
-			b.WriteByte(',')
+			b.WriteString(sep)
 		}
-		w.ident(b, c.name)
+		item(c)
 	}
+}
+
+func (w sqlWriter) columnList(b *strings.Builder, cols []*column) {
+	list(b, cols, ",", func(c *column) { w.ident(b, c.name) })
+}
+
+// params writes `c` = ? for each of cols, with sep between them.
+func (w sqlWriter) params(b *strings.Builder, cols []*column, sep string) {
+	list(b, cols, sep, func(c *column) {
+		w.ident(b, c.name)
+		b.WriteString(" = ?")
+	})
 }
 
 // insert builds a multi-row INSERT (insert.mode=insert) or upsert for rows rows:
@@ -176,12 +190,7 @@ func (w sqlWriter) insert(l *layout, rows int, upsert bool) string {
 			b.WriteByte(',')
 		}
 		b.WriteByte('(')
-		for i := range cols {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteByte('?')
-		}
+		list(&b, cols, ",", func(*column) { b.WriteByte('?') })
 		b.WriteByte(')')
 	}
 	if !upsert {
@@ -193,28 +202,22 @@ func (w sqlWriter) insert(l *layout, rows int, upsert bool) string {
 	}
 	if w.dialect == db.MySQL {
 		b.WriteString(" on duplicate key update ")
-		for i, c := range update {
-			if i > 0 {
-				b.WriteByte(',')
-			}
+		list(&b, update, ",", func(c *column) {
 			w.ident(&b, c.name)
 			b.WriteString("=values(")
 			w.ident(&b, c.name)
 			b.WriteByte(')')
-		}
+		})
 		return b.String()
 	}
 	b.WriteString(" ON CONFLICT(")
 	w.columnList(&b, l.keys)
 	b.WriteString(") DO UPDATE SET ")
-	for i, c := range update {
-		if i > 0 {
-			b.WriteByte(',')
-		}
+	list(&b, update, ",", func(c *column) {
 		w.ident(&b, c.name)
 		b.WriteString("=excluded.")
 		w.ident(&b, c.name)
-	}
+	})
 	return b.String()
 }
 
@@ -224,13 +227,7 @@ func (w sqlWriter) update(l *layout) string {
 	b.WriteString("UPDATE ")
 	w.table(&b, l.table)
 	b.WriteString(" SET ")
-	for i, c := range l.nonKey {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		w.ident(&b, c.name)
-		b.WriteString(" = ?")
-	}
+	w.params(&b, l.nonKey, ", ")
 	w.where(&b, l.keys)
 	return b.String()
 }
@@ -245,14 +242,9 @@ func (w sqlWriter) delete(l *layout) string {
 }
 
 func (w sqlWriter) where(b *strings.Builder, keys []*column) {
-	for i, c := range keys {
-		if i == 0 {
-			b.WriteString(" WHERE ")
-		} else {
-			b.WriteString(" AND ")
-		}
-		w.ident(b, c.name)
-		b.WriteString(" = ?")
+	if len(keys) > 0 {
+		b.WriteString(" WHERE ")
+		w.params(b, keys, " AND ")
 	}
 }
 
@@ -345,42 +337,41 @@ func (w sqlWriter) columnSpec(b *strings.Builder, c *column) error {
 // sqlType is MySqlDatabaseDialect.getSqlType: the column type auto.create and auto.evolve
 // give a Connect schema. Both targets get the same names; SQLite derives its affinity.
 func sqlType(s *envelope.Schema) (string, error) {
-	switch s.Name {
-	case envelope.DecimalName:
+	if s.Name == envelope.DecimalName {
 		scale := s.Parameters[envelope.ScaleParameter]
 		if _, err := strconv.Atoi(scale); err != nil {
 			return "", fmt.Errorf("%w: Decimal without an integer scale parameter", errNoMapping)
 		}
 		return "DECIMAL(65," + scale + ")", nil
-	case envelope.DateName:
-		return "DATE", nil
-	case envelope.TimeName:
-		return "TIME(3)", nil
-	case envelope.TimestampName:
-		return "DATETIME(3)", nil
 	}
-	switch s.Type {
-	case envelope.Int8:
-		return "TINYINT", nil
-	case envelope.Int16:
-		return "SMALLINT", nil
-	case envelope.Int32:
-		return "INT", nil
-	case envelope.Int64:
-		return "BIGINT", nil
-	case envelope.Float32:
-		return "FLOAT", nil
-	case envelope.Float64:
-		return "DOUBLE", nil
-	case envelope.Boolean:
-		return "TINYINT", nil
-	case envelope.String:
-		return "TEXT", nil
-	case envelope.Bytes:
-		return "VARBINARY(1024)", nil
+	if t, ok := logicalSQLTypes[s.Name]; ok {
+		return t, nil
+	}
+	if t, ok := sqlTypes[s.Type]; ok {
+		return t, nil
 	}
 	return "", fmt.Errorf("%w: %s", errNoMapping, strings.ToUpper(string(s.Type)))
 }
+
+// The column types of sqlType: the logical types' by name, the others' by schema type.
+var (
+	logicalSQLTypes = map[string]string{
+		envelope.DateName:      "DATE",
+		envelope.TimeName:      "TIME(3)",
+		envelope.TimestampName: "DATETIME(3)",
+	}
+	sqlTypes = map[envelope.Type]string{
+		envelope.Int8:    "TINYINT",
+		envelope.Int16:   "SMALLINT",
+		envelope.Int32:   "INT",
+		envelope.Int64:   "BIGINT",
+		envelope.Float32: "FLOAT",
+		envelope.Float64: "DOUBLE",
+		envelope.Boolean: "TINYINT",
+		envelope.String:  "TEXT",
+		envelope.Bytes:   "VARBINARY(1024)",
+	}
+)
 
 // literal formats a schema default as GenericDatabaseDialect.formatColumnValue does, with
 // string literals escaped for the dialect (see quote).

@@ -65,20 +65,15 @@ func runSink(args []string) error {
 
 	sinks := make([]*sink.Sink, 0, len(cfgs))
 	for _, cfg := range cfgs {
-		cl, err := kafka.NewClient(ctx, kcfg, sink.ClientOpts(cfg)...)
+		m, err := metrics.FromEnv(os.Getenv, "sink", os.Stdout)
 		if err != nil {
-			return fmt.Errorf("sink %s: %w", cfg.Name, err)
-		}
-		s, err := sink.New(cfg, store, cl)
-		if err != nil {
-			cl.Close()
 			return err
 		}
-		s.Logger = log
-		if s.Metrics, err = metrics.FromEnv(os.Getenv, "sink", os.Stdout); err != nil {
-			cl.Close()
+		s, err := sink.Open(ctx, cfg, store, kcfg)
+		if err != nil {
 			return err
 		}
+		s.Logger, s.Metrics = log, m
 		sinks = append(sinks, s)
 	}
 	return runSinks(ctx, sinks)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ordersync/ordersync/functions/get-orders/paging"
+	"github.com/ordersync/ordersync/shared/db"
 	"github.com/ordersync/ordersync/shared/envelope"
 	"github.com/ordersync/ordersync/shared/order"
 )
@@ -136,24 +137,10 @@ func (r *row) appendJSON(b []byte) []byte {
 type storedTime struct{ time.Time }
 
 func (t *storedTime) Scan(v any) error {
-	switch x := v.(type) {
-	case time.Time:
-		t.Time = x
-		return nil
-	case string:
-		return t.parse(x)
-	case []byte:
-		return t.parse(string(x))
+	x, err := db.ScanTime(v)
+	if err != nil {
+		return fmt.Errorf("created_at: %w", err)
 	}
-	return fmt.Errorf("created_at: cannot read %T as a time", v)
-}
-
-func (t *storedTime) parse(s string) error {
-	for _, layout := range []string{"2006-01-02 15:04:05.999999999-07:00", "2006-01-02 15:04:05.999999999", time.RFC3339Nano} {
-		if x, err := time.Parse(layout, s); err == nil {
-			t.Time = x
-			return nil
-		}
-	}
-	return fmt.Errorf("created_at: cannot read %q as a time", s)
+	t.Time = x
+	return nil
 }

@@ -33,8 +33,6 @@ var (
 	ErrTimeout = errors.New("task timed out")
 	// ErrInit is returned when the process fails before it asks for its first invocation.
 	ErrInit = errors.New("init failed")
-	// ErrResponseSize is returned when the response exceeds Lambda's payload limit.
-	ErrResponseSize = errors.New("response too large")
 )
 
 // MaxResponseSize is Lambda's limit for a synchronous response payload.
@@ -542,7 +540,7 @@ func (a *api) response(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(body) > MaxResponseSize {
-		inv.result <- result{err: fmt.Errorf("%s: %w: over %d bytes", name, ErrResponseSize, MaxResponseSize)}
+		inv.result <- result{err: fmt.Errorf("%s: response too large: over %d bytes", name, MaxResponseSize)}
 		runtimeError(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "response payload too large")
 		return
 	}

@@ -149,6 +149,16 @@ func TestInvokeTimeoutKillsAndRestarts(t *testing.T) {
 	}
 }
 
+// A response over Lambda's payload limit fails the invocation; it is not cut short.
+func TestInvokeResponseTooLarge(t *testing.T) {
+	f, _ := newFunction(t, nil)
+	_, err := invoke(t, f, `{"op":"big"}`)
+	var fe *runtimeapi.FunctionError
+	if err == nil || errors.As(err, &fe) || !strings.Contains(err.Error(), "response too large") {
+		t.Fatalf("err = %v, want response too large", err)
+	}
+}
+
 func TestInvokeInitFailure(t *testing.T) {
 	f, _ := newFunction(t, func(c *runtimeapi.Config) { c.Env = append(c.Env, "FAIL_INIT=1") })
 	if _, err := invoke(t, f, `{"op":"echo"}`); !errors.Is(err, runtimeapi.ErrInit) {

@@ -127,7 +127,7 @@ func (r *resolver) String(v any) (string, error) {
 			case "Fn::Select":
 				return r.selectString(arg)
 			case "Fn::GetAtt", "Fn::ImportValue", "Fn::GetAZs", "Fn::FindInMap", "Fn::Base64", "Fn::Cidr":
-				return "", fmt.Errorf("%w: %s", ErrUnresolved, fn)
+				return "", fmt.Errorf("%w: %s is resolved only by AWS", ErrTemplate, fn)
 			}
 		}
 	}
@@ -145,7 +145,7 @@ func (r *resolver) ref(name string) (string, error) {
 	if p, ok := r.pseudo[name]; ok {
 		return p, nil
 	}
-	return "", fmt.Errorf("%w: Ref %s", ErrUnresolved, name)
+	return "", fmt.Errorf("%w: unresolved Ref %s", ErrTemplate, name)
 }
 
 // sub resolves Fn::Sub: "text ${Name}" or ["text ${Var}", {Var: value}].

@@ -2,6 +2,7 @@ package samtemplate_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/ordersync/ordersync/internal/cfnyaml"
@@ -30,5 +31,24 @@ func TestParseIsStrict(t *testing.T) {
 	}
 	if _, err := samtemplate.Parse([]byte(fn)); err != nil {
 		t.Errorf("the template without the fault: %v", err)
+	}
+}
+
+// A value that only AWS can resolve stops the stack before anything runs, naming what
+// could not be resolved.
+func TestParseUnresolved(t *testing.T) {
+	const fn = "Resources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: functions/f\n" +
+		"      Environment:\n        Variables:\n          V: "
+	for _, tc := range []struct{ name, value, says string }{
+		{"GetAtt", "!GetAtt Table.Arn", "Fn::GetAtt is resolved only by AWS"},
+		{"Ref to a resource", "!Ref Table", "unresolved Ref Table"},
+		{"in a Sub", "!Sub 'arn:${Table}'", "unresolved Ref Table"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := samtemplate.Parse([]byte(fn + tc.value + "\n"))
+			if !errors.Is(err, samtemplate.ErrTemplate) || !strings.Contains(err.Error(), tc.says) {
+				t.Errorf("Parse: %v, want %v saying %q", err, samtemplate.ErrTemplate, tc.says)
+			}
+		})
 	}
 }

@@ -16,10 +16,9 @@ import (
 
 // Errors returned by Load and Parse.
 var (
-	// ErrTemplate is returned when the template cannot be read as a SAM template.
+	// ErrTemplate is returned when the template cannot be read as a SAM template, or a
+	// value it needs refers to something only AWS can resolve.
 	ErrTemplate = errors.New("template")
-	// ErrUnresolved is returned when a value refers to something only AWS can resolve.
-	ErrUnresolved = errors.New("unresolved")
 	// errNoValue is a value of AWS::NoValue: the property is left out.
 	errNoValue = errors.New("AWS::NoValue")
 )

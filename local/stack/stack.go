@@ -244,8 +244,12 @@ func (r *run) startKafka(ctx context.Context) error {
 // newClient is a Kafka client of the stack's connection; franz-go's warnings go to
 // the stream.
 func (r *run) newClient(ctx context.Context, opts ...kgo.Opt) (*kgo.Client, error) {
-	logger := kgo.WithLogger(kslog.New(r.out.LoggerAt("kafka-client", slog.LevelWarn)))
-	return kafka.NewClient(ctx, r.kcfg, append([]kgo.Opt{logger}, opts...)...)
+	return kafka.NewClient(ctx, r.kcfg, append([]kgo.Opt{r.clientLogger()}, opts...)...)
+}
+
+// clientLogger sends franz-go's warnings to the stream.
+func (r *run) clientLogger() kgo.Opt {
+	return kgo.WithLogger(kslog.New(r.out.LoggerAt("kafka-client", slog.LevelWarn)))
 }
 
 // readTemplate resolves template.yaml for this machine: its functions, with their
@@ -366,13 +370,8 @@ func (r *run) startSinks(ctx context.Context) error {
 	r.stopSinks = stopSinks
 	store, sinkLog := r.store, r.out.Logger("sink")
 	for _, sc := range r.sinkCfgs {
-		cl, err := r.newClient(ctx, sink.ClientOpts(sc)...)
+		s, err := sink.Open(ctx, sc, store, r.kcfg, r.clientLogger())
 		if err != nil {
-			return fmt.Errorf("sink %s: %w", sc.Name, err)
-		}
-		s, err := sink.New(sc, store, cl)
-		if err != nil {
-			cl.Close()
 			return err
 		}
 		s.Logger = sinkLog

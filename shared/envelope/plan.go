@@ -305,49 +305,19 @@ func scalarPlan(kind reflect.Kind) *plan {
 			},
 		}
 	case reflect.Int8:
-		return intPlan(Int8, math.MinInt8, math.MaxInt8,
-			func(p unsafe.Pointer) int64 { return int64(*(*int8)(p)) },
-			func(p unsafe.Pointer, n int64) { *(*int8)(p) = int8(n) })
+		return intPlan[int8](Int8, math.MinInt8, math.MaxInt8)
 	case reflect.Int16:
-		return intPlan(Int16, math.MinInt16, math.MaxInt16,
-			func(p unsafe.Pointer) int64 { return int64(*(*int16)(p)) },
-			func(p unsafe.Pointer, n int64) { *(*int16)(p) = int16(n) })
+		return intPlan[int16](Int16, math.MinInt16, math.MaxInt16)
 	case reflect.Int32:
-		return intPlan(Int32, math.MinInt32, math.MaxInt32,
-			func(p unsafe.Pointer) int64 { return int64(*(*int32)(p)) },
-			func(p unsafe.Pointer, n int64) { *(*int32)(p) = int32(n) })
+		return intPlan[int32](Int32, math.MinInt32, math.MaxInt32)
 	case reflect.Int64:
-		return intPlan(Int64, math.MinInt64, math.MaxInt64,
-			func(p unsafe.Pointer) int64 { return *(*int64)(p) },
-			func(p unsafe.Pointer, n int64) { *(*int64)(p) = n })
+		return intPlan[int64](Int64, math.MinInt64, math.MaxInt64)
 	case reflect.Int:
-		return intPlan(Int64, math.MinInt, math.MaxInt,
-			func(p unsafe.Pointer) int64 { return int64(*(*int)(p)) },
-			func(p unsafe.Pointer, n int64) { *(*int)(p) = int(n) })
+		return intPlan[int](Int64, math.MinInt, math.MaxInt)
 	case reflect.Float32:
-		return &plan{
-			schema: &Schema{Type: Float32},
-			enc: func(dst []byte, p unsafe.Pointer) ([]byte, error) {
-				return appendFloatChecked(dst, float64(*(*float32)(p)), Float32)
-			},
-			dec: func(sc *scanner, p unsafe.Pointer) error {
-				f, err := sc.floatValue(32)
-				*(*float32)(p) = float32(f)
-				return err
-			},
-		}
+		return floatPlan[float32](Float32, 32)
 	case reflect.Float64:
-		return &plan{
-			schema: &Schema{Type: Float64},
-			enc: func(dst []byte, p unsafe.Pointer) ([]byte, error) {
-				return appendFloatChecked(dst, *(*float64)(p), Float64)
-			},
-			dec: func(sc *scanner, p unsafe.Pointer) error {
-				f, err := sc.floatValue(64)
-				*(*float64)(p) = f
-				return err
-			},
-		}
+		return floatPlan[float64](Float64, 64)
 	case reflect.String:
 		return &plan{
 			schema: &Schema{Type: String},
@@ -382,19 +352,36 @@ func bytesPlan(t reflect.Type) *plan {
 	}
 }
 
-func intPlan(typ Type, lo, hi int64, get func(unsafe.Pointer) int64, set func(unsafe.Pointer, int64)) *plan {
+// intPlan returns the plan of an integer kind I, written as typ and read within lo..hi.
+func intPlan[I int8 | int16 | int32 | int64 | int](typ Type, lo, hi int64) *plan {
 	return &plan{
 		schema: &Schema{Type: typ},
 		enc: func(dst []byte, p unsafe.Pointer) ([]byte, error) {
-			return strconv.AppendInt(dst, get(p), 10), nil
+			return strconv.AppendInt(dst, int64(*(*I)(p)), 10), nil
 		},
 		dec: func(sc *scanner, p unsafe.Pointer) error {
 			n, err := sc.intFast(typ, lo, hi)
 			if err != nil {
 				return err
 			}
-			set(p, n)
+			*(*I)(p) = I(n)
 			return nil
+		},
+	}
+}
+
+// floatPlan returns the plan of a float kind F, written as typ and read with the
+// given precision in bits.
+func floatPlan[F float32 | float64](typ Type, bits int) *plan {
+	return &plan{
+		schema: &Schema{Type: typ},
+		enc: func(dst []byte, p unsafe.Pointer) ([]byte, error) {
+			return appendFloatChecked(dst, float64(*(*F)(p)), typ)
+		},
+		dec: func(sc *scanner, p unsafe.Pointer) error {
+			f, err := sc.floatValue(bits)
+			*(*F)(p) = F(f)
+			return err
 		},
 	}
 }

@@ -3,32 +3,15 @@ package logging
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"log"
 	"log/slog"
-	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
-)
 
-// lines decodes JSON log lines.
-func lines(t *testing.T, buf *bytes.Buffer) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
-		if l == "" {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(l), &m); err != nil {
-			t.Fatalf("log line %q: %v", l, err)
-		}
-		out = append(out, m)
-	}
-	return out
-}
+	"github.com/ordersync/ordersync/internal/testkit"
+)
 
 // TestInvocationErrors: a returned error and a panic are each one ERROR line with the
 // request id; aws-lambda-go's own report of it (through the standard log package) is
@@ -59,7 +42,7 @@ func TestInvocationErrors(t *testing.T) {
 		_, _ = boom(ctx, "x")
 	}()
 
-	got := lines(t, &buf)
+	got := testkit.LogLines(t, buf.String())
 	if len(got) != 3 {
 		t.Fatalf("%d lines, want 3:\n%s", len(got), buf.String())
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -39,6 +40,8 @@ func handle(ctx context.Context, req request) (response, error) {
 		os.Exit(3)
 	case "sleep":
 		time.Sleep(time.Duration(req.MS) * time.Millisecond)
+	case "big":
+		req.Msg = strings.Repeat("x", 6<<20) // over Lambda's response limit
 	}
 	env := map[string]string{}
 	for _, k := range []string{"AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION", "AWS_REGION", "_HANDLER", "GREETING"} {
