@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -63,6 +64,10 @@ type Handler struct {
 	// so a redelivery produced before they settle would fail too.
 	mu        sync.Mutex
 	unsettled *acks
+
+	// published is set once a batch has been acknowledged: from then on the producer
+	// knows the output topics (see handle).
+	published atomic.Bool
 }
 
 // Result counts what one invocation published.
@@ -121,6 +126,12 @@ func (h *Handler) handle(ctx context.Context, ev events.KafkaEvent) (Result, err
 	}
 	a := newArena(in)
 	w := newAcks(a.records)
+	// A Kafka client learns a topic's partitions when the first record for it comes,
+	// with a metadata request; a topic that comes while that request is out waits for
+	// another, which kgo sends no sooner than 10 ms after the first. Until a batch has
+	// been published, then, the whole batch is routed first and handed over at once, so
+	// that one request covers every topic it goes to.
+	early := !h.published.Load()
 	for i := range in {
 		rec := &a.records[i]
 		switch h.route(ctx, &in[i], rec, a, log) {
@@ -132,7 +143,14 @@ func (h *Handler) handle(ctx context.Context, ev events.KafkaEvent) (Result, err
 			res.DeadLettered++
 		}
 		w.topics[i] = rec.Topic
-		h.Producer.Produce(pctx, rec, w.promise)
+		if !early {
+			h.Producer.Produce(pctx, rec, w.promise)
+		}
+	}
+	if early {
+		for i := range a.records {
+			h.Producer.Produce(pctx, &a.records[i], w.promise)
+		}
 	}
 	if err := w.wait(pctx, in); err != nil {
 		h.mu.Lock()
@@ -143,6 +161,7 @@ func (h *Handler) handle(ctx context.Context, ev events.KafkaEvent) (Result, err
 		}
 		return res, err
 	}
+	h.published.Store(true)
 	log.Info("batch published", slog.String("event_source", ev.EventSource),
 		slog.Int("records", res.Records), slog.Int("accepted", res.Accepted),
 		slog.Int("rejected", res.Rejected), slog.Int("dead_lettered", res.DeadLettered))
@@ -252,10 +271,12 @@ func (h *Handler) route(ctx context.Context, r *events.KafkaRecord, rec *kgo.Rec
 
 // traced is a record's W3C trace context as a log attribute, so that a line about an
 // order names its trace; an empty attribute, which handlers drop, when it has none.
+// The string shares the header's bytes, which nothing writes to: the event's, kept
+// whole until the invocation ends.
 func traced(headers []kgo.RecordHeader) slog.Attr {
 	for _, h := range headers {
 		if h.Key == trace.HeaderTraceparent {
-			return slog.String(trace.HeaderTraceparent, string(h.Value))
+			return slog.String(trace.HeaderTraceparent, unsafe.String(unsafe.SliceData(h.Value), len(h.Value)))
 		}
 	}
 	return slog.Attr{}

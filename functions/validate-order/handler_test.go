@@ -642,3 +642,49 @@ func TestOneLinePerOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestFirstBatchHandedOverWhole: until a batch has been published, the handler routes a
+// whole batch before it hands any record to the producer, so that the client asks for
+// all the batch's topics in one metadata request; later batches are handed over record
+// by record, as they are routed. Each routed record writes one log line, so the lines
+// written before the first produce tell which way a batch went.
+func TestFirstBatchHandedOverWhole(t *testing.T) {
+	h := newHandler(t, newCluster(t, 1), nil)
+	var lines atomic.Int64
+	h.Log = slog.New(slog.NewJSONHandler(lineCounter{&lines}, nil))
+	p := &firstProduce{Producer: h.Producer, lines: &lines}
+	h.Producer = p
+	bad := pending(2)
+	bad.Qty = 0
+	ev := kafkaEvent(encode(t, pending(1)), encode(t, bad), in{key: []byte("x"), value: []byte("?")})
+	for i, want := range []int64{3, 1} {
+		lines.Store(0)
+		p.at.Store(-1)
+		if _, err := h.Handle(context.Background(), ev); err != nil {
+			t.Fatal(err)
+		}
+		if got := p.at.Load(); got != want {
+			t.Errorf("batch %d: first record handed over after %d routed, want %d", i+1, got, want)
+		}
+	}
+}
+
+// lineCounter counts the lines written to it.
+type lineCounter struct{ n *atomic.Int64 }
+
+func (c lineCounter) Write(p []byte) (int, error) {
+	c.n.Add(int64(bytes.Count(p, []byte("\n"))))
+	return len(p), nil
+}
+
+// firstProduce notes how many log lines were written when the first record came.
+type firstProduce struct {
+	Producer
+	lines *atomic.Int64
+	at    atomic.Int64 // -1 until the first record
+}
+
+func (p *firstProduce) Produce(ctx context.Context, r *kgo.Record, promise func(*kgo.Record, error)) {
+	p.at.CompareAndSwap(-1, p.lines.Load())
+	p.Producer.Produce(ctx, r, promise)
+}

@@ -193,7 +193,9 @@ func cpuTime(pid int) time.Duration {
 }
 
 // lambdaEnv is the environment Lambda gives every function, the execution role's
-// credentials included (msk-iam takes them from there).
+// credentials included (msk-iam takes them from there), and its time zone: without TZ a
+// Go program reads /etc/localtime the first time it formats a local time, which Lambda's
+// TZ=:UTC spares it.
 func lambdaEnv(api string) []string {
 	return []string{
 		"AWS_LAMBDA_RUNTIME_API=" + api,
@@ -204,7 +206,10 @@ func lambdaEnv(api string) []string {
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=512",
 		"AWS_LAMBDA_FUNCTION_VERSION=$LATEST",
 		"AWS_REGION=us-east-1",
+		"AWS_LAMBDA_INITIALIZATION_TYPE=on-demand",
+		"AWS_EXECUTION_ENV=AWS_Lambda_provided.al2023",
 		"_HANDLER=bootstrap",
+		"TZ=:UTC",
 		"PATH=" + os.Getenv("PATH"),
 		"HOME=" + os.Getenv("HOME"),
 	}

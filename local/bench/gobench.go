@@ -22,25 +22,26 @@ type result struct {
 	runs            map[string][]float64
 }
 
-// pairedRatio is the median over runs of value/baseline, each run of the benchmark
-// paired with the run of its baseline next to it (go test -count runs
-// the whole benchmark function, sub-benchmarks included, once per count). On a shared
-// machine whose load drifts over minutes this is steadier than a ratio of medians,
-// which can pair a quiet minute with a busy one. ok is false when the runs do not pair.
-func pairedRatio(v, b result, unit string) (ratio float64, ok bool) {
+// pairedRatios returns value/baseline of every run, sorted, each run of the benchmark
+// paired with the run of its baseline next to it (go test -count runs the whole
+// benchmark function, sub-benchmarks included, once per count). On a shared machine
+// whose load drifts over minutes their median is steadier than a ratio of medians,
+// which can pair a quiet minute with a busy one, and their range is the spread a row
+// reports. ok is false when the runs do not pair.
+func pairedRatios(v, b result, unit string) (ratios []float64, ok bool) {
 	vs, bs := v.runs[unit], b.runs[unit]
 	if len(vs) == 0 || len(vs) != len(bs) {
-		return 0, false
+		return nil, false
 	}
 	rs := make([]float64, len(vs))
 	for i := range vs {
 		if bs[i] == 0 {
-			return 0, false
+			return nil, false
 		}
 		rs[i] = vs[i] / bs[i]
 	}
 	slices.Sort(rs)
-	return rs[len(rs)/2], true
+	return rs, true
 }
 
 // goBench is one row measured with testing.B: a benchmark and its baseline in the same
@@ -176,10 +177,14 @@ func (g goBench) row(results map[string]result) row {
 			r.Baseline = fmt.Sprintf("%.0f %s", base, g.metric)
 		}
 		ratio := value / base
-		if p, ok := pairedRatio(v, b, g.metric); ok {
-			ratio = p
-		}
 		r.Ratio = fmt.Sprintf("%.2f×", ratio)
+		if rs, ok := pairedRatios(v, b, g.metric); ok {
+			ratio = rs[len(rs)/2]
+			r.Ratio = fmt.Sprintf("%.2f×", ratio)
+			if len(rs) > 1 {
+				r.Ratio += fmt.Sprintf(" (%d runs: %.2f–%.2f×)", len(rs), rs[0], rs[len(rs)-1])
+			}
+		}
 		if g.maxRatio > 0 && ratio > g.maxRatio {
 			r.Met = false
 		}

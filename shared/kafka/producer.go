@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // FrozenAfter is how long an execution environment may seem to have waited between
@@ -29,7 +30,8 @@ const warmWait = MaxProduceWait
 //   - NewProducer checks the configuration and chooses the credential source, and
 //     leaves the rest to a goroutine: building the kgo client (≈ 1 ms cold, mostly its
 //     default configuration) and then what the first produce would otherwise do in
-//     series: the producer id, the broker metadata and the produce connections. A
+//     series: the producer id, the broker metadata, the produce connections and each
+//     broker's ordinary connection, on which the topic's metadata is asked for. A
 //     request that comes earlier waits for them inside its produce, under its own
 //     deadline; a broker that is down delays nothing but that produce.
 //   - Invoked, called at the start of every invocation, replaces the client once if
@@ -97,11 +99,30 @@ func (p *Producer) warm(cl *kgo.Client, done chan struct{}) {
 		defer close(done)
 		defer cancel()
 		var wg sync.WaitGroup
-		wg.Go(func() { cl.ProducerID(ctx) })                    // the first produce waits for it
-		wg.Go(func() { cl.EnsureProduceConnectionIsOpen(ctx) }) // broker metadata, then a produce connection to each
+		wg.Go(func() { cl.ProducerID(ctx) }) // the first produce waits for it
+		wg.Go(func() {
+			cl.EnsureProduceConnectionIsOpen(ctx) // broker metadata, then a produce connection to each
+			openMetadataConnections(ctx, cl)
+		})
 		wg.Wait()
 		// Errors are not kept: a failed step is simply redone, by kgo, on the first produce.
 	}()
+}
+
+// openMetadataConnections opens cl's ordinary connection to every broker it knows of.
+// The first produce to a topic asks one of them for the topic's partitions, over that
+// connection: not the seed broker's, on which the broker list came, nor the produce
+// one. Opened here, the first request is spared a dial and a version handshake.
+func openMetadataConnections(ctx context.Context, cl *kgo.Client) {
+	var wg sync.WaitGroup
+	for _, b := range cl.DiscoveredBrokers() {
+		wg.Go(func() {
+			req := kmsg.NewPtrMetadataRequest()
+			req.Topics = []kmsg.MetadataRequestTopic{} // the brokers only
+			b.Request(ctx, req)
+		})
+	}
+	wg.Wait()
 }
 
 // client returns the current client, waiting until the first one is built or ctx ends.

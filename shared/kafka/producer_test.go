@@ -44,7 +44,8 @@ func produceBefore(p *Producer, topic string, lambda time.Duration) error {
 }
 
 // TestProducerWarmsUp: NewProducer connects in the background, and an invocation that
-// comes at once (an on-demand cold start) keeps the client and what it opened.
+// comes at once (an on-demand cold start) keeps the client and what it opened: its
+// first produce, topic metadata included, needs no connection the warm-up did not open.
 func TestProducerWarmsUp(t *testing.T) {
 	p, f, topic := freezableProducer(t)
 	cl := p.Client()
@@ -58,8 +59,12 @@ func TestProducerWarmsUp(t *testing.T) {
 	if p.Invoked() || p.Client() != cl {
 		t.Fatal("an invocation right after init replaced the client")
 	}
+	warmed := f.Accepted()
 	if err := produceBefore(p, topic, 3*time.Second); err != nil {
 		t.Fatal(err)
+	}
+	if n := f.Accepted(); n != warmed {
+		t.Errorf("the first produce opened %d connections beyond the warm-up's %d", n-warmed, warmed)
 	}
 	if p.Invoked() {
 		t.Fatal("a later invocation replaced the client")
