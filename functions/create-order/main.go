@@ -12,11 +12,16 @@ import (
 	"github.com/ordersync/ordersync/shared/kafka"
 	"github.com/ordersync/ordersync/shared/logging"
 	"github.com/ordersync/ordersync/shared/metrics"
+	"github.com/ordersync/ordersync/shared/order"
 )
 
 func main() { logging.Main("create-order", run) }
 
 func run(log *slog.Logger) error {
+	// The order codec is built by reflection: off the critical path, while the runtime
+	// hands over the first event.
+	go order.Codec.Build()
+
 	// Connecting starts in the background: init does not wait for the broker, and the
 	// first request uses whatever is ready.
 	p, cfg, err := kafka.ProducerFromEnv(context.Background(), os.Getenv)

@@ -14,6 +14,7 @@ import (
 	"github.com/ordersync/ordersync/shared/kafka"
 	"github.com/ordersync/ordersync/shared/logging"
 	"github.com/ordersync/ordersync/shared/metrics"
+	"github.com/ordersync/ordersync/shared/order"
 )
 
 func main() { logging.Main("validate-order", run) }
@@ -27,6 +28,10 @@ func run(log *slog.Logger) error {
 		}
 		log.Info("catalog loaded", slog.String("file", path), slog.Int("products", len(catalog)))
 	}
+
+	// The order codec is built by reflection: off the critical path, while the runtime
+	// hands over the first event.
+	go order.Codec.Build()
 
 	// Connecting starts in the background: init does not wait for the broker, and the
 	// first batch uses whatever is ready.

@@ -30,6 +30,10 @@ import (
 // keys as a JSON object, other keys as [key, value] pairs in key order) and
 // nested structs are structs.
 type Codec[T any] struct {
+	once    sync.Once // builds a codec of LazyCodec on first use
+	lazy    string    // LazyCodec's schema name
+	lazyErr error
+
 	schema     *Schema
 	schemaJSON []byte // the schema exactly as written on the wire
 	prefix     []byte // {"schema":<schemaJSON>,"payload":
@@ -48,40 +52,76 @@ var plans sync.Map // codecKey → *plan
 // NewCodec returns the codec of struct type T with struct schema name name
 // (such as "orders"; "" for none). Plans are cached per type and name.
 func NewCodec[T any](name string) (*Codec[T], error) {
+	c := &Codec[T]{}
+	c.once.Do(func() {}) // built here, not on first use
+	if err := c.build(name); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// LazyCodec returns the codec NewCodec would, built on its first use (or by Build)
+// rather than now: a codec declared as a package variable then costs a program's
+// start-up nothing, and the program can build it off its critical path. A type
+// NewCodec refuses makes the first use panic, which the type's tests show at once.
+func LazyCodec[T any](name string) *Codec[T] {
+	return &Codec[T]{lazy: name}
+}
+
+// Build builds a codec of LazyCodec now if it is not built yet, and returns the error
+// NewCodec would have returned; it is a no-op for a codec of NewCodec.
+func (c *Codec[T]) Build() error {
+	c.once.Do(func() { c.lazyErr = c.build(c.lazy) })
+	return c.lazyErr
+}
+
+// ready builds a lazy codec on its first use.
+func (c *Codec[T]) ready() {
+	if err := c.Build(); err != nil {
+		panic(err)
+	}
+}
+
+func (c *Codec[T]) build(name string) error {
 	t := reflect.TypeFor[T]()
 	key := codecKey{t, name}
 	pl, ok := plans.Load(key)
 	if !ok {
 		if t.Kind() != reflect.Struct {
-			return nil, fmt.Errorf("%w: %s is not a struct", ErrSchema, t)
+			return fmt.Errorf("%w: %s is not a struct", ErrSchema, t)
 		}
 		built, err := buildStruct(t, map[reflect.Type]bool{})
 		if err != nil {
-			return nil, fmt.Errorf("envelope codec for %s: %w", t, err)
+			return fmt.Errorf("envelope codec for %s: %w", t, err)
 		}
 		built.schema.Name = name
 		pl, _ = plans.LoadOrStore(key, built)
 	}
-	c := &Codec[T]{plan: pl.(*plan), schema: pl.(*plan).schema}
+	c.plan, c.schema = pl.(*plan), pl.(*plan).schema
 	var err error
 	if c.schemaJSON, err = c.schema.MarshalJSON(); err != nil {
-		return nil, fmt.Errorf("envelope codec for %s: %w", t, err)
+		return fmt.Errorf("envelope codec for %s: %w", t, err)
 	}
 	c.prefix = slices.Concat([]byte(`{"schema":`), c.schemaJSON, []byte(`,"payload":`))
 	c.hint.Store(int64(len(c.prefix) + 256))
-	return c, nil
+	return nil
 }
 
 // Schema returns the codec's schema. It is shared: do not modify it.
-func (c *Codec[T]) Schema() *Schema { return c.schema }
+func (c *Codec[T]) Schema() *Schema {
+	c.ready()
+	return c.schema
+}
 
 // Encode returns v as an envelope. Errors are *PathError.
 func (c *Codec[T]) Encode(v *T) ([]byte, error) {
+	c.ready()
 	return c.Append(make([]byte, 0, c.hint.Load()), v)
 }
 
 // Append appends v as an envelope to dst. Errors are *PathError.
 func (c *Codec[T]) Append(dst []byte, v *T) ([]byte, error) {
+	c.ready()
 	if v == nil {
 		return nil, &PathError{Path: "payload", Err: fmt.Errorf("%w: struct", ErrNull)}
 	}
@@ -105,6 +145,7 @@ func (c *Codec[T]) Append(dst []byte, v *T) ([]byte, error) {
 // the zero value. Errors are *PathError; after an error v may be partly
 // written.
 func (c *Codec[T]) Decode(data []byte, v *T) error {
+	c.ready()
 	if v == nil {
 		return &PathError{Err: fmt.Errorf("%w: decode into a nil pointer", ErrNull)}
 	}

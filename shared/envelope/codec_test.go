@@ -1,6 +1,7 @@
 package envelope_test
 
 import (
+	"bytes"
 	"errors"
 	"math/big"
 	"reflect"
@@ -328,4 +329,41 @@ func TestCodecAllocs(t *testing.T) {
 	}); n > 5 {
 		t.Errorf("Decode allocates %v times per record, want at most 5", n)
 	}
+}
+
+// TestLazyCodec: a codec of LazyCodec writes what NewCodec's writes once used, Build
+// reports the error NewCodec would return, and a lazy codec of a type NewCodec refuses
+// panics on first use.
+func TestLazyCodec(t *testing.T) {
+	lazy := envelope.LazyCodec[order.Order]("orders")
+	o := sampleOrder()
+	got, err := lazy.Encode(&o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := orderCodec().Encode(&o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("lazy codec wrote\n%s\nwant\n%s", got, want)
+	}
+	if err := lazy.Build(); err != nil {
+		t.Errorf("Build of a built codec: %v", err)
+	}
+
+	type bad struct {
+		C chan int `connect:"c"`
+	}
+	_, newErr := envelope.NewCodec[bad]("")
+	badLazy := envelope.LazyCodec[bad]("")
+	if err := badLazy.Build(); err == nil || newErr == nil || err.Error() != newErr.Error() {
+		t.Errorf("Build = %v, NewCodec = %v; want the same error", err, newErr)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("a lazy codec of a refused type did not panic on first use")
+		}
+	}()
+	badLazy.Encode(&bad{})
 }
