@@ -7,11 +7,13 @@ const (
 	boundEncode = "Codec.Encode returns a fresh 896-byte slice holding the whole envelope, " +
 		"schema included (json.Marshal's result is 272 bytes: the bare payload), so its time " +
 		"is fresh memory: in its profile the copy of the schema prefix into new, cold memory " +
-		"is 25 %, the scavenger's madvise 15 %, GC and its preemption signals most of the " +
-		"rest. The encoding itself, Codec.Append into a reused buffer, takes ≈ 145 ns with 0 " +
-		"allocations against 600–900 ns for json.Marshal, and the functions only use Append " +
-		"(create-order's pooled buffer, validate-order's batch arena). The ratio of Encode " +
-		"swings between 0.6× and 1.3× from run to run with the machine's load."
+		"is 35 %, the scavenger's madvise 15 %, the heap lock 14 %, GC and its preemption " +
+		"signals most of the rest. The encoding itself, Codec.Append into a reused buffer, " +
+		"takes ≈ 145 ns with 0 allocations against 600–900 ns for json.Marshal, and the " +
+		"functions only use Append (create-order's pooled buffer, validate-order's batch " +
+		"arena). On a quiet machine the runs range 1.0–1.2×; with other work on the two " +
+		"cores (load 4–15) single runs ranged 0.8–2.4×, since page faults and the heap lock " +
+		"grow with the load and Encode allocates 3.3 times json.Marshal's bytes."
 	boundProduce = "the handler's own work (≈ 3.5 µs: JSON body, rules, UUIDv5, envelope, " +
 		"201 body, one log line) is serial with a produce round trip of 60–90 µs to the " +
 		"in-process broker, so the floor is ≈ 1.05×, and the handler allocates 1.7 KB more " +
@@ -34,20 +36,22 @@ const (
 		"schema by its bytes (it was ≈ 3.5 µs, ¾ of it scanning each record's schema text). " +
 		"On top: the consumer group join (≈ 150 ms before the first batch) and an offset " +
 		"commit per batch."
-	boundColdStart = "what a function does before /next beyond hello, in interleaved starts " +
-		"and GODEBUG=inittrace=1 (medians of 40 starts): package init ≈ 3.9 ms more than " +
-		"hello's (8.1 ms before aws-sdk-go-v2/config went): shared/order's codec, built by " +
-		"reflection at package init, 0.6–1.4 ms; klauspost/compress (kgo's snappy, lz4 and " +
-		"zstd codecs) ≈ 1 ms; franz-go ≈ 0.5 ms; the AWS credential providers ≈ 0.3 ms; and " +
-		"a binary of 11 MB to map against hello's 5.8 MB. run() itself takes ≈ 60 µs: the " +
-		"kgo client (≈ 1 ms cold) is built, and connected, by a goroutine that competes " +
-		"with init for the CPU only while the process waits for /next. A first invoke adds " +
-		"two round trips to the broker after the event arrives, the topic's metadata (kgo " +
-		"has no public way to load a producer topic before its first record) and the " +
-		"produce; the producer id and the connections are ready from init. On this shared " +
-		"machine every cross-process hop waits for a CPU: while these rows were measured the " +
-		"load average was 7–30 on 2 cores over the runs behind these rows, and hello's own start ranged 15–110 ms, so the " +
-		"CPU time beside each median is the steadier comparison."
+	boundColdStart = "what a function does beyond hello, in interleaved starts and " +
+		"GODEBUG=inittrace=1: package init ≈ 3.3 ms more than hello's (6.4 against 3.1 ms), " +
+		"nearly all of it in packages kgo imports: klauspost/compress's flate, s2 and zstd " +
+		"tables and pierrec/lz4 ≈ 1.3 ms, crypto/x509 (TLS) ≈ 0.5 ms, franz-go ≈ 0.3 ms; " +
+		"and a binary of 11 MB to map against hello's 5.8 MB. shared/order's codec (0.4–0.75 " +
+		"ms of reflection) is built by a goroutine since it became lazy. The first invoke " +
+		"waits for the kgo client's warm-up, which runs while the event arrives: " +
+		"kgo.NewClient itself takes 1.5–5 ms cold (its default configuration clones " +
+		"kversion's table of ~40 release maps; 173 µs warm), then the producer id, the broker " +
+		"list and three connections (seed, produce, ordinary), each with its ApiVersions " +
+		"round trip, and only then the topic's metadata (kgo has no public way to load a " +
+		"producer topic before its first record) and the produce itself: in instrumented " +
+		"starts the warm-up ended 2–6 ms after the event came, and the produce was " +
+		"acknowledged 1.7–5.6 ms after it was handed over. On two cores the function's " +
+		"goroutines also wait for the broker process and the runtime API, so every hop waits " +
+		"for a CPU; the CPU time beside each median is the steadier comparison."
 )
 
 // optimisations is the part of BENCHMARKS.md that says what each optimisation bought;
@@ -68,6 +72,9 @@ that drift falls on both sides; medians of 5–6 runs.
 | cold start: msk-iam credentials from the SDK's provider modules (environment, shared profile, container, IMDS) instead of ` + "`aws-sdk-go-v2/config`" + ` | package init 8.1 ms beyond hello's (sso, ssooidc, sts, signin endpoint tables and schemas among it); 12.91 MB linux/arm64 | 3.9 ms; 11.01 MB |
 | cold start: no ` + "`lambda.WithEnableSIGTERM`" + ` (its flush saved nothing: every answer waits for the ack) | an extension registration, one Runtime API round trip before /next | none |
 | cold start: the kgo client is built and connected (producer id, metadata, produce connections) by a goroutine; init builds only its options | ` + "`kafka.NewClient`" + ` on init's path, 1.1–1.3 ms (minimum of 21 starts); the first produce dials, asks ApiVersions, a producer id, metadata, then produces | 57 µs; the first produce finds the connections and producer id ready: metadata, then produce |
+| first invoke: the warm-up also opens each broker's ordinary connection, on which kgo asks for a topic's partitions | the first produce dialled a connection and waited for its ApiVersions before its metadata request | the first produce opens no connection (TestProducerWarmsUp counts them) |
+| first invoke: validate-order routes its first batch whole, then hands it over at once | a batch going to three topics made two metadata requests in 6 of 15 cold starts, and kgo sends the second no sooner than 10 ms after the first | 1 in 15 |
+| cold start: ` + "`order.Codec`" + ` built lazily, by a goroutine started at the top of run() | package init with 0.4–0.75 ms of reflection; first invoke 26.1 ms (create-order), 29.8 ms (validate-order) | 25.2 ms, 28.0 ms (25 interleaved rounds) |
 
 Changes to how things are measured, not to what: a Go benchmark's ratio is the median of
 per-run ratios (each run against the baseline run next to it), and cold starts take turns
