@@ -1,0 +1,213 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// runtimeAPI is a minimal Lambda Runtime API (and the Extensions API, which
+// lambda.WithEnableSIGTERM registers with during init) for one process at a time. It
+// records when the process first asks for an invocation; it then either holds that
+// request (an init measurement) or hands the process one event and records when its
+// answer arrives (a first-invoke measurement).
+type runtimeAPI struct {
+	ln  net.Listener
+	srv *http.Server
+
+	mu    sync.Mutex
+	event []byte // the event of the current start; nil: hold /next
+	given bool   // the event was handed out
+
+	next   chan time.Time // the first GET /invocation/next of the current process
+	answer chan answer    // its first /response or /error
+}
+
+// answer is a process's reply to its first invocation.
+type answer struct {
+	at   time.Time
+	body []byte
+	err  bool // it posted to /error
+}
+
+func newRuntimeAPI() (*runtimeAPI, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	api := &runtimeAPI{ln: ln, next: make(chan time.Time, 1), answer: make(chan answer, 1)}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /2018-06-01/runtime/invocation/next", api.serveNext)
+	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/{kind}", func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		select {
+		case api.answer <- answer{at: time.Now(), body: body, err: r.PathValue("kind") == "error"}:
+		default:
+		}
+		w.WriteHeader(http.StatusAccepted)
+	})
+	mux.HandleFunc("POST /2020-01-01/extension/register", func(w http.ResponseWriter, r *http.Request) {
+		// As Lambda answers: 200 with the extension's id.
+		w.Header().Set("Lambda-Extension-Identifier", "bench-extension")
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"functionName":"bench","functionVersion":"$LATEST","handler":"bootstrap"}`))
+	})
+	mux.HandleFunc("GET /2020-01-01/extension/event/next", func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done() // no lifecycle events were asked for
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusAccepted) })
+	api.srv = &http.Server{Handler: mux}
+	go api.srv.Serve(ln)
+	return api, nil
+}
+
+func (api *runtimeAPI) serveNext(w http.ResponseWriter, r *http.Request) {
+	select {
+	case api.next <- time.Now():
+	default:
+	}
+	api.mu.Lock()
+	event := api.event
+	give := event != nil && !api.given
+	api.given = api.given || give
+	api.mu.Unlock()
+	if !give {
+		<-r.Context().Done() // hold the request: the process is killed next
+		return
+	}
+	h := w.Header()
+	h.Set("Lambda-Runtime-Aws-Request-Id", "bench-request")
+	h.Set("Lambda-Runtime-Deadline-Ms", strconv.FormatInt(time.Now().Add(30*time.Second).UnixMilli(), 10))
+	h.Set("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:111122223333:function:bench")
+	h.Set("Lambda-Runtime-Trace-Id", "Root=1-67406b78-3f6e1c2a9b8d7e6f5a4b3c2d;Parent=53995c3f42cd8ad8;Sampled=1")
+	h.Set("Content-Type", "application/json")
+	w.Write(event)
+}
+
+func (api *runtimeAPI) Close() { api.srv.Close() }
+
+// start is what one process start measured.
+type start struct {
+	init  time.Duration // process start → first GET /invocation/next
+	first time.Duration // process start → the answer to the first invocation (0: none asked)
+	body  []byte        // that answer
+
+	// CPU time of all the process's threads until then (0 where /proc has none): less
+	// sensitive than the wall clock to the other work of a shared machine.
+	initCPU, firstCPU time.Duration
+}
+
+// coldStart starts bin once under the runtime API. Without an event it returns at the
+// first GET /runtime/invocation/next: all of init (package init, config, client
+// construction, any extension registration) and nothing of an invocation. With one, it
+// hands the process event and also returns the time to its answer.
+func (api *runtimeAPI) coldStart(ctx context.Context, bin string, env []string, event []byte) (start, error) {
+	select { // late requests of the previous process
+	case <-api.next:
+	default:
+	}
+	select {
+	case <-api.answer:
+	default:
+	}
+	api.mu.Lock()
+	api.event, api.given = event, false
+	api.mu.Unlock()
+
+	cmd := exec.CommandContext(ctx, bin)
+	cmd.Env = append(lambdaEnv(api.ln.Addr().String()), env...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	began := time.Now()
+	if err := cmd.Start(); err != nil {
+		return start{}, err
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() {
+		cmd.Process.Kill()
+		<-exited
+	}()
+	timeout := time.After(10 * time.Second)
+	var s start
+	select {
+	case t := <-api.next:
+		s.init, s.initCPU = t.Sub(began), cpuTime(cmd.Process.Pid)
+	case err := <-exited:
+		return start{}, fmt.Errorf("%s exited before asking for an invocation: %v\n%s", bin, err, stderr.String())
+	case <-timeout:
+		return start{}, fmt.Errorf("%s did not ask for an invocation within 10s\n%s", bin, stderr.String())
+	}
+	if event == nil {
+		return s, nil
+	}
+	select {
+	case a := <-api.answer:
+		if a.err {
+			return start{}, fmt.Errorf("%s answered its first invocation with an error: %s\n%s", bin, a.body, stderr.String())
+		}
+		s.first, s.body, s.firstCPU = a.at.Sub(began), a.body, cpuTime(cmd.Process.Pid)
+		return s, nil
+	case err := <-exited:
+		return start{}, fmt.Errorf("%s exited during its first invocation: %v\n%s", bin, err, stderr.String())
+	case <-timeout:
+		return start{}, fmt.Errorf("%s did not answer its first invocation within 10s\n%s", bin, stderr.String())
+	}
+}
+
+// cpuTime returns how long the threads of process pid have run, from the first field
+// of each /proc/<pid>/task/<tid>/schedstat (nanoseconds on a CPU); 0 when unknown.
+func cpuTime(pid int) time.Duration {
+	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
+	if err != nil {
+		return 0
+	}
+	var total time.Duration
+	for _, t := range tasks {
+		b, err := os.ReadFile(t)
+		if err != nil {
+			continue
+		}
+		f := strings.Fields(string(b))
+		if len(f) == 0 {
+			continue
+		}
+		if ns, err := strconv.ParseInt(f[0], 10, 64); err == nil {
+			total += time.Duration(ns)
+		}
+	}
+	return total
+}
+
+// lambdaEnv is the environment Lambda gives every function, the execution role's
+// credentials included (msk-iam takes them from there), and its time zone: without TZ a
+// Go program reads /etc/localtime the first time it formats a local time, which Lambda's
+// TZ=:UTC spares it.
+func lambdaEnv(api string) []string {
+	return []string{
+		"AWS_LAMBDA_RUNTIME_API=" + api,
+		"AWS_ACCESS_KEY_ID=AKIDEXAMPLE",
+		"AWS_SECRET_ACCESS_KEY=bench-secret",
+		"AWS_SESSION_TOKEN=session-token",
+		"AWS_LAMBDA_FUNCTION_NAME=bench",
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=512",
+		"AWS_LAMBDA_FUNCTION_VERSION=$LATEST",
+		"AWS_REGION=us-east-1",
+		"AWS_LAMBDA_INITIALIZATION_TYPE=on-demand",
+		"AWS_EXECUTION_ENV=AWS_Lambda_provided.al2023",
+		"_HANDLER=bootstrap",
+		"TZ=:UTC",
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + os.Getenv("HOME"),
+	}
+}
