@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/ordersync/ordersync/local/samtemplate"
 )
 
 // cfnEval evaluates what CloudFormation evaluates from parameters alone: conditions,
@@ -33,72 +35,10 @@ func newEval(t *testing.T, tpl map[string]any, overrides map[string]string) cfnE
 	return e
 }
 
-// str evaluates a string operand of Fn::Equals: a literal or a Ref to a parameter.
-func (e cfnEval) str(v any) (string, error) {
-	switch v := v.(type) {
-	case string:
-		return v, nil
-	case map[string]any:
-		if name, ok := v["Ref"].(string); ok && len(v) == 1 {
-			if p, ok := e.params[name]; ok {
-				return p, nil
-			}
-			return "", fmt.Errorf("Ref %s: no value for this parameter", name)
-		}
-	}
-	return "", fmt.Errorf("%v is not a string or a Ref to a parameter", v)
-}
-
-// cond evaluates a condition or rule function.
+// cond evaluates a condition or rule function, as the local stack's template reader
+// does (samtemplate.Condition).
 func (e cfnEval) cond(v any) (bool, error) {
-	m, ok := v.(map[string]any)
-	if !ok || len(m) != 1 {
-		return false, fmt.Errorf("%v is not a condition function", v)
-	}
-	for fn, arg := range m {
-		args, _ := arg.([]any)
-		switch fn {
-		case "Condition":
-			c, ok := e.conds[fmt.Sprint(arg)]
-			if !ok {
-				return false, fmt.Errorf("unknown condition %v", arg)
-			}
-			return e.cond(c)
-		case "Fn::Equals":
-			if len(args) != 2 {
-				return false, fmt.Errorf("Fn::Equals needs 2 arguments: %v", arg)
-			}
-			a, err := e.str(args[0])
-			if err != nil {
-				return false, err
-			}
-			b, err := e.str(args[1])
-			return a == b, err
-		case "Fn::Not":
-			if len(args) != 1 {
-				return false, fmt.Errorf("Fn::Not needs 1 argument: %v", arg)
-			}
-			b, err := e.cond(args[0])
-			return !b, err
-		case "Fn::And", "Fn::Or":
-			and := fn == "Fn::And"
-			if len(args) < 2 || len(args) > 10 {
-				return false, fmt.Errorf("%s needs 2 to 10 arguments: %v", fn, arg)
-			}
-			for _, a := range args {
-				b, err := e.cond(a)
-				if err != nil {
-					return false, err
-				}
-				if b != and {
-					return !and, nil
-				}
-			}
-			return and, nil
-		}
-		return false, fmt.Errorf("%s is not a condition function", fn)
-	}
-	panic("unreachable")
+	return samtemplate.Condition(e.params, e.conds, v)
 }
 
 // resolve replaces every Fn::If by its chosen branch and drops AWS::NoValue; ok is false

@@ -259,6 +259,14 @@ func (r *resolver) list(v any) ([]string, error) {
 	return out, nil
 }
 
+// Condition evaluates v, a condition function (Fn::Equals, Fn::And, Fn::Or, Fn::Not or
+// Condition), as CloudFormation does from parameter values alone; conds are the
+// template's Conditions. A Rules assertion takes the same functions.
+func Condition(params map[string]string, conds map[string]any, v any) (bool, error) {
+	r := &resolver{params: params, conds: conds}
+	return r.boolean(v)
+}
+
 func (r *resolver) condition(name string) (bool, error) {
 	c, ok := r.conds[name]
 	if !ok {
@@ -292,6 +300,9 @@ func (r *resolver) boolean(v any) (bool, error) {
 			b, err := r.boolean(l[0])
 			return !b, err
 		case "Fn::And", "Fn::Or":
+			if len(l) < 2 || len(l) > 10 {
+				return false, fmt.Errorf("%w: %s wants 2 to 10 conditions", ErrTemplate, fn)
+			}
 			all := fn == "Fn::And"
 			for _, x := range l {
 				b, err := r.boolean(x)

@@ -52,3 +52,46 @@ func TestParseUnresolved(t *testing.T) {
 		})
 	}
 }
+
+// TestCondition: the condition functions as CloudFormation evaluates them from
+// parameters, with its limits (Fn::And and Fn::Or take 2 to 10 conditions).
+func TestCondition(t *testing.T) {
+	params := map[string]string{"Env": "prod", "Alarms": ""}
+	conds := map[string]any{
+		"IsProd":    map[string]any{"Fn::Equals": []any{map[string]any{"Ref": "Env"}, "prod"}},
+		"HasAlarms": map[string]any{"Fn::Not": []any{map[string]any{"Fn::Equals": []any{map[string]any{"Ref": "Alarms"}, ""}}}},
+	}
+	isProd, hasAlarms := map[string]any{"Condition": "IsProd"}, map[string]any{"Condition": "HasAlarms"}
+	many := make([]any, 11)
+	for i := range many {
+		many[i] = isProd
+	}
+	for _, tc := range []struct {
+		name string
+		v    any
+		want bool
+		err  string
+	}{
+		{"equals", conds["IsProd"], true, ""},
+		{"not", hasAlarms, false, ""},
+		{"and", map[string]any{"Fn::And": []any{isProd, hasAlarms}}, false, ""},
+		{"or", map[string]any{"Fn::Or": []any{isProd, hasAlarms}}, true, ""},
+		{"and of one", map[string]any{"Fn::And": []any{isProd}}, false, "Fn::And wants 2 to 10 conditions"},
+		{"or of eleven", map[string]any{"Fn::Or": many}, false, "Fn::Or wants 2 to 10 conditions"},
+		{"unknown condition", map[string]any{"Condition": "Nope"}, false, "unknown condition Nope"},
+		{"unresolved ref", map[string]any{"Fn::Equals": []any{map[string]any{"Ref": "Nope"}, "x"}}, false, "unresolved Ref Nope"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := samtemplate.Condition(params, conds, tc.v)
+			if tc.err != "" {
+				if !errors.Is(err, samtemplate.ErrTemplate) || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want ErrTemplate with %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("Condition = %v, %v; want %v", got, err, tc.want)
+			}
+		})
+	}
+}
