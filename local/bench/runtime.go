@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ordersync/ordersync/local/runtimeapi"
 )
 
 // runtimeAPI is a minimal Lambda Runtime API (and the Extensions API, which
@@ -189,25 +191,15 @@ func cpuTime(pid int) time.Duration {
 	return total
 }
 
-// lambdaEnv is the environment Lambda gives every function, the execution role's
-// credentials included (msk-iam takes them from there), and its time zone: without TZ a
-// Go program reads /etc/localtime the first time it formats a local time, which Lambda's
-// TZ=:UTC spares it.
+// lambdaEnv is the environment Lambda gives every function (runtimeapi.Env: without
+// its TZ=:UTC a Go program reads /etc/localtime the first time it formats a local time),
+// with the execution role's credentials, which msk-iam takes from there.
 func lambdaEnv(api string) []string {
-	return []string{
-		"AWS_LAMBDA_RUNTIME_API=" + api,
+	return append(runtimeapi.Env(api, "bench", "us-east-1", ".", 512),
 		"AWS_ACCESS_KEY_ID=AKIDEXAMPLE",
 		"AWS_SECRET_ACCESS_KEY=bench-secret",
 		"AWS_SESSION_TOKEN=session-token",
-		"AWS_LAMBDA_FUNCTION_NAME=bench",
-		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=512",
-		"AWS_LAMBDA_FUNCTION_VERSION=$LATEST",
-		"AWS_REGION=us-east-1",
-		"AWS_LAMBDA_INITIALIZATION_TYPE=on-demand",
-		"AWS_EXECUTION_ENV=AWS_Lambda_provided.al2023",
-		"_HANDLER=bootstrap",
-		"TZ=:UTC",
-		"PATH=" + os.Getenv("PATH"),
-		"HOME=" + os.Getenv("HOME"),
-	}
+		"PATH="+os.Getenv("PATH"),
+		"HOME="+os.Getenv("HOME"),
+	)
 }

@@ -36,6 +36,27 @@ var (
 	ErrInit = errors.New("init failed")
 )
 
+// Env returns the variables Lambda sets for a function on the provided.al2023 runtime
+// (its reserved ones, TZ=:UTC among them), for a process served by the Runtime API at
+// api. Credentials are not among them.
+func Env(api, name, region, dir string, memoryMB int) []string {
+	return []string{
+		"AWS_LAMBDA_RUNTIME_API=" + api,
+		"AWS_LAMBDA_FUNCTION_NAME=" + name,
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=" + strconv.Itoa(memoryMB),
+		"AWS_LAMBDA_FUNCTION_VERSION=$LATEST",
+		"AWS_LAMBDA_INITIALIZATION_TYPE=on-demand",
+		"AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/" + name,
+		"AWS_LAMBDA_LOG_STREAM_NAME=" + time.Now().UTC().Format("2006/01/02") + "/[$LATEST]" + randomHex(16),
+		"AWS_REGION=" + region,
+		"AWS_DEFAULT_REGION=" + region,
+		"AWS_EXECUTION_ENV=AWS_Lambda_provided.al2023",
+		"_HANDLER=bootstrap",
+		"LAMBDA_TASK_ROOT=" + dir,
+		"TZ=:UTC",
+	}
+}
+
 // MaxResponseSize is Lambda's limit for a synchronous response payload.
 const MaxResponseSize = 6 << 20
 
@@ -316,21 +337,7 @@ func (in *instance) start() (*process, error) {
 	cmd := exec.Command(cfg.Path)
 	cmd.Dir = cfg.Dir
 	cmd.Env = append(os.Environ(), cfg.Env...)
-	cmd.Env = append(cmd.Env,
-		"AWS_LAMBDA_RUNTIME_API="+ln.Addr().String(),
-		"AWS_LAMBDA_FUNCTION_NAME="+cfg.Name,
-		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE="+strconv.Itoa(cfg.MemorySize),
-		"AWS_LAMBDA_FUNCTION_VERSION=$LATEST",
-		"AWS_LAMBDA_INITIALIZATION_TYPE=on-demand",
-		"AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/"+cfg.Name,
-		"AWS_LAMBDA_LOG_STREAM_NAME="+time.Now().UTC().Format("2006/01/02")+"/[$LATEST]"+randomHex(16),
-		"AWS_REGION="+cfg.Region,
-		"AWS_DEFAULT_REGION="+cfg.Region,
-		"AWS_EXECUTION_ENV=AWS_Lambda_provided.al2023",
-		"_HANDLER=bootstrap",
-		"LAMBDA_TASK_ROOT="+cfg.Dir,
-		"TZ=:UTC",
-	)
+	cmd.Env = append(cmd.Env, Env(ln.Addr().String(), cfg.Name, cfg.Region, cfg.Dir, cfg.MemorySize)...)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	// Its own process group, so that Ctrl-C in the terminal reaches the stack, which then
 	// stops its functions in order.
