@@ -116,12 +116,17 @@ func (c *Codec[T]) Schema() *Schema {
 // Encode returns v as an envelope. Errors are *PathError.
 func (c *Codec[T]) Encode(v *T) ([]byte, error) {
 	c.ready()
-	return c.Append(make([]byte, 0, c.hint.Load()), v)
+	return c.appendTo(make([]byte, 0, c.hint.Load()), v)
 }
 
 // Append appends v as an envelope to dst. Errors are *PathError.
 func (c *Codec[T]) Append(dst []byte, v *T) ([]byte, error) {
 	c.ready()
+	return c.appendTo(dst, v)
+}
+
+// appendTo is Append on a built codec.
+func (c *Codec[T]) appendTo(dst []byte, v *T) ([]byte, error) {
 	if v == nil {
 		return nil, &PathError{Path: "payload", Err: fmt.Errorf("%w: struct", ErrNull)}
 	}
