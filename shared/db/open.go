@@ -91,6 +91,16 @@ func SQLiteDSN(file string) string {
 // ErrDatabaseURL is returned by MySQLConfig for a URL it cannot use.
 var ErrDatabaseURL = errors.New("bad DATABASE_URL")
 
+// redacted is u for an error message, without its password: url.URL.Redacted hides a
+// password only where the URL has a userinfo, and one with no "//" after the scheme
+// ("mysql::user:pass@host") keeps it in the opaque part, which is then left out.
+func redacted(u *url.URL) string {
+	if u.Opaque != "" {
+		return u.Scheme + ":…"
+	}
+	return u.Redacted()
+}
+
 // MySQLConfig turns mysql://user:pass@host:port/db?param=value into a driver config with
 // parseTime, UTC and a UTC session time zone (the connector's db.timezone=UTC).
 // Query parameters are passed on as driver parameters.
@@ -109,7 +119,7 @@ func MySQLConfig(databaseURL string) (*mysql.Config, error) {
 	}
 	db := strings.TrimPrefix(u.Path, "/")
 	if db == "" || strings.Contains(db, "/") {
-		return nil, fmt.Errorf("%w: no database name in %q, want mysql://user:pass@host:port/db", ErrDatabaseURL, u.Redacted())
+		return nil, fmt.Errorf("%w: no database name in %q, want mysql://user:pass@host:port/db", ErrDatabaseURL, redacted(u))
 	}
 	cfg := mysql.NewConfig()
 	cfg.Net = "tcp"
@@ -118,13 +128,13 @@ func MySQLConfig(databaseURL string) (*mysql.Config, error) {
 		cfg.Addr = net.JoinHostPort(u.Hostname(), "3306")
 	}
 	if host, _, err := net.SplitHostPort(cfg.Addr); err != nil || host == "" || strings.ContainsAny(host, "[]/") {
-		return nil, fmt.Errorf("%w: no usable host in %q, want mysql://user:pass@host:port/db", ErrDatabaseURL, u.Redacted())
+		return nil, fmt.Errorf("%w: no usable host in %q, want mysql://user:pass@host:port/db", ErrDatabaseURL, redacted(u))
 	}
 	if u.User != nil {
 		cfg.User = u.User.Username()
 		cfg.Passwd, _ = u.User.Password() // no password is a valid login
 		if cfg.User == "" && cfg.Passwd != "" {
-			return nil, fmt.Errorf("%w: a password without a user name in %q", ErrDatabaseURL, u.Redacted())
+			return nil, fmt.Errorf("%w: a password without a user name in %q", ErrDatabaseURL, redacted(u))
 		}
 	}
 	cfg.DBName = db
