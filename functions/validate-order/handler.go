@@ -435,9 +435,7 @@ func (a *arena) recordHeaders(in []map[string]events.JSONNumberBytes) []kgo.Reco
 	start := len(a.headers)
 	for _, m := range in {
 		if len(m) == 1 {
-			for k, v := range m {
-				a.headers = append(a.headers, kgo.RecordHeader{Key: k, Value: []byte(v)})
-			}
+			a.headers = append(a.headers, onlyHeader(m))
 			continue
 		}
 		for _, k := range slices.Sorted(maps.Keys(m)) {
@@ -447,6 +445,20 @@ func (a *arena) recordHeaders(in []map[string]events.JSONNumberBytes) []kgo.Reco
 	end := len(a.headers)
 	a.headers = append(a.headers, kgo.RecordHeader{}) // the room for one more
 	return a.headers[start:end:min(end+1, cap(a.headers))]
+}
+
+// onlyHeader returns the one header of a one-entry map. The trace headers, which most
+// records carry, are looked up by name: starting an iteration costs more than a lookup.
+func onlyHeader(m map[string]events.JSONNumberBytes) kgo.RecordHeader {
+	for _, k := range [...]string{trace.HeaderTraceparent, trace.HeaderXRay} {
+		if v, ok := m[k]; ok {
+			return kgo.RecordHeader{Key: k, Value: []byte(v)}
+		}
+	}
+	for k, v := range m {
+		return kgo.RecordHeader{Key: k, Value: []byte(v)}
+	}
+	return kgo.RecordHeader{}
 }
 
 // decodeBase64 decodes a key or value as the trigger delivers it; "" (no key) is nil.
