@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/ordersync/ordersync/shared/metrics"
@@ -70,8 +71,13 @@ func BenchmarkHandleObserved(b *testing.B) {
 
 // BenchmarkHandleKfake compares a whole request against kfake with the ProduceSync of
 // the same record alone.
+//
+// The broker keeps no log: a real broker keeps it on its own disk, but kfake would keep
+// every record of the run on this process's heap, where each GC cycle marks it, and the
+// sub-benchmark that ran second would pay for the first one's records. The log is
+// dropped every 1,000 requests, outside the timer.
 func BenchmarkHandleKfake(b *testing.B) {
-	s := newStack(b)
+	s := newStack(b, kfake.BrokerConfigs(map[string]string{"log.retention.bytes": "0", "log.segment.bytes": "1048576"}))
 	s.h.log = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	ctx, cancel := benchRequest()
 	defer cancel()
@@ -98,16 +104,18 @@ func BenchmarkHandleKfake(b *testing.B) {
 		handle(b)
 		produceSync(b)
 	}
-	b.Run("handler", func(b *testing.B) {
+	s.cluster.ApplyRetention()
+	measure := func(b *testing.B, once func(*testing.B)) {
 		b.ReportAllocs()
-		for b.Loop() {
-			handle(b)
+		for i := 1; b.Loop(); i++ {
+			once(b)
+			if i%1000 == 0 {
+				b.StopTimer()
+				s.cluster.ApplyRetention()
+				b.StartTimer()
+			}
 		}
-	})
-	b.Run("ProduceSync", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			produceSync(b)
-		}
-	})
+	}
+	b.Run("handler", func(b *testing.B) { measure(b, handle) })
+	b.Run("ProduceSync", func(b *testing.B) { measure(b, produceSync) })
 }

@@ -46,10 +46,10 @@ type stack struct {
 	logs    *bytes.Buffer
 }
 
-func newStack(t testing.TB) *stack {
+func newStack(t testing.TB, opts ...kfake.Opt) *stack {
 	t.Helper()
 	topic := "orders.submitted.test-" + strings.NewReplacer("/", "-", " ", "_").Replace(t.Name()) + "-" + strconv.FormatInt(topicSeq.Add(1), 10)
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, topic))
+	c, err := kfake.NewCluster(append([]kfake.Opt{kfake.NumBrokers(1), kfake.SeedTopics(1, topic)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
