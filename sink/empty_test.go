@@ -12,6 +12,7 @@ import (
 
 	"github.com/ordersync/ordersync/internal/testkit"
 	"github.com/ordersync/ordersync/shared/db"
+	"github.com/ordersync/ordersync/shared/logging"
 )
 
 const testTraceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -21,7 +22,7 @@ const testTraceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01
 func runLogged(t *testing.T, s *Sink, out *testkit.Buffer, n int64) error {
 	t.Helper()
 	s.Progress = -1
-	s.Logger = slog.New(slog.NewJSONHandler(out, nil))
+	s.Logger = slog.New(logging.NewJSONHandler(out, nil))
 	r := runSink(t, s)
 	if n > 0 {
 		r.waitRecords(t, n)
@@ -124,7 +125,7 @@ func TestEmptyValueWithoutToleranceStops(t *testing.T) {
 		var out testkit.Buffer
 		s := newSink(t, ordersConfig(t, topic, table), d, brokers)
 		s.Progress = -1
-		s.Logger = slog.New(slog.NewJSONHandler(&out, nil))
+		s.Logger = slog.New(logging.NewJSONHandler(&out, nil))
 		err := s.Run(context.Background())
 		if !errors.Is(err, ErrTolerance) || !errors.Is(err, ErrConverter) || !strings.Contains(err.Error(), "VALUE_CONVERTER") {
 			t.Fatalf("Run = %v, want a tolerance error for the value converter", err)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/ordersync/ordersync/internal/testkit"
 	"github.com/ordersync/ordersync/shared/db"
+	"github.com/ordersync/ordersync/shared/logging"
 	"github.com/ordersync/ordersync/shared/order"
 )
 
@@ -126,7 +127,7 @@ func (r *sinkRig) start(t *testing.T, databaseURL string) *running {
 	t.Cleanup(func() { d.Close() })
 	s := newSink(t, r.cfg, d, r.brokers, kgo.FetchMaxWait(50*time.Millisecond))
 	s.Progress = -1
-	s.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	s.Logger = slog.New(logging.NewJSONHandler(io.Discard, nil))
 	if testing.Verbose() {
 		s.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}

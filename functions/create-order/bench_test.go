@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/ordersync/ordersync/shared/logging"
 	"github.com/ordersync/ordersync/shared/metrics"
 )
 
@@ -46,7 +47,7 @@ func benchCreated(b *testing.B, ctx context.Context, h *Handler, req events.APIG
 }
 
 func BenchmarkHandle(b *testing.B) {
-	h := NewHandler(acked{}, "orders.submitted", slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	h := NewHandler(acked{}, "orders.submitted", slog.New(logging.NewJSONHandler(io.Discard, nil)))
 	req := post("user-1", designBody, "idempotency-key", "5f1c9a1e-2b7d-4c1e-9a3f-0d8e7b6a5c4d",
 		"accept", "*/*", "host", "abc123.execute-api.eu-west-1.amazonaws.com", "user-agent", "curl/8.5.0",
 		"x-amzn-trace-id", "Root=1-5f84c7a9-6c5e1a5c2d4b7e0f3a9c8d7e", "x-forwarded-for", "203.0.113.7",
@@ -60,7 +61,7 @@ func BenchmarkHandle(b *testing.B) {
 // trace (written on the record in both forms) and each invocation writes its metrics
 // document. Its difference from BenchmarkHandle is what metrics and tracing cost.
 func BenchmarkHandleObserved(b *testing.B) {
-	h := NewHandler(acked{}, "orders.submitted", slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	h := NewHandler(acked{}, "orders.submitted", slog.New(logging.NewJSONHandler(io.Discard, nil)))
 	h.Metrics = metrics.New("ordersync", "create-order", io.Discard)
 	req := post("user-1", designBody, "idempotency-key", "5f1c9a1e-2b7d-4c1e-9a3f-0d8e7b6a5c4d")
 	ctx, cancel := benchRequest()
@@ -78,7 +79,7 @@ func BenchmarkHandleObserved(b *testing.B) {
 // dropped every 1,000 requests, outside the timer.
 func BenchmarkHandleKfake(b *testing.B) {
 	s := newStack(b, kfake.BrokerConfigs(map[string]string{"log.retention.bytes": "0", "log.segment.bytes": "1048576"}))
-	s.h.log = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	s.h.log = slog.New(logging.NewJSONHandler(io.Discard, nil))
 	ctx, cancel := benchRequest()
 	defer cancel()
 	req := post("user-1", designBody, "idempotency-key", "5f1c9a1e-2b7d-4c1e-9a3f-0d8e7b6a5c4d")

@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/ordersync/ordersync/internal/testkit"
+	"github.com/ordersync/ordersync/shared/logging"
 	"github.com/ordersync/ordersync/shared/order"
 )
 
@@ -31,7 +32,7 @@ func FuzzHandle(f *testing.F) {
 	f.Add([]byte(`{"productId":"P","qty":1,"unitPrice":1,"qty":2}`), false, "application/json", "", true, "")
 	f.Add([]byte(`{"productId":"P","quantity":3,"unitPrice":9,"x":[{"a":"\ud83d\ude00"}]}`), false, "application/vnd.x+json", "k", false, "")
 	f.Add([]byte("not json"), false, "text/plain", "é", true, "user 1")
-	h := NewHandler(&testkit.MemProducer{}, "orders.submitted", slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	h := NewHandler(&testkit.MemProducer{}, "orders.submitted", slog.New(logging.NewJSONHandler(io.Discard, nil)))
 	p := h.producer.(*testkit.MemProducer)
 	h.Now = func() time.Time { return fixedNow }
 	ctx := context.Background()

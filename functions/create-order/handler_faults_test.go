@@ -18,6 +18,7 @@ import (
 
 	"github.com/ordersync/ordersync/internal/testkit"
 	"github.com/ordersync/ordersync/shared/kafka"
+	"github.com/ordersync/ordersync/shared/logging"
 	"github.com/ordersync/ordersync/shared/order"
 )
 
@@ -57,7 +58,7 @@ func (s *faultStack) connect(t *testing.T) {
 	}
 	t.Cleanup(cl.Close)
 	s.client = cl
-	s.h = NewHandler(cl, s.topic, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	s.h = NewHandler(cl, s.topic, slog.New(logging.NewJSONHandler(io.Discard, nil)))
 }
 
 // topicIDs counts the record keys on the topic, reading every partition to its end.

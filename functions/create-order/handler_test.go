@@ -27,6 +27,7 @@ import (
 	"github.com/ordersync/ordersync/internal/testkit"
 	"github.com/ordersync/ordersync/shared/envelope"
 	"github.com/ordersync/ordersync/shared/kafka"
+	"github.com/ordersync/ordersync/shared/logging"
 	"github.com/ordersync/ordersync/shared/order"
 )
 
@@ -69,7 +70,7 @@ func newStack(t testing.TB, opts ...kfake.Opt) *stack {
 	}
 	t.Cleanup(cl.Close)
 	logs := new(bytes.Buffer)
-	h := NewHandler(cl, topic, slog.New(slog.NewJSONHandler(logs, nil)))
+	h := NewHandler(cl, topic, slog.New(logging.NewJSONHandler(logs, nil)))
 	return &stack{cluster: c, client: cl, topic: topic, h: h, logs: logs}
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ordersync/ordersync/internal/testkit"
 	"github.com/ordersync/ordersync/shared/db"
+	"github.com/ordersync/ordersync/shared/logging"
 )
 
 // A dialect opens a fresh, migrated database for one test.
@@ -105,7 +106,7 @@ func newID(t testing.TB) string {
 }
 
 func testHandler(sqldb *sql.DB) *Handler {
-	return NewHandler(sqldb, []byte("test key"), slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	return NewHandler(sqldb, []byte("test key"), slog.New(logging.NewJSONHandler(io.Discard, nil)))
 }
 
 func lambdaCtx(t testing.TB, d time.Duration) context.Context {

@@ -223,7 +223,7 @@ func TestBrokerLostMidLife(t *testing.T) {
 	c := newCluster(t, 3)
 	h := faultHandler(t, c.ListenAddrs(), 30*time.Second)
 	var logs strings.Builder
-	h.Log = slog.New(slog.NewJSONHandler(&logs, nil))
+	h.Log = slog.New(logging.NewJSONHandler(&logs, nil))
 	handle := logging.Invocations(h.Log, h.Handle)
 	if _, err := handle(context.Background(), faultBatch(t, 6)); err != nil {
 		t.Fatal(err)

@@ -22,6 +22,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/ordersync/ordersync/internal/testkit"
+	"github.com/ordersync/ordersync/shared/logging"
 	"github.com/ordersync/ordersync/shared/metrics"
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/trace"
@@ -607,7 +608,7 @@ func benchHandle(b *testing.B, m *metrics.Recorder, ev events.KafkaEvent) {
 func TestHandleLogsRequestID(t *testing.T) {
 	var buf bytes.Buffer
 	h := newHandler(t, newCluster(t, 3), nil)
-	h.Log = slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	h.Log = slog.New(logging.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	bad := pending(2)
 	bad.Qty = 0
 	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "req-1234"})
@@ -638,7 +639,7 @@ func TestHandleLogsRequestID(t *testing.T) {
 func TestOneLinePerOrder(t *testing.T) {
 	var buf bytes.Buffer
 	h := newHandler(t, newCluster(t, 3), nil)
-	h.Log = slog.New(slog.NewJSONHandler(&buf, nil))
+	h.Log = slog.New(logging.NewJSONHandler(&buf, nil))
 	bad := pending(2)
 	bad.Qty = 0
 	dead := pending(3).OrderID
@@ -680,7 +681,7 @@ func TestOneLinePerOrder(t *testing.T) {
 func TestFirstBatchHandedOverWhole(t *testing.T) {
 	h := newHandler(t, newCluster(t, 1), nil)
 	var lines atomic.Int64
-	h.Log = slog.New(slog.NewJSONHandler(lineCounter{&lines}, nil))
+	h.Log = slog.New(logging.NewJSONHandler(lineCounter{&lines}, nil))
 	p := &firstProduce{Producer: h.Producer, lines: &lines}
 	h.Producer = p
 	bad := pending(2)

@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/ordersync/ordersync/shared/kafka"
+	"github.com/ordersync/ordersync/shared/logging"
 )
 
 // testTopics are the pipeline's topics in every test of this package.
@@ -24,7 +25,7 @@ var testTopics = kafka.Topics{
 }
 
 // discardLog is the log of a handler whose lines no test reads.
-var discardLog = slog.New(slog.NewJSONHandler(io.Discard, nil))
+var discardLog = slog.New(logging.NewJSONHandler(io.Discard, nil))
 
 // newCluster starts an in-process Kafka cluster, one broker unless opts say otherwise,
 // holding the pipeline's topics with the given number of partitions each. It is closed
@@ -57,7 +58,7 @@ func newHandler(t testing.TB, c *kfake.Cluster, catalog Catalog) *Handler {
 	t.Helper()
 	log := discardLog
 	if testing.Verbose() {
-		log = slog.New(slog.NewJSONHandler(&testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		log = slog.New(logging.NewJSONHandler(&testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	return &Handler{Producer: newClient(t, c.ListenAddrs()), Topics: testTopics, Catalog: catalog, Log: log, MaxProduceWait: 30 * time.Second}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/ordersync/ordersync/internal/testkit"
+	"github.com/ordersync/ordersync/shared/logging"
 	"github.com/ordersync/ordersync/shared/trace"
 )
 
@@ -101,7 +102,7 @@ func TestTraceCarried(t *testing.T) {
 	var buf bytes.Buffer
 	c := newCluster(t, 3)
 	h := newHandler(t, c, nil)
-	h.Log = slog.New(slog.NewJSONHandler(&buf, nil))
+	h.Log = slog.New(logging.NewJSONHandler(&buf, nil))
 	bad := pending(2)
 	bad.Qty = 0
 	good, rej := encode(t, pending(1)), encode(t, bad)

@@ -19,7 +19,7 @@ import (
 // not a second line at the default level, while other standard log lines still show.
 func TestInvocationErrors(t *testing.T) {
 	var buf bytes.Buffer
-	l := slog.New(slog.NewJSONHandler(&buf, nil))
+	l := slog.New(NewJSONHandler(&buf, nil))
 	prevOut, prevFlags, prevDefault := log.Writer(), log.Flags(), slog.Default()
 	t.Cleanup(func() { slog.SetDefault(prevDefault); log.SetOutput(prevOut); log.SetFlags(prevFlags) })
 	SetDefault(l)

@@ -34,5 +34,5 @@ func New(w io.Writer, getenv func(string) string) (*slog.Logger, error) {
 	if err != nil {
 		return nil, err
 	}
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})), nil
+	return slog.New(NewJSONHandler(w, &slog.HandlerOptions{Level: level})), nil
 }
