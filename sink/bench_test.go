@@ -23,6 +23,7 @@ import (
 	"github.com/ordersync/ordersync/db/migrations"
 	"github.com/ordersync/ordersync/internal/testkit"
 	"github.com/ordersync/ordersync/shared/db"
+	"github.com/ordersync/ordersync/shared/logging"
 	"github.com/ordersync/ordersync/shared/order"
 )
 
@@ -65,7 +66,7 @@ func BenchmarkMariaDB(b *testing.B) {
 			cfg := benchConfig(b, cfgJSON, topic, table)
 			s := newSink(b, cfg, d, brokers)
 			s.Progress = -1
-			s.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+			s.Logger = slog.New(logging.NewJSONHandler(io.Discard, nil)) // as `ordersync sink` logs
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
 			b.StartTimer()

@@ -178,10 +178,11 @@ func TestConvertEmptyIsNotNull(t *testing.T) {
 }
 
 // BenchmarkLogRows is the cost of the per-row INFO line ("row written", with order_id,
-// coordinates and traceparent) through a text handler, per row.
+// coordinates and traceparent) through the JSON handler `ordersync sink` logs with, per
+// row.
 func BenchmarkLogRows(b *testing.B) {
 	s := &Sink{cfg: Config{Name: "bench"}}
-	s.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	s.Logger = slog.New(logging.NewJSONHandler(io.Discard, nil))
 	recs := make([]*record, 3000)
 	for i := range recs {
 		o := testOrder(i)

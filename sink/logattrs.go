@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -27,11 +29,13 @@ func orderID(kr *kgo.Record, value *envelope.Struct) string {
 	return ""
 }
 
-// traceparent is the record's W3C trace context header, if it carries one.
+// traceparent is the record's W3C trace context header, if it carries one. The string
+// shares the header's bytes, which nothing writes to: it is for log lines, which are
+// written before the record is let go.
 func traceparent(kr *kgo.Record) string {
 	for _, h := range kr.Headers {
 		if h.Key == "traceparent" {
-			return string(h.Value)
+			return unsafe.String(unsafe.SliceData(h.Value), len(h.Value))
 		}
 	}
 	return ""
@@ -50,12 +54,16 @@ func recordAttrs(dst []slog.Attr, kr *kgo.Record, value *envelope.Struct) []slog
 	return dst
 }
 
-// logRows writes one INFO line per row a committed transaction wrote or deleted.
+// logRows writes one INFO line per row a committed transaction wrote or deleted. The
+// lines go straight to the handler, without the caller's program counter that
+// slog.Logger takes with a stack walk on every call (no sink line logs its source): the
+// next batch waits for them.
 func (s *Sink) logRows(ctx context.Context, recs []*record) {
 	log := s.log()
 	if !log.Enabled(ctx, slog.LevelInfo) {
 		return
 	}
+	h := log.Handler()
 	attrs := make([]slog.Attr, 0, 8)
 	for _, r := range recs {
 		msg := "row written"
@@ -63,7 +71,9 @@ func (s *Sink) logRows(ctx context.Context, recs []*record) {
 			msg = "row deleted"
 		}
 		attrs = append(recordAttrs(attrs[:0], r.kr, r.value), slog.String("connector", s.cfg.Name), slog.String("table", r.table.String()))
-		log.LogAttrs(ctx, slog.LevelInfo, msg, attrs...)
+		line := slog.NewRecord(time.Now(), slog.LevelInfo, msg, 0)
+		line.AddAttrs(attrs...)
+		_ = h.Handle(ctx, line) // as slog.Logger does, a handler's error is dropped
 	}
 }
 
