@@ -33,15 +33,16 @@ const (
 		"0.51–0.55×). Each variant warms up with one unmeasured batch, keeps only its own " +
 		"event live, and produces to a broker whose log is dropped between batches outside " +
 		"the timer (a real broker keeps it on its own disk, not on the function's heap)."
-	boundObserved = "what tracing adds, measured by switching one part off at a time (6 " +
-		"paired runs each; all on: 0.91–0.93×): without the traceparent attribute on each " +
-		"record's log line 1.00×; without the two headers on the outputs 0.94×; with the " +
-		"headers in the event but never read 0.99×. In route() alone, without kgo and the " +
-		"broker, a traced record costs 0.05–0.2 µs more than a plain one (3.6 µs), and the " +
-		"attribute 45 ns in a micro-benchmark, so most of the line's cost in the batch is " +
-		"not the formatting: the line is the first to read each record's 55 traceparent " +
-		"bytes, from the event's header maps, on the goroutine every record waits for. " +
-		"The trigger's one-entry header maps are read by a lookup by name, not an iteration " +
+	boundObserved = "what tracing adds, measured by switching one part off at a time (sets " +
+		"of 6–8 paired runs; all on: 0.91–0.93×): without the traceparent attribute on each " +
+		"record's log line 0.92–1.00×, without the two headers on the outputs 0.94×, with " +
+		"the headers in the event but never read 0.99×; between sets of runs the same " +
+		"binary moves by ±4 %, as much as any one part. In route() alone, without kgo and " +
+		"the broker, a traced record costs 0.05–0.2 µs more than a plain one (3.6 µs): the " +
+		"trace headers' lookup, the attribute (45 ns in a micro-benchmark) and two more " +
+		"headers to carry; the rest is kgo serialising and compressing ≈ 160 more bytes per " +
+		"record and the in-process broker storing them, on the same two cores. The " +
+		"trigger's one-entry header maps are read by a lookup by name, not an iteration " +
 		"(2 headers: 92 → 40 ns warm). Before the benchmark gave each variant a warm-up, " +
 		"its own event and a bounded broker log, make bench read 0.98×: the variant that " +
 		"ran first paid for the heap's growth; run in separate processes the old benchmark " +
