@@ -223,12 +223,18 @@ func TestMarkedProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	pid := cmd.Process.Pid
+	// Start returns once the child has exec'd, but its /proc entry may show the new
+	// environment a moment later on a busy machine.
+	deadline := time.Now().Add(5 * time.Second)
+	for !slices.Contains(marked(want), pid) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
 	if !slices.Contains(marked(want), pid) {
 		t.Errorf("process %d not found by its marker", pid)
 	}
 	cmd.Process.Kill()
 	cmd.Wait()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline = time.Now().Add(10 * time.Second)
 	for slices.Contains(marked(want), pid) && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
