@@ -58,23 +58,30 @@ const (
 		"batch. The baseline's own speed moves with MariaDB's state: 53k–83k rows/s across " +
 		"runs on this machine."
 	boundColdStart = "what a function does beyond hello, in interleaved starts and " +
-		"GODEBUG=inittrace=1, on a quiet machine (hello's init ≈ 2.3 ms): package init ends " +
-		"≈ 2.7 ms after the start against hello's 1.5 ms; the init functions themselves sum " +
-		"to 1.0 against 0.55 ms (the largest: klauspost/compress's snapref, a CRC-32C table, " +
-		"0.19 ms; kgo 0.1 ms), the rest is first touches of an 11 MB binary against 5.8 MB. " +
-		"The kgo client's warm-up, a goroutine started during init, costs init ≈ 0.7 ms of " +
-		"CPU: a build that starts it 50 ms later reads 1.14× (2.66 against 3.34 ms), and one " +
-		"that starts it once the runtime client has sent its first /next reads 1.29–1.32× " +
-		"against 1.42–1.49×, with the same first invoke; neither is kept, as it only moves " +
-		"the work after init. The first invoke is bound by CPU: the function has used " +
-		"5.3 ms of it by its answer against hello's 3.05 ms, of which kgo.NewClient is " +
-		"0.25–0.3 ms (its default configuration clones kversion's table of ~40 release " +
-		"maps) and the order codec 0.05 ms; the rest is kgo's first, cold round trips " +
-		"(ApiVersions on each of three connections, the producer id, the broker list, the " +
-		"topic's metadata, which kgo has no public way to ask for before the first record, " +
-		"and the produce). On two cores the function's goroutines also wait for the broker " +
-		"process and the runtime API, so every hop waits for a CPU; the CPU time beside " +
-		"each median is the steadier comparison."
+		"GODEBUG=inittrace=1, on a quiet machine (hello's init ≈ 2.0–2.3 ms): package init " +
+		"ends ≈ 2.7 ms after the start against hello's 1.5 ms; the init functions themselves " +
+		"sum to 1.0 against 0.55 ms (the largest: klauspost/compress's snapref, a CRC-32C " +
+		"table, 0.19 ms; kgo 0.1 ms), the rest is first touches of a bigger binary. In 30 " +
+		"rounds of starts taken in turns, against hello: hello with kgo imported but unused " +
+		"(6.6 MB) 1.07×, with every shared package imported but unused 1.15×, get-orders " +
+		"(no Kafka; 8.3 MB) 1.29×, create-order 1.34–1.51×: what the functions run costs " +
+		"more than what they link. The kgo client's warm-up, a goroutine started during " +
+		"init, costs init ≈ 0.5 ms: on two cores it competes with init's own path and with " +
+		"the runtime API that receives /next. A build that starts it 50 ms later reads " +
+		"1.14× (2.66 against 3.34 ms), and one that starts it once the runtime client has " +
+		"sent its first /next reads 1.29–1.32× against 1.42–1.49×, with the same first " +
+		"invoke; neither is kept, as it only moves the work after init, and the second " +
+		"needs a hook into aws-lambda-go's transport. The first invoke is bound by CPU: the " +
+		"function has used 4.7–5.3 ms of it by its answer against hello's 2.7–3.05 ms. In " +
+		"instrumented starts the event came 1.0–1.6 ms after run() began, the warm-up's " +
+		"produce connection was ready 1.5–2.5 ms after it (kgo.NewClient 0.25–0.5 ms cold; " +
+		"its default configuration clones kversion's table of ~40 release maps; then a dial " +
+		"and ApiVersions on each of three connections, the producer id and the broker " +
+		"list), and the ack came 0.1–0.3 ms later (the topic's metadata, which kgo has no " +
+		"public way to ask for before the first record, and the produce). On two cores the " +
+		"function's goroutines also wait for the broker process and the runtime API, so " +
+		"every hop waits for a CPU; the CPU time beside each median is the steadier " +
+		"comparison."
 )
 
 // optimisations is the part of BENCHMARKS.md that says what each optimisation bought;
