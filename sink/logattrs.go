@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"time"
 	"unicode/utf8"
 	"unsafe"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/ordersync/ordersync/shared/envelope"
+	"github.com/ordersync/ordersync/shared/logging"
 )
 
 // orderID is the order a record is about: its value's string order_id field, or else
@@ -54,16 +54,13 @@ func recordAttrs(dst []slog.Attr, kr *kgo.Record, value *envelope.Struct) []slog
 	return dst
 }
 
-// logRows writes one INFO line per row a committed transaction wrote or deleted. The
-// lines go straight to the handler, without the caller's program counter that
-// slog.Logger takes with a stack walk on every call (no sink line logs its source): the
-// next batch waits for them.
+// logRows writes one INFO line per row a committed transaction wrote or deleted, with
+// logging.LogAttrs: the next batch waits for them.
 func (s *Sink) logRows(ctx context.Context, recs []*record) {
 	log := s.log()
 	if !log.Enabled(ctx, slog.LevelInfo) {
 		return
 	}
-	h := log.Handler()
 	attrs := make([]slog.Attr, 0, 8)
 	for _, r := range recs {
 		msg := "row written"
@@ -71,9 +68,7 @@ func (s *Sink) logRows(ctx context.Context, recs []*record) {
 			msg = "row deleted"
 		}
 		attrs = append(recordAttrs(attrs[:0], r.kr, r.value), slog.String("connector", s.cfg.Name), slog.String("table", r.table.String()))
-		line := slog.NewRecord(time.Now(), slog.LevelInfo, msg, 0)
-		line.AddAttrs(attrs...)
-		_ = h.Handle(ctx, line) // as slog.Logger does, a handler's error is dropped
+		logging.LogAttrs(ctx, log, slog.LevelInfo, msg, attrs...)
 	}
 }
 

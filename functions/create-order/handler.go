@@ -163,7 +163,7 @@ func (h *Handler) handle(ctx context.Context, requestID string, req *events.APIG
 		return h.notStored(ctx, requestID, o.OrderID, err)
 	}
 
-	h.logAttrs(ctx, slog.LevelInfo, "order submitted",
+	logging.LogAttrs(ctx, h.log, slog.LevelInfo, "order submitted",
 		slog.String("request_id", requestID), slog.String("order_id", o.OrderID))
 	return answer, nil
 }
@@ -177,17 +177,6 @@ func duplicateDetail(err error) string {
 		return "the body has the member " + strconv.Quote(pe.Path) + " more than once"
 	}
 	return "the body has a member more than once"
-}
-
-// logAttrs is h.log.LogAttrs without the caller's program counter, which slog takes
-// with a stack walk on every call; the handler's logs carry no source location.
-func (h *Handler) logAttrs(ctx context.Context, level slog.Level, msg string, attrs ...slog.Attr) {
-	if !h.log.Enabled(ctx, level) {
-		return
-	}
-	r := slog.NewRecord(time.Now(), level, msg, 0)
-	r.AddAttrs(attrs...)
-	h.log.Handler().Handle(ctx, r) // like slog.Logger, which drops a handler's error
 }
 
 // errAbandoned is returned by produce when the deadline passed before the record's
@@ -241,12 +230,12 @@ func (h *Handler) produce(ctx context.Context, r *kgo.Record, meanwhile func()) 
 // Retry-After when a retry can help, 500 for any other lasting failure.
 func (h *Handler) notStored(ctx context.Context, requestID, orderID string, err error) (events.APIGatewayV2HTTPResponse, error) {
 	if errors.Is(err, kerr.UnknownTopicOrPartition) || errors.Is(err, kerr.UnknownTopicID) {
-		h.logAttrs(ctx, slog.LevelError, "produce failed: topic "+strconv.Quote(h.topic)+" does not exist",
+		logging.LogAttrs(ctx, h.log, slog.LevelError, "produce failed: topic "+strconv.Quote(h.topic)+" does not exist",
 			slog.String("request_id", requestID), slog.String("order_id", orderID), slog.String("topic", h.topic), slog.Any("error", err))
 		return httpapi.Internal.Response(internalDetail, nil), nil
 	}
 	if unavailable(err) {
-		h.logAttrs(ctx, slog.LevelWarn, "order not acknowledged in time",
+		logging.LogAttrs(ctx, h.log, slog.LevelWarn, "order not acknowledged in time",
 			slog.String("request_id", requestID), slog.String("order_id", orderID), slog.Any("error", err))
 		return httpapi.NotAcknowledged.Response("the order could not be stored in time; retry with the same Idempotency-Key", nil), nil
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/ordersync/ordersync/shared/kafka"
+	"github.com/ordersync/ordersync/shared/logging"
 	"github.com/ordersync/ordersync/shared/metrics"
 	"github.com/ordersync/ordersync/shared/order"
 	"github.com/ordersync/ordersync/shared/trace"
@@ -261,9 +262,9 @@ func (h *Handler) route(ctx context.Context, r *events.KafkaRecord, rec *kgo.Rec
 		return deadLetter(fmt.Errorf("encode %s order: %w", ord.Status, err))
 	}
 	if o == rejected {
-		logAttrs(ctx, log, slog.LevelInfo, "order rejected", slog.String("order_id", ord.OrderID), slog.String("reason", ord.Reason), traced(headers))
+		logging.LogAttrs(ctx, log, slog.LevelInfo, "order rejected", slog.String("order_id", ord.OrderID), slog.String("reason", ord.Reason), traced(headers))
 	} else {
-		logAttrs(ctx, log, slog.LevelInfo, "order accepted", slog.String("order_id", ord.OrderID), traced(headers))
+		logging.LogAttrs(ctx, log, slog.LevelInfo, "order accepted", slog.String("order_id", ord.OrderID), traced(headers))
 	}
 	*rec = kgo.Record{
 		Topic:     topic,
@@ -286,17 +287,6 @@ func traced(headers []kgo.RecordHeader) slog.Attr {
 		}
 	}
 	return slog.Attr{}
-}
-
-// logAttrs is log.LogAttrs without the caller's program counter, which slog takes with
-// a stack walk on every call: one line per order stays cheap in a batch of thousands.
-func logAttrs(ctx context.Context, log *slog.Logger, level slog.Level, msg string, attrs ...slog.Attr) {
-	if !log.Enabled(ctx, level) {
-		return
-	}
-	r := slog.NewRecord(time.Now(), level, msg, 0)
-	r.AddAttrs(attrs...)
-	_ = log.Handler().Handle(ctx, r) // like slog.Logger, which drops a handler's error
 }
 
 // check returns the rules the submitted order breaks: docs/http-api.md's (order.Check), a
@@ -348,7 +338,7 @@ func (h *Handler) deadLetter(ctx context.Context, r *events.KafkaRecord, rec *kg
 	}
 	// The key of a submitted record is its order id: a dead letter's line carries it too,
 	// so that one grep for an order id finds every outcome.
-	logAttrs(ctx, log, slog.LevelWarn, "record dead-lettered", slog.String("order_id", string(key)), slog.String("topic", r.Topic),
+	logging.LogAttrs(ctx, log, slog.LevelWarn, "record dead-lettered", slog.String("order_id", string(key)), slog.String("topic", r.Topic),
 		slog.Int64("partition", r.Partition), slog.Int64("offset", r.Offset), slog.String("error", cause.Error()), traced(headers))
 	hs := slices.Clip(headers)
 	hs = append(hs,
