@@ -47,6 +47,7 @@ type config struct {
 	name, user   string // DB_NAME, DB_USER
 	auth         string // DB_AUTH
 	secretARN    string // DB_SECRET_ARN
+	secretsURL   string // where Secrets Manager answers (secretsEndpoint)
 	tls, caFile  string // DB_TLS, DB_CA_FILE
 	region       string // AWS_REGION
 	queryTimeout time.Duration
@@ -92,9 +93,10 @@ func configFromEnv(getenv func(string) string) (config, error) {
 	}
 	switch c.auth {
 	case AuthSecret:
-		if c.secretARN == "" {
-			return c, fmt.Errorf("%w: DB_SECRET_ARN is required with DB_AUTH=secret", ErrConfig)
+		if c.secretARN == "" || c.region == "" {
+			return c, fmt.Errorf("%w: DB_SECRET_ARN and AWS_REGION are required with DB_AUTH=secret", ErrConfig)
 		}
+		c.secretsURL = secretsEndpoint(c.region, getenv)
 	case AuthIAM:
 		if c.user == "" || c.region == "" {
 			return c, fmt.Errorf("%w: DB_USER and AWS_REGION are required with DB_AUTH=iam", ErrConfig)

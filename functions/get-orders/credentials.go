@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awscreds "github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/feature/rds/auth"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/go-sql-driver/mysql"
 )
 
@@ -78,7 +77,7 @@ func (ic *iamCredentials) beforeConnect(ctx context.Context, cfg *mysql.Config) 
 // secretCredentials read user and password from a Secrets Manager secret in the
 // format RDS and Secrets Manager rotation use: {"username": ..., "password": ...}.
 type secretCredentials struct {
-	client *secretsmanager.Client
+	client *secretsManager
 	arn    string
 	user   string // DB_USER; the secret's username when empty
 	now    func() time.Time
@@ -98,11 +97,8 @@ func newSecretCredentials(ctx context.Context, c config) (*secretCredentials, er
 	if err != nil {
 		return nil, err
 	}
-	if c.region == "" {
-		return nil, fmt.Errorf("%w: AWS_REGION is required with DB_AUTH=secret", ErrConfig)
-	}
 	sc := &secretCredentials{
-		client: secretsmanager.New(secretsmanager.Options{Region: c.region, Credentials: p}),
+		client: newSecretsManager(c.secretsURL, c.region, p),
 		arn:    c.secretARN, user: c.user, now: time.Now,
 	}
 	rctx, cancel := context.WithTimeout(ctx, secretRead)
@@ -114,12 +110,12 @@ func newSecretCredentials(ctx context.Context, c config) (*secretCredentials, er
 }
 
 func (sc *secretCredentials) refresh(ctx context.Context) error {
-	out, err := sc.client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(sc.arn)})
+	s, err := sc.client.secretString(ctx, sc.arn)
 	if err != nil {
 		return fmt.Errorf("read database secret %s: %w", sc.arn, err)
 	}
 	var v struct{ Username, Password string }
-	if out.SecretString == nil || json.Unmarshal([]byte(*out.SecretString), &v) != nil {
+	if json.Unmarshal([]byte(s), &v) != nil {
 		return fmt.Errorf("%w: %s is not a JSON object with username and password", ErrSecret, sc.arn)
 	}
 	if v.Username == "" && sc.user == "" || v.Password == "" {
