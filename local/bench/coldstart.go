@@ -123,10 +123,10 @@ func coldRows(subjects []*subject) []row {
 		case s.fn == "hello":
 			helloFirst = s
 		case s.event == nil:
-			rows = append(rows, coldRow(s, helloInit, func(st start) (time.Duration, time.Duration) { return st.init, st.initCPU },
+			rows = append(rows, coldRow(s, helloInit, func(st start) (time.Duration, time.Duration, int64) { return st.init, st.initCPU, st.initFaults },
 				fmt.Sprintf("cold start, %s, %s (process start → first `/invocation/next`)", s.fn, s.modeText()), 1.3))
 		default:
-			rows = append(rows, coldRow(s, helloFirst, func(st start) (time.Duration, time.Duration) { return st.first, st.firstCPU },
+			rows = append(rows, coldRow(s, helloFirst, func(st start) (time.Duration, time.Duration, int64) { return st.first, st.firstCPU, st.firstFaults },
 				fmt.Sprintf("first invoke, %s, `KAFKA_AUTH=%s` (process start → first response, broker on loopback)", s.fn, s.auth), 1.5))
 		}
 	}
@@ -135,14 +135,17 @@ func coldRows(subjects []*subject) []row {
 
 // coldRow is one subject's row against its hello baseline: medians, their ratio, and
 // the spread (25th to 75th percentile) of the values and of the per-round ratios; and
-// beside them the median CPU time, when known. of returns a start's wall and CPU time.
-func coldRow(s, hello *subject, of func(start) (time.Duration, time.Duration), what string, limit float64) row {
+// beside them the median CPU time and page faults, when known. of returns a start's
+// wall time, CPU time and page faults.
+func coldRow(s, hello *subject, of func(start) (time.Duration, time.Duration, int64), what string, limit float64) row {
 	var ds, bs, dcpu, bcpu []time.Duration
+	var dflt, bflt []int64
 	var ratios []float64
 	for i := range s.starts {
-		d, c := of(s.starts[i])
-		b, bc := of(hello.starts[i])
+		d, c, f := of(s.starts[i])
+		b, bc, bf := of(hello.starts[i])
 		ds, bs, dcpu, bcpu = append(ds, d), append(bs, b), append(dcpu, c), append(bcpu, bc)
+		dflt, bflt = append(dflt, f), append(bflt, bf)
 		ratios = append(ratios, float64(d)/float64(b))
 	}
 	d, base := quantile(ds, 0.5), quantile(bs, 0.5)
@@ -162,6 +165,10 @@ func coldRow(s, hello *subject, of func(start) (time.Duration, time.Duration), w
 		r.Value = fmt.Sprintf("%s (%s; on CPU %s)", fmtDuration(d), spread(ds), fmtDuration(c))
 		r.Baseline = fmt.Sprintf("%s (hello; %s; on CPU %s)", fmtDuration(base), spread(bs), fmtDuration(bc))
 		r.Ratio = fmt.Sprintf("%.2f× (per round p25–p75 %.2f–%.2f×; CPU %.2f×)", ratio, quantile(ratios, 0.25), quantile(ratios, 0.75), float64(c)/float64(bc))
+	}
+	if f, bf := quantile(dflt, 0.5), quantile(bflt, 0.5); f > 0 && bf > 0 {
+		r.Value = strings.TrimSuffix(r.Value, ")") + fmt.Sprintf("; %d page faults)", f)
+		r.Baseline = strings.TrimSuffix(r.Baseline, ")") + fmt.Sprintf("; %d page faults)", bf)
 	}
 	if !r.Met {
 		r.Note = boundColdStart

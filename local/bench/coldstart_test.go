@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -43,6 +44,30 @@ func TestColdRows(t *testing.T) {
 		if !r.Met && !strings.Contains(r.Note, "hello") {
 			t.Errorf("missed row without a note: %+v", r)
 		}
+	}
+}
+
+// TestColdRowFaults: with page faults known, each side of a row shows its median.
+func TestColdRowFaults(t *testing.T) {
+	starts := func(ms int, faults ...int64) []start {
+		var s []start
+		for _, f := range faults {
+			s = append(s, start{init: time.Duration(ms) * time.Millisecond, initCPU: time.Millisecond, initFaults: f})
+		}
+		return s
+	}
+	rows := coldRows([]*subject{
+		{fn: "hello", starts: starts(10, 300, 310, 320)},
+		{fn: "get-orders", mode: "`DB_AUTH=iam`", starts: starts(11, 350, 500, 360)},
+	})
+	if len(rows) != 1 || !strings.HasSuffix(rows[0].Value, "; 360 page faults)") || !strings.HasSuffix(rows[0].Baseline, "; 310 page faults)") {
+		t.Fatalf("rows %+v, want the median page faults on each side", rows)
+	}
+	if f := faults(os.Getpid()); f <= 0 {
+		t.Errorf("faults of this process = %d, want some", f)
+	}
+	if f := faults(-1); f != 0 {
+		t.Errorf("faults of no process = %d, want 0", f)
 	}
 }
 
