@@ -35,14 +35,9 @@ func coldStartRows(ctx context.Context, root, work string, n int) ([]row, error)
 		return nil, err
 	}
 	defer cleanup()
-	api, err := newRuntimeAPI()
-	if err != nil {
-		return nil, err
-	}
-	defer api.Close()
 	for round := -1; round < n; round++ {
 		for _, s := range subjects {
-			st, err := api.coldStart(ctx, s.bin, s.env, s.event)
+			st, err := coldStart(ctx, s.bin, s.env, s.event)
 			if err != nil {
 				return nil, err
 			}

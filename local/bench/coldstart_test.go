@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -98,5 +100,43 @@ func TestMergeKeepsOtherRows(t *testing.T) {
 		"first invoke, create-order, `KAFKA_AUTH=none` (y)=new|binary size, create-order, stripped linux/arm64=13 MB|local stack, HTTP → 201=1 orders/s"
 	if strings.Join(whats, "|") != want {
 		t.Fatalf("merged %s\nwant   %s", strings.Join(whats, "|"), want)
+	}
+}
+
+// TestColdStart starts the hello function under the bench's Runtime API, in turns with
+// and without an event, as coldStartRows does: every start is measured, and each one
+// answers its own event. A process asks for its next invocation right after answering,
+// just before it is killed; that request must not reach the next start.
+func TestColdStart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a function; skipped with -short")
+	}
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "bootstrap")
+	if err := buildLambda(context.Background(), root, helloPkg, bin, goHostOS(), goHostArch()); err != nil {
+		t.Fatal(err)
+	}
+	event := []byte(`{"version":"2.0","routeKey":"POST /x","rawPath":"/x","requestContext":{"http":{"method":"POST"}}}`)
+	for i := range 20 {
+		var ev []byte
+		if i%3 != 0 {
+			ev = event
+		}
+		st, err := coldStart(context.Background(), bin, nil, ev)
+		if err != nil {
+			t.Fatalf("start %d: %v", i, err)
+		}
+		if st.init <= 0 || st.initCPU <= 0 || st.initFaults <= 0 {
+			t.Fatalf("start %d: init %v, on CPU %v, %d page faults", i, st.init, st.initCPU, st.initFaults)
+		}
+		if ev == nil {
+			continue
+		}
+		if st.first <= st.init || !strings.Contains(string(st.body), `"statusCode":200`) || st.firstFaults < st.initFaults {
+			t.Fatalf("start %d: init %v, first answer %v: %s (%d, %d page faults)", i, st.init, st.first, st.body, st.initFaults, st.firstFaults)
+		}
 	}
 }

@@ -13,26 +13,32 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/ordersync/ordersync/local/runtimeapi"
 )
 
-// runtimeAPI is a minimal Lambda Runtime API (and the Extensions API, which
-// lambda.WithEnableSIGTERM registers with during init) for one process at a time. It
+// A session is a minimal Lambda Runtime API (and the Extensions API, which
+// lambda.WithEnableSIGTERM registers with during init) for one process start. It
 // records when the process first asks for an invocation; it then either holds that
 // request (an init measurement) or hands the process one event and records when its
 // answer arrives (a first-invoke measurement).
-type runtimeAPI struct {
-	ln  net.Listener
-	srv *http.Server
+//
+// Each start gets a session of its own, on a port of its own, closed with the process:
+// a request the previous process sent just before it was killed (its second
+// /invocation/next, right after its answer) can then neither take the next process's
+// event nor pass for its first /next.
+type session struct {
+	srv   *http.Server
+	addr  string
+	event []byte // nil: hold /next
 
 	mu    sync.Mutex
-	event []byte // the event of the current start; nil: hold /next
-	given bool   // the event was handed out
+	given bool // the event was handed out
 
-	next   chan time.Time // the first GET /invocation/next of the current process
-	answer chan answer    // its first /response or /error
+	next   chan time.Time // the first GET /invocation/next
+	answer chan answer    // the first /response or /error
 }
 
 // answer is a process's reply to its first invocation.
@@ -42,18 +48,18 @@ type answer struct {
 	err  bool // it posted to /error
 }
 
-func newRuntimeAPI() (*runtimeAPI, error) {
+func newSession(event []byte) (*session, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	api := &runtimeAPI{ln: ln, next: make(chan time.Time, 1), answer: make(chan answer, 1)}
+	s := &session{addr: ln.Addr().String(), event: event, next: make(chan time.Time, 1), answer: make(chan answer, 1)}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /2018-06-01/runtime/invocation/next", api.serveNext)
+	mux.HandleFunc("GET /2018-06-01/runtime/invocation/next", s.serveNext)
 	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/{kind}", func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		select {
-		case api.answer <- answer{at: time.Now(), body: body, err: r.PathValue("kind") == "error"}:
+		case s.answer <- answer{at: time.Now(), body: body, err: r.PathValue("kind") == "error"}:
 		default:
 		}
 		w.WriteHeader(http.StatusAccepted)
@@ -68,21 +74,20 @@ func newRuntimeAPI() (*runtimeAPI, error) {
 		<-r.Context().Done() // no lifecycle events were asked for
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusAccepted) })
-	api.srv = &http.Server{Handler: mux}
-	go api.srv.Serve(ln)
-	return api, nil
+	s.srv = &http.Server{Handler: mux}
+	go s.srv.Serve(ln)
+	return s, nil
 }
 
-func (api *runtimeAPI) serveNext(w http.ResponseWriter, r *http.Request) {
+func (s *session) serveNext(w http.ResponseWriter, r *http.Request) {
 	select {
-	case api.next <- time.Now():
+	case s.next <- time.Now():
 	default:
 	}
-	api.mu.Lock()
-	event := api.event
-	give := event != nil && !api.given
-	api.given = api.given || give
-	api.mu.Unlock()
+	s.mu.Lock()
+	give := s.event != nil && !s.given
+	s.given = s.given || give
+	s.mu.Unlock()
 	if !give {
 		<-r.Context().Done() // hold the request: the process is killed next
 		return
@@ -93,10 +98,8 @@ func (api *runtimeAPI) serveNext(w http.ResponseWriter, r *http.Request) {
 	h.Set("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:111122223333:function:bench")
 	h.Set("Lambda-Runtime-Trace-Id", "Root=1-67406b78-3f6e1c2a9b8d7e6f5a4b3c2d;Parent=53995c3f42cd8ad8;Sampled=1")
 	h.Set("Content-Type", "application/json")
-	w.Write(event)
+	w.Write(s.event)
 }
-
-func (api *runtimeAPI) Close() { api.srv.Close() }
 
 // start is what one process start measured.
 type start struct {
@@ -116,21 +119,15 @@ type start struct {
 // first GET /runtime/invocation/next: all of init (package init, config, client
 // construction, any extension registration) and nothing of an invocation. With one, it
 // hands the process event and also returns the time to its answer.
-func (api *runtimeAPI) coldStart(ctx context.Context, bin string, env []string, event []byte) (start, error) {
-	select { // late requests of the previous process
-	case <-api.next:
-	default:
+func coldStart(ctx context.Context, bin string, env []string, event []byte) (start, error) {
+	sess, err := newSession(event)
+	if err != nil {
+		return start{}, err
 	}
-	select {
-	case <-api.answer:
-	default:
-	}
-	api.mu.Lock()
-	api.event, api.given = event, false
-	api.mu.Unlock()
+	defer sess.srv.Close()
 
 	cmd := exec.CommandContext(ctx, bin)
-	cmd.Env = append(lambdaEnv(api.ln.Addr().String()), env...)
+	cmd.Env = append(lambdaEnv(sess.addr), env...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	began := time.Now()
@@ -146,18 +143,18 @@ func (api *runtimeAPI) coldStart(ctx context.Context, bin string, env []string, 
 	timeout := time.After(10 * time.Second)
 	var s start
 	select {
-	case t := <-api.next:
+	case t := <-sess.next:
 		s.init, s.initCPU, s.initFaults = t.Sub(began), cpuTime(cmd.Process.Pid), faults(cmd.Process.Pid)
 	case err := <-exited:
 		return start{}, fmt.Errorf("%s exited before asking for an invocation: %v\n%s", bin, err, stderr.String())
 	case <-timeout:
-		return start{}, fmt.Errorf("%s did not ask for an invocation within 10s\n%s", bin, stderr.String())
+		return start{}, fmt.Errorf("%s did not ask for an invocation within 10s\n%s", bin, dump(cmd, exited, &stderr))
 	}
 	if event == nil {
 		return s, nil
 	}
 	select {
-	case a := <-api.answer:
+	case a := <-sess.answer:
 		if a.err {
 			return start{}, fmt.Errorf("%s answered its first invocation with an error: %s\n%s", bin, a.body, stderr.String())
 		}
@@ -166,8 +163,23 @@ func (api *runtimeAPI) coldStart(ctx context.Context, bin string, env []string, 
 	case err := <-exited:
 		return start{}, fmt.Errorf("%s exited during its first invocation: %v\n%s", bin, err, stderr.String())
 	case <-timeout:
-		return start{}, fmt.Errorf("%s did not answer its first invocation within 10s\n%s", bin, stderr.String())
+		return start{}, fmt.Errorf("%s did not answer its first invocation within 10s\n%s", bin, dump(cmd, exited, &stderr))
 	}
+}
+
+// dump asks a process that hangs for its goroutines (a Go program prints them on
+// SIGQUIT and exits), and returns its stderr, dump included, once it has exited.
+func dump(cmd *exec.Cmd, exited chan error, stderr *bytes.Buffer) string {
+	cmd.Process.Signal(syscall.SIGQUIT)
+	var err error
+	select {
+	case err = <-exited:
+	case <-time.After(2 * time.Second):
+		cmd.Process.Kill()
+		err = <-exited
+	}
+	exited <- err // for coldStart's deferred kill
+	return stderr.String()
 }
 
 // cpuTime returns how long the threads of process pid have run, from the first field
