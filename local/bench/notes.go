@@ -19,8 +19,15 @@ const (
 		"is bound by latency, not CPU (the profile shows the two cores half idle, in " +
 		"loopback reads and writes and goroutine wake-ups), so the floor is ≈ 1.07×. " +
 		"Switching one part off at a time (3 paired runs each): the log line written " +
-		"after the ack costs ≈ 6 % (1.13× without it), the produce deadline's context " +
-		"nothing measurable. Since the broker keeps no log between measurements the runs " +
+		"after the ack costs ≈ 6 % (1.13× without it). The produce deadline's context is " +
+		"not work (≈ 1 µs with its timer) but a wake-up pattern: with handler and " +
+		"ProduceSync requests taking turns in one loop, a handler with it read 1.15–1.17× " +
+		"and one without 1.08× (a plain cancelable context as much as the deadline), yet " +
+		"with five variants taking turns 1.02–1.06× and 0.98–1.03×; the profile shows " +
+		"the broker's response writes taking longer, as they wake a sleeping reader, with " +
+		"the same number of system calls. On a machine where a wake-up goes through the " +
+		"hypervisor, which request ran before a request moves it by ±10 %. Since the " +
+		"broker keeps no log between measurements the runs " +
 		"agree within ±2 %; before, the broker's heap grew through both sub-benchmarks and " +
 		"the one that ran second, ProduceSync, paid for it, which read 1.01–1.13×."
 	boundBatch = "the handler does the baseline's work (base64, envelope decode, rules) and " +
@@ -32,7 +39,11 @@ const (
 		"takes ≈ 0.3 µs with logging.NewJSONHandler (the row went from 0.46–0.51× to " +
 		"0.51–0.55×). Each variant warms up with one unmeasured batch, keeps only its own " +
 		"event live, and produces to a broker whose log is dropped between batches outside " +
-		"the timer (a real broker keeps it on its own disk, not on the function's heap)."
+		"the timer (a real broker keeps it on its own disk, not on the function's heap). On " +
+		"the machine's slower days, when each page fault and each wake-up of an idle core " +
+		"goes through the hypervisor (see the cold-start note), two make bench runs read " +
+		"0.43× (0.34–0.46×) and 0.41× (0.33–0.47×): the handler's side is system calls, " +
+		"wake-ups and fresh memory for the broker, the baseline's is CPU alone."
 	boundObserved = "what tracing adds, measured by switching one part off at a time (sets " +
 		"of 6–8 paired runs; all on: 0.91–0.93×): without the traceparent attribute on each " +
 		"record's log line 0.92–1.00×, without the two headers on the outputs 0.94×, with " +
@@ -56,7 +67,8 @@ const (
 		"line ≈ 60 ms on the write loop between batches, GC ≈ 40 ms; the rest is MariaDB's. " +
 		"On top: the consumer group join (≈ 2 ms against kfake) and an offset commit per " +
 		"batch. The baseline's own speed moves with MariaDB's state: 53k–83k rows/s across " +
-		"runs on this machine."
+		"runs on this machine. On its slower days (see the cold-start note) two make bench " +
+		"runs read 0.70× (0.47–0.88×) and 0.83× (0.67–0.87×)."
 	boundColdStart = "what a function does beyond hello, in interleaved starts and " +
 		"GODEBUG=inittrace=1, on a quiet machine (hello's init ≈ 2.0–2.3 ms): package init " +
 		"ends ≈ 2.7 ms after the start against hello's 1.5 ms; the init functions themselves " +
@@ -81,7 +93,25 @@ const (
 		"public way to ask for before the first record, and the produce). On two cores the " +
 		"function's goroutines also wait for the broker process and the runtime API, so " +
 		"every hop waits for a CPU; the CPU time beside each median is the steadier " +
-		"comparison."
+		"comparison. On this machine's slower days (hello's init 12.6–15 ms) it runs as a " +
+		"paravirtualised guest in which every page fault and page-table update goes " +
+		"through the hypervisor, ≈ 17 µs each (touching 18 GiB of fresh memory took 102 s, " +
+		"83 s of it in the kernel), so the pages a start touches are most of its time: " +
+		"until /next hello takes ≈ 335 page faults, create-order and validate-order ≈ 500, " +
+		"get-orders ≈ 357. Of create-order's extra faults before /next (perf record -e " +
+		"page-faults over several starts): the order codec's build 21–36, the kgo client " +
+		"12–54, klauspost/compress's package init 13, the runtime's start-up tables of a " +
+		"bigger binary 15. Tried in 60–80 interleaved rounds, none kept: the codec's build " +
+		"in the warm-up's goroutine instead of its own (±0.04×); the warm-up started before " +
+		"the codec's build (init 1.39/1.35× against 1.31/1.28×, first invoke 1.60/1.61× " +
+		"against 1.52/1.53×); the warm-up's thread at nice 19 (no better); GOMAXPROCS=1 " +
+		"(init worse, first invoke better but hello's too); a build with the environment's " +
+		"credentials only (−0.55 MB, −12 faults, no time measurable). The first invoke, " +
+		"from kgo's connection hooks: the client is built ≈ 2 ms after its goroutine " +
+		"starts, the seed connection's ApiVersions takes ≈ 2.5 ms to be answered while the " +
+		"runtime hands over the event, and the produce connection is ready ≈ 6 ms after " +
+		"the client; each step waits for one of two CPUs shared with the broker and the " +
+		"runtime API."
 )
 
 // optimisations is the part of BENCHMARKS.md that says what each optimisation bought;
@@ -107,6 +137,7 @@ that drift falls on both sides; medians of 5–6 runs.
 | logs: ` + "`logging.NewJSONHandler`" + ` writes slog's JSON lines byte for byte (held equal by a fuzz target) without slog's generic attribute machinery, for every function, the sink and the stack | a traced record's line 0.79–0.84 µs; validate-order's batch 0.46–0.51× decode-only | 0.40–0.41 µs; 0.51–0.55× |
 | sink: the per-row INFO line goes straight to the handler, without ` + "`slog.Logger`" + `'s stack walk for the caller's program counter, through the JSON handler ` + "`ordersync sink`" + ` logs with | 1.6 µs a row (text handler, with the stack walk); 62.5k rows/s (0.79–0.82× a baseline that read 78k) | 0.77 µs; 66.6k rows/s (0.78–0.83× a baseline that read 83k minutes later) |
 | validate-order: a trigger header's one-entry map is read by looking up the trace headers' names before iterating | two headers 92 ns | 40 ns |
+| cold start: get-orders makes its one Secrets Manager call, ` + "`GetSecretValue`" + `, itself (signed by the SDK's SigV4 signer, retried by its standard policy) instead of through ` + "`service/secretsmanager`" + ` | init 1.24× hello, 461 page faults until /next; 7.67 MB linux/arm64 | 1.03×, 357; 6.62 MB (25 interleaved rounds) |
 | cold start: ` + "`order.Codec`" + ` built lazily, by a goroutine started at the top of run() | package init with 0.4–0.75 ms of reflection; first invoke 26.1 ms (create-order), 29.8 ms (validate-order) | 25.2 ms, 28.0 ms (25 interleaved rounds) |
 
 Changes to how things are measured, not to what: a Go benchmark's ratio is the median of
@@ -115,5 +146,9 @@ binary by binary, because on this machine the same create-order code read 1.06×
 ` + "`make bench`" + ` and 1.19× in interleaved runs minutes later. ` + "`BenchmarkHandleKfake`" + ` warms both
 paths (2,000 requests each) before measuring either: without it the sub-benchmark that ran
 first paid for the broker's log and the heap growing, 1.16× with the handler first against
-1.07× with ` + "`ProduceSync`" + ` first (6 interleaved runs each); with it, 1.08× and 1.09×.
+1.07× with ` + "`ProduceSync`" + ` first (6 interleaved runs each); with it, 1.08× and 1.09×. Each cold
+start has a Runtime API server of its own: with one shared server, a process's second
+/next, sent just before it was killed, could take the next start's event (about one start
+in 300 then hung and stopped the run) or pass for its first /next (a too-short init). Page
+faults are counted beside each start's CPU time.
 `
