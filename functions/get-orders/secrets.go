@@ -21,8 +21,8 @@ import (
 // needs, GetSecretValue: a POST in the AWS JSON 1.1 protocol, signed by the SDK's
 // Signature Version 4 signer and retried by the SDK's standard retry policy. The SDK's
 // service client does the same through far more code, whose package initialisation
-// alone made every cold start of get-orders, in every DB_AUTH mode, about 0.1× of a
-// hello function's init slower (BENCHMARKS.md).
+// alone made every cold start of get-orders, in every DB_AUTH mode, slower by about a
+// fifth of a hello function's init (BENCHMARKS.md).
 type secretsManager struct {
 	endpoint string // https://secretsmanager.<region>.<partition domain>, or the configured endpoint URL
 	region   string
