@@ -2,7 +2,7 @@
 // BENCHMARKS.md. Every figure is an absolute value next to a ratio against its baseline,
 // because a shared machine drifts between runs; rows that miss their target are marked.
 //
-//	go run ./local/bench [--out BENCHMARKS.md] [--count 8] [--starts 30] [--stack=false] [--only go,cold,size,stack]
+//	go run ./local/bench [--out BENCHMARKS.md] [--count 8] [--starts 60] [--stack=false] [--only go,cold,size,stack]
 //
 // With --only, the rows of the other steps are kept from the report as it was.
 package main
@@ -44,7 +44,7 @@ func main() {
 func run() error {
 	out := flag.String("out", "BENCHMARKS.md", "report to rewrite")
 	count := flag.Int("count", 8, "runs of each Go benchmark (the median is reported)")
-	starts := flag.Int("starts", 30, "process starts per cold-start measurement (the median is reported)")
+	starts := flag.Int("starts", 60, "process starts per cold-start measurement (the median is reported)")
 	stack := flag.Bool("stack", true, "include the end-to-end local stack load (needs DATABASE_URL or MariaDB on 127.0.0.1:3306)")
 	only := flag.String("only", "", "comma-separated steps to run (go, cold, size, stack); empty: all; the other steps' rows are kept")
 	orders := flag.Int("orders", 20000, "orders sent by the end-to-end load generator")

@@ -69,6 +69,13 @@ const (
 		"batch. The baseline's own speed moves with MariaDB's state: 53k–83k rows/s across " +
 		"runs on this machine. On its slower days (see the cold-start note) two make bench " +
 		"runs read 0.70× (0.47–0.88×) and 0.83× (0.67–0.87×)."
+	boundGetOrders = "both sides wait for MariaDB: the query's answer is most of a request " +
+		"(≈ 1.2 ms for a list of 20, ≈ 0.2 ms for one order), and in the handler's profile " +
+		"the process is on a CPU 13 % of the time. The handler's own work (the key check, " +
+		"the cursor's HMAC, the JSON body) adds 13–31 allocations; what moves the row is " +
+		"MariaDB's time from one run to the next. The list of 20 has read " +
+		"0.75–1.00× in make bench since it was added, and 0.78×, 1.02×, 1.04× and 1.34× in " +
+		"four runs on one of this machine's slower days (single runs 0.67–1.48×)."
 	boundColdStart = "what a function does beyond hello, in interleaved starts and " +
 		"GODEBUG=inittrace=1, on a quiet machine (hello's init ≈ 2.0–2.3 ms): package init " +
 		"ends ≈ 2.7 ms after the start against hello's 1.5 ms; the init functions themselves " +
@@ -148,7 +155,9 @@ paths (2,000 requests each) before measuring either: without it the sub-benchmar
 first paid for the broker's log and the heap growing, 1.16× with the handler first against
 1.07× with ` + "`ProduceSync`" + ` first (6 interleaved runs each); with it, 1.08× and 1.09×. Each cold
 start has a Runtime API server of its own: with one shared server, a process's second
-/next, sent just before it was killed, could take the next start's event (about one start
-in 300 then hung and stopped the run) or pass for its first /next (a too-short init). Page
-faults are counted beside each start's CPU time.
+/next, sent just before it was killed, could take the next start's event (then the start
+hung and stopped the run: one start in 240–400 of functions run with GOMAXPROCS=1, which
+answer sooner) or pass for its first /next (a too-short init). Page faults are counted
+beside each start's CPU time, and a cold-start row takes 60 rounds of starts, not 30: 25
+rounds of the same binaries read medians 0.1× apart from one set to the next.
 `
