@@ -65,9 +65,7 @@ func TestLambdaBuildHasNoSQLite(t *testing.T) {
 // the 15 minutes it is valid for run out; the connection uses TLS and the clear-text
 // plugin the token needs.
 func TestIAMCredentials(t *testing.T) {
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
-	t.Setenv("AWS_SESSION_TOKEN", "session")
+	setAWSKeys(t)
 	c, err := configFromEnv(env("DB_ENDPOINT", "proxy.proxy-abc.eu-west-1.rds.amazonaws.com", "DB_NAME", "orders",
 		"DB_AUTH", "iam", "DB_USER", "ordersync_reader", "AWS_REGION", "eu-west-1"))
 	if err != nil {
@@ -99,7 +97,7 @@ func TestIAMCredentials(t *testing.T) {
 	}
 	first := token()
 	if !strings.HasPrefix(first, "proxy.proxy-abc.eu-west-1.rds.amazonaws.com:3306?Action=connect&DBUser=ordersync_reader") ||
-		!strings.Contains(first, "X-Amz-Security-Token=session") {
+		!strings.Contains(first, "X-Amz-Security-Token="+testToken) {
 		t.Fatalf("token %s", first)
 	}
 	made := ic.made

@@ -53,6 +53,12 @@ func (f *fakeSecretsManager) set(id, value string) {
 	f.secrets[id] = value
 }
 
+func (f *fakeSecretsManager) remove(id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.secrets, id)
+}
+
 func (f *fakeSecretsManager) requests() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -239,8 +245,7 @@ func TestSecretReread(t *testing.T) {
 	if got := login(); got != "two" || f.requests() != 2 {
 		t.Fatalf("after its reuse time: password %q after %d calls, want the rotated one", got, f.requests())
 	}
-	f.set(testARN, "")
-	delete(f.secrets, testARN) // the next read fails
+	f.remove(testARN) // the next read fails
 	now = now.Add(secretReuse + time.Second)
 	if got := login(); got != "two" {
 		t.Fatalf("a failed read: password %q, want the last good one", got)
