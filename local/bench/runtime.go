@@ -156,7 +156,7 @@ func coldStart(ctx context.Context, bin string, env []string, event []byte) (sta
 	select {
 	case a := <-sess.answer:
 		if a.err {
-			return start{}, fmt.Errorf("%s answered its first invocation with an error: %s\n%s", bin, a.body, stderr.String())
+			return start{}, fmt.Errorf("%s answered its first invocation with an error: %s\n%s", bin, a.body, stopped(cmd, exited, &stderr))
 		}
 		s.first, s.body, s.firstCPU, s.firstFaults = a.at.Sub(began), a.body, cpuTime(cmd.Process.Pid), faults(cmd.Process.Pid)
 		return s, nil
@@ -171,14 +171,19 @@ func coldStart(ctx context.Context, bin string, env []string, event []byte) (sta
 // SIGQUIT and exits), and returns its stderr, dump included, once it has exited.
 func dump(cmd *exec.Cmd, exited chan error, stderr *bytes.Buffer) string {
 	cmd.Process.Signal(syscall.SIGQUIT)
-	var err error
 	select {
-	case err = <-exited:
+	case err := <-exited:
+		exited <- err
 	case <-time.After(2 * time.Second):
-		cmd.Process.Kill()
-		err = <-exited
 	}
-	exited <- err // for coldStart's deferred kill
+	return stopped(cmd, exited, stderr)
+}
+
+// stopped kills the process if it still runs and returns its stderr once it has exited:
+// until then the process may still be writing it.
+func stopped(cmd *exec.Cmd, exited chan error, stderr *bytes.Buffer) string {
+	cmd.Process.Kill()
+	exited <- <-exited // for coldStart's deferred kill
 	return stderr.String()
 }
 
