@@ -1,6 +1,9 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -81,5 +84,17 @@ func TestAbandonedRecord(t *testing.T) {
 	}
 	if o, ok := found[nextID]; !ok || o.UserID != "user-next" || o.Qty != 9 || o.TotalPrice != 900 {
 		t.Errorf("next record %s = %+v (stored: %v)", nextID, o, ok)
+	}
+}
+
+// TestErrAbandoned: the abandoned record's error is a deadline, as the 503's logs and
+// errors.Is checks expect, and is found again once wrapped.
+func TestErrAbandoned(t *testing.T) {
+	wrapped := fmt.Errorf("produce: %w", errAbandoned)
+	if !errors.Is(wrapped, errAbandoned) || !errors.Is(wrapped, context.DeadlineExceeded) {
+		t.Errorf("%v is not errAbandoned and context.DeadlineExceeded", wrapped)
+	}
+	if got, want := errAbandoned.Error(), "record not acknowledged before the deadline: context deadline exceeded"; got != want {
+		t.Errorf("errAbandoned = %q, want %q", got, want)
 	}
 }

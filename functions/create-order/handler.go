@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -180,8 +179,16 @@ func duplicateDetail(err error) string {
 }
 
 // errAbandoned is returned by produce when the deadline passed before the record's
-// promise was called.
-var errAbandoned = fmt.Errorf("record not acknowledged before the deadline: %w", context.DeadlineExceeded)
+// promise was called. It wraps context.DeadlineExceeded; it is a type rather than a
+// package-level fmt.Errorf, which would run fmt at every cold start.
+var errAbandoned error = abandoned{}
+
+type abandoned struct{}
+
+func (abandoned) Error() string {
+	return "record not acknowledged before the deadline: " + context.DeadlineExceeded.Error()
+}
+func (abandoned) Unwrap() error { return context.DeadlineExceeded }
 
 // An ack waits for the promise of one record. Its promise is bound once, so a pooled
 // ack costs no allocation per request; an abandoned ack is never pooled again, because

@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -137,6 +139,48 @@ func TestColdStart(t *testing.T) {
 		}
 		if st.first <= st.init || !strings.Contains(string(st.body), `"statusCode":200`) || st.firstFaults < st.initFaults {
 			t.Fatalf("start %d: init %v, first answer %v: %s (%d, %d page faults)", i, st.init, st.first, st.body, st.initFaults, st.firstFaults)
+		}
+	}
+}
+
+// TestPackageInitBuildsNothing: the project's own packages do no work at package init
+// (no fmt.Errorf, no map literal, no eager cache), which every cold start would pay
+// before main. The Go runtime reports each package's init with GODEBUG=inittrace=1;
+// allocations are what such work leaves, and unlike its time they do not vary.
+func TestPackageInitBuildsNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the functions; skipped with -short")
+	}
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fn := range append(slices.Clone(functions), getOrders) {
+		bin := filepath.Join(t.TempDir(), "bootstrap")
+		if err := buildLambda(context.Background(), root, fn.pkg, bin, goHostOS(), goHostArch()); err != nil {
+			t.Fatal(err)
+		}
+		// Without its configuration the function stops in main, after every package init.
+		cmd := exec.Command(bin)
+		cmd.Env = []string{"GODEBUG=inittrace=1"}
+		out, _ := cmd.CombinedOutput()
+		var ours int
+		for _, line := range strings.Split(string(out), "\n") {
+			pkg, ok := strings.CutPrefix(line, "init ")
+			if !ok {
+				continue
+			}
+			pkg, _, _ = strings.Cut(pkg, " ")
+			if pkg != "main" && !strings.HasPrefix(pkg, "github.com/ordersync/") {
+				continue
+			}
+			ours++
+			if !strings.HasSuffix(line, " 0 bytes, 0 allocs") {
+				t.Errorf("%s: %s", fn.name, line)
+			}
+		}
+		if ours == 0 {
+			t.Errorf("%s: no init of the project's packages reported:\n%s", fn.name, out)
 		}
 	}
 }

@@ -424,11 +424,12 @@ func (sc *scanner) structValue(s *Schema, depth int) (*Struct, error) {
 }
 
 // schemaCache maps the bytes of a schema to its parsed form, as JsonConverter's
-// schemas.cache does; it is emptied when it reaches schemaCacheSize entries.
-var schemaCache = struct {
+// schemas.cache does; it is emptied when it reaches schemaCacheSize entries. Its map is
+// made on first use, so that package init builds nothing.
+var schemaCache struct {
 	sync.RWMutex
 	m map[string]*Schema
-}{m: map[string]*Schema{}}
+}
 
 // The cache holds at most schemaCacheSize schemas of at most
 // schemaCacheMaxBytes each, so it stays under 16 MiB whatever the input.
@@ -472,7 +473,9 @@ func (sc *scanner) cachedSchema() (*Schema, error) {
 			return s, err
 		}
 		schemaCache.Lock()
-		if len(schemaCache.m) >= schemaCacheSize {
+		if schemaCache.m == nil {
+			schemaCache.m = make(map[string]*Schema)
+		} else if len(schemaCache.m) >= schemaCacheSize {
 			clear(schemaCache.m)
 		}
 		schemaCache.m[string(raw)] = s

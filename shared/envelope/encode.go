@@ -143,7 +143,7 @@ func appendInt(dst []byte, t Type, v any, rv reflect.Value) ([]byte, error) {
 	default:
 		return nil, fmt.Errorf("%w: %T for %s", ErrType, v, t)
 	}
-	if r := intRange[t]; n < r[0] || n > r[1] {
+	if lo, hi := intRange(t); n < lo || n > hi {
 		return nil, fmt.Errorf("%w: %d does not fit %s", ErrRange, n, t)
 	}
 	return strconv.AppendInt(dst, n, 10), nil

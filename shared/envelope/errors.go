@@ -18,6 +18,16 @@ var (
 	ErrNull     = errors.New("null for a required value")
 )
 
+// wrapped is an error with its own message that wraps err: what fmt.Errorf("…: %w")
+// returns, for the package's sentinel errors, which fmt would build at every cold start.
+type wrapped struct {
+	msg string
+	err error
+}
+
+func (e *wrapped) Error() string { return e.msg }
+func (e *wrapped) Unwrap() error { return e.err }
+
 // PathError reports where in a document a problem was found. Path is a dotted
 // path from the top of the envelope, such as "payload.qty",
 // "payload.items[2].sku" or "schema.fields[3].type"; Err wraps one of the

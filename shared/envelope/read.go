@@ -439,18 +439,25 @@ func parseInt(b []byte) (n int64, ok bool) {
 	return int64(u), true
 }
 
-var intRange = map[Type][2]int64{
-	Int8:  {math.MinInt8, math.MaxInt8},
-	Int16: {math.MinInt16, math.MaxInt16},
-	Int32: {math.MinInt32, math.MaxInt32},
-	Int64: {math.MinInt64, math.MaxInt64},
+// intRange is the range of the integer type t (Int8 to Int64). A switch, not a map:
+// a package-level map is built by the package's init, at every cold start.
+func intRange(t Type) (lo, hi int64) {
+	switch t {
+	case Int8:
+		return math.MinInt8, math.MaxInt8
+	case Int16:
+		return math.MinInt16, math.MaxInt16
+	case Int32:
+		return math.MinInt32, math.MaxInt32
+	}
+	return math.MinInt64, math.MaxInt64
 }
 
 // intValue reads an integer of type t (Int8 to Int64). A fraction, an exponent
 // or a value outside t's range is an error: JsonConverter would truncate.
 func (sc *scanner) intValue(t Type) (int64, error) {
-	r := intRange[t]
-	return sc.intFast(t, r[0], r[1])
+	lo, hi := intRange(t)
+	return sc.intFast(t, lo, hi)
 }
 
 // intFast is intValue for the range lo..hi, without the map lookup.
@@ -575,7 +582,7 @@ func (sc *scanner) skipObject(depth int) error {
 // ErrDuplicateKey is the ErrSyntax of an object with a member name twice, or a map with
 // a key twice: RFC 8259 leaves the meaning open and I-JSON (RFC 7493) forbids it, and
 // parsers that keep the first or the last value would read different documents.
-var ErrDuplicateKey = fmt.Errorf("%w: duplicate key", ErrSyntax)
+var ErrDuplicateKey error = &wrapped{"invalid json: duplicate key", ErrSyntax}
 
 func duplicate(name []byte) error {
 	return &PathError{Path: string(name), Err: ErrDuplicateKey}
