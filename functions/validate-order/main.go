@@ -58,6 +58,6 @@ func run(log *slog.Logger) error {
 	// record still buffered at shutdown belongs to a request that was already answered
 	// with an error and will be retried; producing it late is harmless (order ids are
 	// deterministic and every consumer upserts by id) and losing it is too.
-	lambda.StartWithOptions(kafka.OnInvoke(p, logging.Invocations(log, h.Handle)), lambda.WithContext(ctx))
+	lambda.StartWithOptions(logging.Handler(kafka.OnInvoke(p, logging.Invocations(log, h.Invoke))), lambda.WithContext(ctx))
 	return nil
 }

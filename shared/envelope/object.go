@@ -1,6 +1,9 @@
 package envelope
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // ReadObject reads data, which must be one JSON object and nothing else, with the
 // envelope's own strict syntax (RFC 8259, valid UTF-8 in strings, bounded nesting, no
@@ -26,26 +29,101 @@ func ReadObject(data []byte, member func(name []byte, v *Value) error) error {
 		}
 		return &PathError{Err: fmt.Errorf("%w: got %s, want object", ErrType, kind(c))}
 	}
-	var names keySet
-	for name, err := range sc.members(&names) {
-		if err != nil {
-			return err
-		}
-		at := sc.pos
-		if err := member(name, &v); err != nil {
-			return err
-		}
-		if sc.pos == at {
-			if err := sc.skip(1); err != nil {
-				return err
-			}
-		}
+	if err := v.members(member); err != nil {
+		return err
 	}
 	return sc.end()
 }
 
 // A Value is a JSON value being read by ReadObject.
-type Value struct{ sc scanner }
+type Value struct {
+	sc    scanner
+	depth int // of the objects and arrays being read around it
+}
+
+// Object reads an object value, calling member for each member as ReadObject does: with
+// its name (valid only during the call) and the Value at the member's value, which is
+// skipped, and validated all the same, when member does not read it. A member name given
+// twice is ErrDuplicateKey; another value than an object is ErrType.
+func (v *Value) Object(member func(name []byte, v *Value) error) error {
+	if err := v.enter('{', "object"); err != nil {
+		return err
+	}
+	defer v.leave()
+	return v.members(member)
+}
+
+// members reads the object that comes next, for ReadObject and Object.
+func (v *Value) members(member func(name []byte, v *Value) error) error {
+	sc := &v.sc
+	var names keySet
+	for name, err := range sc.members(&names) {
+		if err != nil {
+			return err
+		}
+		sc.ws() // a member that only peeks at its value has not read it
+		at := sc.pos
+		if err := member(name, v); err != nil {
+			return err
+		}
+		if err := v.skipUnread(at); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Array reads an array value, calling element for each element with the Value at it,
+// which is skipped, and validated all the same, when element does not read it. Another
+// value than an array is ErrType.
+func (v *Value) Array(element func(v *Value) error) error {
+	if err := v.enter('[', "array"); err != nil {
+		return err
+	}
+	defer v.leave()
+	for _, err := range v.sc.elements() {
+		if err != nil {
+			return err
+		}
+		v.sc.ws()
+		at := v.sc.pos
+		if err := element(v); err != nil {
+			return err
+		}
+		if err := v.skipUnread(at); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// enter checks that an object or array (open) comes next, within the nesting limit.
+func (v *Value) enter(open byte, want string) error {
+	if v.sc.peek() != open {
+		return v.sc.wrongKind(want)
+	}
+	if v.depth++; v.depth > maxDepth {
+		return v.sc.syntax("nested too deeply")
+	}
+	return nil
+}
+
+func (v *Value) leave() { v.depth-- }
+
+// skipUnread skips the value at offset at if the caller left the scanner there.
+func (v *Value) skipUnread(at int) error {
+	if v.sc.pos == at {
+		return v.sc.skip(v.depth + 1)
+	}
+	return nil
+}
+
+// Null reads a null if one comes next, and reports whether it did.
+func (v *Value) Null() (bool, error) { return v.sc.null() }
+
+// Int reads an integer of the Connect integer type t (Int8 to Int64): a fraction, an
+// exponent or a value out of t's range is an error.
+func (v *Value) Int(t Type) (int64, error) { return v.sc.intValue(t) }
 
 // Kind returns the first byte of the value: '{', '[', '"', 't', 'f', 'n', or '0' for
 // any number.
@@ -66,3 +144,60 @@ func (v *Value) Number() (text []byte, isInt bool, err error) { return v.sc.numb
 
 // Skip reads over the value, validating it.
 func (v *Value) Skip() error { return v.sc.skip(1) }
+
+// SignedBytes reads an array of integers from -128 to 127, as Java writes a byte[] as a
+// list of numbers, and appends them to dst as bytes. A value that is not an integer is
+// ErrType; one out of that range is ErrRange. null is not an array: see Null.
+func (v *Value) SignedBytes(dst []byte) ([]byte, error) {
+	sc := &v.sc
+	if err := v.enter('[', "array"); err != nil {
+		return dst, err
+	}
+	defer v.leave()
+	sc.pos++
+	for more, err := sc.arrayStart(); more || err != nil; more, err = sc.arrayNext() {
+		if err != nil {
+			return dst, err
+		}
+		sc.ws()
+		if n, end, ok := smallInt(sc.data, sc.pos); ok {
+			dst = append(dst, byte(n))
+			sc.pos = end
+			continue
+		}
+		n, err := sc.intFast(Int8, math.MinInt8, math.MaxInt8)
+		if err != nil {
+			return dst, err
+		}
+		dst = append(dst, byte(n))
+	}
+	return dst, nil
+}
+
+// smallInt reads at d[i] an integer literal from -128 to 127 in its plain form: an
+// optional minus, then 0 or up to three digits without a leading zero, then no fraction
+// or exponent. ok is false for anything else, which the general path reads or refuses.
+func smallInt(d []byte, i int) (n int, end int, ok bool) {
+	neg := i < len(d) && d[i] == '-'
+	if neg {
+		i++
+	}
+	start := i
+	for i < len(d) && i-start < 4 && d[i] >= '0' && d[i] <= '9' {
+		n = n*10 + int(d[i]-'0')
+		i++
+	}
+	switch digits := i - start; {
+	case digits == 0 || digits > 3 || (digits > 1 && d[start] == '0'):
+		return 0, 0, false
+	case i < len(d) && (d[i] == '.' || d[i] == 'e' || d[i] == 'E'):
+		return 0, 0, false
+	}
+	if neg {
+		n = -n
+	}
+	if n < math.MinInt8 || n > math.MaxInt8 {
+		return 0, 0, false
+	}
+	return n, i, true
+}

@@ -12,6 +12,14 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 )
 
+// Handler is a Lambda handler of the invocation's payload bytes: the event's JSON in,
+// the response's JSON out. It is a lambda.Handler, which the runtime calls as it is: no
+// reflection, and no encoding/json on either side.
+type Handler func(ctx context.Context, payload []byte) ([]byte, error)
+
+// Invoke calls h.
+func (h Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) { return h(ctx, payload) }
+
 // Invocations wraps a Lambda handler so that every invocation error, returned or
 // panicked, is logged as one ERROR line carrying the Lambda request id. aws-lambda-go
 // reports the same error through the standard log package, without the request id;

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/ordersync/ordersync/internal/testkit"
@@ -76,5 +77,18 @@ func TestSetupBadLevel(t *testing.T) {
 	want := `LOG_LEVEL: unknown level "loud"`
 	if _, err := setup(); err == nil || !strings.HasPrefix(err.Error(), want) || strings.Contains(err.Error(), "\n") {
 		t.Errorf("setup() = %v, want one line starting %q", err, want)
+	}
+}
+
+// Handler is what aws-lambda-go calls without reflection: a lambda.Handler, which gets
+// the payload and answers with the bytes as they are.
+var _ lambda.Handler = Handler(nil)
+
+func TestHandler(t *testing.T) {
+	h := Handler(func(_ context.Context, payload []byte) ([]byte, error) {
+		return append([]byte("got "), payload...), nil
+	})
+	if out, err := h.Invoke(context.Background(), []byte(`{}`)); err != nil || string(out) != "got {}" {
+		t.Errorf("Invoke = %q, %v", out, err)
 	}
 }

@@ -1,0 +1,122 @@
+package envelope_test
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/ordersync/ordersync/shared/envelope"
+)
+
+// walk reads any document with Object, Array, Null, Text, Int and SignedBytes, and
+// writes down what it read: "sb" names a member read with SignedBytes, "i" one read with
+// Int(Int64), "peek" one only peeked at (left to be skipped), "skip" one not touched.
+func walk(doc string) (string, error) {
+	var out strings.Builder
+	var value func(name string, v *envelope.Value) error
+	value = func(name string, v *envelope.Value) error {
+		switch {
+		case name == "skip":
+			return nil
+		case name == "peek":
+			v.Kind()
+			return nil
+		case name == "sb":
+			b, err := v.SignedBytes(nil)
+			fmt.Fprintf(&out, "%v ", b)
+			return err
+		case name == "i":
+			n, err := v.Int(envelope.Int64)
+			fmt.Fprintf(&out, "%d ", n)
+			return err
+		}
+		if null, err := v.Null(); null || err != nil {
+			out.WriteString("null ")
+			return err
+		}
+		switch v.Kind() {
+		case '{':
+			out.WriteString("{ ")
+			err := v.Object(func(name []byte, v *envelope.Value) error {
+				fmt.Fprintf(&out, "%s: ", name)
+				return value(string(name), v)
+			})
+			out.WriteString("} ")
+			return err
+		case '[':
+			out.WriteString("[ ")
+			err := v.Array(func(v *envelope.Value) error { return value("", v) })
+			out.WriteString("] ")
+			return err
+		case '"':
+			s, err := v.Text()
+			fmt.Fprintf(&out, "%q ", s)
+			return err
+		}
+		return v.Skip()
+	}
+	err := envelope.ReadObject([]byte(doc), func(name []byte, v *envelope.Value) error {
+		fmt.Fprintf(&out, "%s: ", name)
+		return value(string(name), v)
+	})
+	return strings.TrimSpace(out.String()), err
+}
+
+// TestValueNested: nested objects and arrays are read member by member and element by
+// element; a value left unread, or only peeked at (white space before it included), is
+// skipped.
+func TestValueNested(t *testing.T) {
+	for _, tc := range []struct{ doc, want string }{
+		{`{"a":{"b":["x",{"c":null}],"d":[]},"e":{}}`, `a: { b: [ "x" { c: null } ] d: [ ] } e: { }`},
+		{`{"skip":{"x":[1,{"y":2}]},"a":"z"}`, `skip: a: "z"`},
+		{`{"o":{"peek": [1, 2] ,"a":"z"}}`, `o: { peek: a: "z" }`},
+		{`{"o":[ {"skip": "s"} , {"peek":	{"k":1}}, "t" ]}`, `o: [ { skip: } { peek: } "t" ]`},
+		{`{"i":-9223372036854775808,"o":{"i":42}}`, `i: -9223372036854775808 o: { i: 42 }`},
+		{`{"sb":[],"o":{"sb":[ 0 , -0 , 1 , -1 , 127 , -128 , 99 , -10 ]}}`, `sb: [] o: { sb: [0 0 1 255 127 128 99 246] }`},
+	} {
+		got, err := walk(tc.doc)
+		if err != nil || got != tc.want {
+			t.Errorf("%s:\n got %s, %v\nwant %s", tc.doc, got, err, tc.want)
+		}
+	}
+}
+
+// TestValueNestedErrors: every error of the syntax layer holds inside nested values,
+// those skipped included; SignedBytes refuses what is not a byte.
+func TestValueNestedErrors(t *testing.T) {
+	deep := `{"a":` + strings.Repeat(`{"a":`, 600) + `1` + strings.Repeat(`}`, 601)
+	deepSkipped := `{"skip":` + strings.Repeat(`[`, 600) + strings.Repeat(`]`, 600) + `}`
+	for _, tc := range []struct {
+		doc  string
+		want error
+	}{
+		{`{"a":{"b":1,"b":2}}`, envelope.ErrDuplicateKey},
+		{`{"skip":{"b":1,"b":2}}`, envelope.ErrDuplicateKey},
+		{`{"peek":[1,]}`, envelope.ErrSyntax},
+		{`{"a":[1 2]}`, envelope.ErrSyntax},
+		{`{"a":{"b" 1}}`, envelope.ErrSyntax},
+		{`{"a":["\xff"]}`, envelope.ErrSyntax},
+		{deep, envelope.ErrSyntax},
+		{deepSkipped, envelope.ErrSyntax},
+		{`{"i":1.5}`, envelope.ErrType},
+		{`{"i":"1"}`, envelope.ErrType},
+		{`{"i":9223372036854775808}`, envelope.ErrRange},
+		{`{"sb":{}}`, envelope.ErrType},
+		{`{"sb":null}`, envelope.ErrType},
+		{`{"sb":[128]}`, envelope.ErrRange},
+		{`{"sb":[-129]}`, envelope.ErrRange},
+		{`{"sb":[1000]}`, envelope.ErrRange},
+		{`{"sb":[1.0]}`, envelope.ErrType},
+		{`{"sb":[1e2]}`, envelope.ErrType},
+		{`{"sb":[01]}`, envelope.ErrSyntax},
+		{`{"sb":[-]}`, envelope.ErrSyntax},
+		{`{"sb":["1"]}`, envelope.ErrType},
+		{`{"sb":[1,]}`, envelope.ErrSyntax},
+		{`{"sb":[1`, envelope.ErrSyntax},
+	} {
+		if got, err := walk(tc.doc); !errors.Is(err, tc.want) {
+			t.Errorf("%.60s: %s, %v; want %v", tc.doc, got, err, tc.want)
+		}
+	}
+}
