@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/ordersync/ordersync/shared/httpapi"
 	"github.com/ordersync/ordersync/shared/kafka"
 	"github.com/ordersync/ordersync/shared/logging"
 	"github.com/ordersync/ordersync/shared/metrics"
@@ -39,6 +40,6 @@ func run(log *slog.Logger) error {
 	// record still buffered at shutdown belongs to a request that was already answered
 	// with an error and will be retried; producing it late is harmless (order ids are
 	// deterministic and every consumer upserts by id) and losing it is too.
-	lambda.Start(kafka.OnInvoke(p, logging.Invocations(log, h.Handle)))
+	lambda.Start(logging.Handler(kafka.OnInvoke(p, logging.Invocations(log, httpapi.Invoke(h.Handle)))))
 	return nil
 }

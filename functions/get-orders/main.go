@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/ordersync/ordersync/shared/httpapi"
 	"github.com/ordersync/ordersync/shared/logging"
 )
 
@@ -41,6 +42,6 @@ func run() error {
 	h.QueryTimeout = cfg.queryTimeout
 	// No SIGTERM hook: a read leaves nothing to flush, and the hook would cost a Runtime
 	// API round trip at start-up.
-	lambda.Start(h.Handle)
+	lambda.Start(logging.Handler(httpapi.Invoke(h.Handle)))
 	return nil
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"strconv"
@@ -43,13 +42,13 @@ func decodeEvent(payload []byte) (events.KafkaEvent, error) {
 		d  eventReader
 	)
 	err := envelope.ReadObject(payload, func(name []byte, v *envelope.Value) error {
-		switch member(name, eventMembers) {
+		switch envelope.MemberName(name, eventMembers) {
 		case "eventSource":
-			return text(v, &ev.EventSource)
+			return v.SetText(&ev.EventSource)
 		case "eventSourceArn":
-			return text(v, &ev.EventSourceARN)
+			return v.SetText(&ev.EventSourceARN)
 		case "bootstrapServers":
-			return text(v, &ev.BootstrapServers)
+			return v.SetText(&ev.BootstrapServers)
 		case "records":
 			return d.records(v, &ev)
 		}
@@ -102,25 +101,25 @@ func (d *eventReader) record(v *envelope.Value, r *events.KafkaRecord) error {
 		return err
 	}
 	return v.Object(func(name []byte, v *envelope.Value) (err error) {
-		switch member(name, recordMembers) {
+		switch envelope.MemberName(name, recordMembers) {
 		case "topic":
-			err = text(v, &r.Topic)
+			err = v.SetText(&r.Topic)
 		case "partition":
-			err = integer(v, &r.Partition)
+			err = v.SetInt(envelope.Int64, &r.Partition)
 		case "offset":
-			err = integer(v, &r.Offset)
+			err = v.SetInt(envelope.Int64, &r.Offset)
 		case "timestamp":
 			// As events.MilliSecondsEpochTime reads it: null is the epoch.
 			var ms int64
-			if err = integer(v, &ms); err == nil {
+			if err = v.SetInt(envelope.Int64, &ms); err == nil {
 				r.Timestamp = events.MilliSecondsEpochTime{Time: time.UnixMilli(ms)}
 			}
 		case "timestampType":
-			err = text(v, &r.TimestampType)
+			err = v.SetText(&r.TimestampType)
 		case "key":
-			err = text(v, &r.Key)
+			err = v.SetText(&r.Key)
 		case "value":
-			err = text(v, &r.Value)
+			err = v.SetText(&r.Value)
 		case "headers":
 			err = d.headers(v, r)
 		}
@@ -177,51 +176,11 @@ func (d *eventReader) signedBytes(v *envelope.Value) (events.JSONNumberBytes, er
 	return d.bytes[start:len(d.bytes):len(d.bytes)], err
 }
 
-// text reads a string member into s; null leaves s as it is.
-func text(v *envelope.Value, s *string) error {
-	if null, err := v.Null(); null || err != nil {
-		return err
-	}
-	t, err := v.Text()
-	if err == nil {
-		*s = t
-	}
-	return err
-}
-
-// integer reads an integer member into n; null leaves n as it is.
-func integer(v *envelope.Value, n *int64) error {
-	if null, err := v.Null(); null || err != nil {
-		return err
-	}
-	i, err := v.Int(envelope.Int64)
-	if err == nil {
-		*n = i
-	}
-	return err
-}
-
 // The members of an event and of a record, as events.KafkaEvent names them.
 var (
 	eventMembers  = []string{"eventSource", "eventSourceArn", "bootstrapServers", "records"}
 	recordMembers = []string{"topic", "partition", "offset", "timestamp", "timestampType", "key", "value", "headers"}
 )
-
-// member returns the one of members that name is, or "" for none. Like encoding/json,
-// it prefers an exact match and otherwise ignores case (bytes.EqualFold).
-func member(name []byte, members []string) string {
-	for _, m := range members {
-		if string(name) == m {
-			return m
-		}
-	}
-	for _, m := range members {
-		if bytes.EqualFold(name, []byte(m)) {
-			return m
-		}
-	}
-	return ""
-}
 
 // at names the member or element an error was found in.
 func at(name string, err error) error {

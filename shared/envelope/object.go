@@ -1,6 +1,7 @@
 package envelope
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 )
@@ -200,4 +201,63 @@ func smallInt(d []byte, i int) (n int, end int, ok bool) {
 		return 0, 0, false
 	}
 	return n, i, true
+}
+
+// Bool reads true or false.
+func (v *Value) Bool() (bool, error) { return v.sc.boolValue() }
+
+// MemberName returns the one of names that name is, matched as encoding/json matches a
+// member to a struct field: exactly, or else ignoring case (bytes.EqualFold); "" for
+// none. Readers of documents that encoding/json reads elsewhere use it to read the same.
+func MemberName(name []byte, names []string) string {
+	for _, n := range names {
+		if string(name) == n {
+			return n
+		}
+	}
+	for _, n := range names {
+		if bytes.EqualFold(name, []byte(n)) {
+			return n
+		}
+	}
+	return ""
+}
+
+// SetText reads a string into s, or null, which leaves s as it is: what encoding/json
+// does with a string field.
+func (v *Value) SetText(s *string) error {
+	if null, err := v.Null(); null || err != nil {
+		return err
+	}
+	t, err := v.Text()
+	if err == nil {
+		*s = t
+	}
+	return err
+}
+
+// SetInt reads an integer of the Connect integer type t into n, or null, which leaves n
+// as it is: what encoding/json does with an integer field.
+func (v *Value) SetInt(t Type, n *int64) error {
+	if null, err := v.Null(); null || err != nil {
+		return err
+	}
+	i, err := v.Int(t)
+	if err == nil {
+		*n = i
+	}
+	return err
+}
+
+// SetBool reads true or false into b, or null, which leaves b as it is: what
+// encoding/json does with a boolean field.
+func (v *Value) SetBool(b *bool) error {
+	if null, err := v.Null(); null || err != nil {
+		return err
+	}
+	t, err := v.Bool()
+	if err == nil {
+		*b = t
+	}
+	return err
 }

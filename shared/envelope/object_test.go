@@ -120,3 +120,59 @@ func TestValueNestedErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestSetters: SetText, SetInt and SetBool read a value into their field and leave it
+// as it is for null, as encoding/json does; another kind of value is ErrType.
+func TestSetters(t *testing.T) {
+	s, n, b := "kept", int64(7), true
+	err := envelope.ReadObject([]byte(`{"s":null,"n":null,"b":null}`), func(name []byte, v *envelope.Value) error {
+		switch string(name) {
+		case "s":
+			return v.SetText(&s)
+		case "n":
+			return v.SetInt(envelope.Int64, &n)
+		}
+		return v.SetBool(&b)
+	})
+	if err != nil || s != "kept" || n != 7 || !b {
+		t.Errorf("null: %q %d %v %v", s, n, b, err)
+	}
+	err = envelope.ReadObject([]byte(`{"s":"x\n","n":-3,"b":false}`), func(name []byte, v *envelope.Value) error {
+		switch string(name) {
+		case "s":
+			return v.SetText(&s)
+		case "n":
+			return v.SetInt(envelope.Int8, &n)
+		}
+		return v.SetBool(&b)
+	})
+	if err != nil || s != "x\n" || n != -3 || b {
+		t.Errorf("values: %q %d %v %v", s, n, b, err)
+	}
+	for i, tc := range []struct {
+		doc string
+		set func(v *envelope.Value) error
+	}{
+		{`{"v":1}`, func(v *envelope.Value) error { return v.SetText(&s) }},
+		{`{"v":"1"}`, func(v *envelope.Value) error { return v.SetInt(envelope.Int64, &n) }},
+		{`{"v":1}`, func(v *envelope.Value) error { return v.SetBool(&b) }},
+		{`{"v":"true"}`, func(v *envelope.Value) error { return v.SetBool(&b) }},
+	} {
+		if err := envelope.ReadObject([]byte(tc.doc), func(_ []byte, v *envelope.Value) error { return tc.set(v) }); !errors.Is(err, envelope.ErrType) {
+			t.Errorf("%d %s: %v, want ErrType", i, tc.doc, err)
+		}
+	}
+}
+
+// TestMemberName matches as encoding/json matches members to fields: exactly first,
+// then ignoring case, Unicode folding included (K is the Kelvin sign).
+func TestMemberName(t *testing.T) {
+	names := []string{"key", "Key", "records"}
+	for name, want := range map[string]string{
+		"key": "key", "Key": "Key", "KEY": "key", "\u212aey": "key", "records": "records", "reCords": "records", "record": "", "": "",
+	} {
+		if got := envelope.MemberName([]byte(name), names); got != want {
+			t.Errorf("MemberName(%q) = %q, want %q", name, got, want)
+		}
+	}
+}
