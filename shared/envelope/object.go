@@ -161,16 +161,27 @@ func (v *Value) SignedBytes(dst []byte) ([]byte, error) {
 			return dst, err
 		}
 		sc.ws()
-		if n, end, ok := smallInt(sc.data, sc.pos); ok {
+		n, end, ok := smallInt(sc.data, sc.pos)
+		if !ok {
+			n, err := sc.intFast(Int8, math.MinInt8, math.MaxInt8)
+			if err != nil {
+				return dst, err
+			}
 			dst = append(dst, byte(n))
-			sc.pos = end
 			continue
 		}
-		n, err := sc.intFast(Int8, math.MinInt8, math.MaxInt8)
-		if err != nil {
-			return dst, err
-		}
 		dst = append(dst, byte(n))
+		sc.pos = end
+		// The compact form, "1,-2,3", in one loop; anything else (white space, the end
+		// of the array, an error) is left to the loop around it.
+		for sc.pos < len(sc.data) && sc.data[sc.pos] == ',' {
+			n, end, ok := smallInt(sc.data, sc.pos+1)
+			if !ok {
+				break
+			}
+			dst = append(dst, byte(n))
+			sc.pos = end
+		}
 	}
 	return dst, nil
 }
@@ -183,16 +194,20 @@ func smallInt(d []byte, i int) (n int, end int, ok bool) {
 	if neg {
 		i++
 	}
-	start := i
-	for i < len(d) && i-start < 4 && d[i] >= '0' && d[i] <= '9' {
-		n = n*10 + int(d[i]-'0')
-		i++
+	if i >= len(d) || d[i] < '0' || d[i] > '9' {
+		return 0, 0, false
 	}
-	switch digits := i - start; {
-	case digits == 0 || digits > 3 || (digits > 1 && d[start] == '0'):
-		return 0, 0, false
-	case i < len(d) && (d[i] == '.' || d[i] == 'e' || d[i] == 'E'):
-		return 0, 0, false
+	n, i = int(d[i]-'0'), i+1
+	if n != 0 { // no digit may follow a leading zero
+		for k := 0; k < 2 && i < len(d) && d[i] >= '0' && d[i] <= '9'; k++ {
+			n, i = n*10+int(d[i]-'0'), i+1
+		}
+	}
+	if i < len(d) {
+		switch c := d[i]; {
+		case c >= '0' && c <= '9', c == '.', c == 'e', c == 'E':
+			return 0, 0, false
+		}
 	}
 	if neg {
 		n = -n

@@ -1,6 +1,7 @@
 package envelope_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -173,6 +174,38 @@ func TestMemberName(t *testing.T) {
 	} {
 		if got := envelope.MemberName([]byte(name), names); got != want {
 			t.Errorf("MemberName(%q) = %q, want %q", name, got, want)
+		}
+	}
+}
+
+// TestSignedBytesAgreesWithEncodingJSON: SignedBytes reads an array of numbers as
+// encoding/json reads it into []int8, for every number near the range in every form,
+// alone and among others: the same bytes, or an error from both.
+func TestSignedBytesAgreesWithEncodingJSON(t *testing.T) {
+	for n := -1100; n <= 1100; n++ {
+		for _, form := range []string{"%d", " %d ", "%d.0", "%de0", "%dE1", "0%d", "-%d", "%d-", "%d.", "1,%d,-1", "%d,%d", "%d ,%d", "%d, %d"} {
+			doc := `{"sb":[` + strings.ReplaceAll(form, "%d", fmt.Sprint(n)) + `]}`
+			var want struct{ Sb []int8 }
+			werr := json.Unmarshal([]byte(doc), &want)
+			var got []byte
+			err := envelope.ReadObject([]byte(doc), func(_ []byte, v *envelope.Value) (err error) {
+				got, err = v.SignedBytes(nil)
+				return err
+			})
+			if (err != nil) != (werr != nil) {
+				t.Fatalf("%s: SignedBytes %v, encoding/json %v", doc, err, werr)
+			}
+			if err != nil {
+				continue
+			}
+			if len(got) != len(want.Sb) {
+				t.Fatalf("%s: %v, want %v", doc, got, want.Sb)
+			}
+			for i := range got {
+				if int8(got[i]) != want.Sb[i] {
+					t.Fatalf("%s: %v, want %v", doc, got, want.Sb)
+				}
+			}
 		}
 	}
 }
