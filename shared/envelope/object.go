@@ -103,9 +103,10 @@ func (v *Value) enter(open byte, want string) error {
 	if v.sc.peek() != open {
 		return v.sc.wrongKind(want)
 	}
-	if v.depth++; v.depth > maxDepth {
+	if v.depth >= maxDepth {
 		return v.sc.syntax("nested too deeply")
 	}
+	v.depth++
 	return nil
 }
 
@@ -144,7 +145,7 @@ func (v *Value) Text() (string, error) { return v.sc.stringValue() }
 func (v *Value) Number() (text []byte, isInt bool, err error) { return v.sc.number() }
 
 // Skip reads over the value, validating it.
-func (v *Value) Skip() error { return v.sc.skip(1) }
+func (v *Value) Skip() error { return v.sc.skip(v.depth + 1) }
 
 // SignedBytes reads an array of integers from -128 to 127, as Java writes a byte[] as a
 // list of numbers, and appends them to dst as bytes. A value that is not an integer is
