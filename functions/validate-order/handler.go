@@ -139,6 +139,10 @@ func (h *Handler) handle(ctx context.Context, ev events.KafkaEvent) (Result, err
 	// topic it goes to; a larger one overlaps routing with sending from the start, which
 	// saves more than the wait costs it.
 	early := !h.published.Load() && len(in) <= earlyBatch
+	// The records' log lines go out together once they are routed: one write per line
+	// would cost more than the routing.
+	release := logging.Hold(log)
+	defer release()
 	for i := range in {
 		rec := &a.records[i]
 		switch h.route(ctx, &in[i], rec, a, log) {
@@ -154,6 +158,7 @@ func (h *Handler) handle(ctx context.Context, ev events.KafkaEvent) (Result, err
 			h.Producer.Produce(pctx, rec, w.promise)
 		}
 	}
+	release()
 	if early {
 		for i := range a.records {
 			h.Producer.Produce(pctx, &a.records[i], w.promise)

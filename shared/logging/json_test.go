@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -166,5 +167,85 @@ func BenchmarkJSONHandler(b *testing.B) {
 				_ = l.Handle(context.Background(), r)
 			}
 		})
+	}
+}
+
+// writes records each Write it gets.
+type writes struct {
+	mu    sync.Mutex
+	calls []string
+}
+
+func (w *writes) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.calls = append(w.calls, string(p))
+	return len(p), nil
+}
+
+func (w *writes) get() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]string(nil), w.calls...)
+}
+
+// TestHold: held lines, from the logger and the loggers derived from it, reach the
+// writer in one Write, in order, when the last of nested Holds is released, and not
+// before; a second release changes nothing; past 64 KiB they are written out first.
+func TestHold(t *testing.T) {
+	w := &writes{}
+	l := slog.New(NewJSONHandler(w, &slog.HandlerOptions{ReplaceAttr: nil}))
+	rl := l.With(slog.String("request_id", "r1"))
+
+	release := Hold(rl)
+	inner := Hold(l)
+	l.Info("one")
+	rl.Info("two", slog.Int("n", 2))
+	rl.WithGroup("g").Info("three", slog.Float64("f", 1.5)) // written by slog's handler
+	inner()
+	inner()
+	if got := w.get(); len(got) != 0 {
+		t.Fatalf("written while held: %q", got)
+	}
+	release()
+	got := w.get()
+	if len(got) != 1 || strings.Count(got[0], "\n") != 3 ||
+		!strings.Contains(got[0], `"msg":"one"}`) || strings.Index(got[0], `"one"`) > strings.Index(got[0], `"two"`) ||
+		strings.Index(got[0], `"two"`) > strings.Index(got[0], `"three"`) || !strings.Contains(got[0], `"g":{"f":1.5}`) {
+		t.Fatalf("after release: %q", got)
+	}
+	release()
+	l.Info("four")
+	if got := w.get(); len(got) != 2 || !strings.Contains(got[1], `"four"`) {
+		t.Fatalf("not held: %q", got)
+	}
+
+	w2 := &writes{}
+	l2 := slog.New(NewJSONHandler(w2, nil))
+	release = Hold(l2)
+	long := strings.Repeat("x", 1000)
+	for i := range 100 {
+		l2.Info(long, slog.Int("i", i))
+	}
+	early := len(w2.get())
+	release()
+	total := 0
+	for _, c := range w2.get() {
+		total += strings.Count(c, "\n")
+		if len(c) > 64<<10 {
+			t.Errorf("a Write of %d bytes", len(c))
+		}
+	}
+	if early == 0 || total != 100 {
+		t.Errorf("%d writes before release, %d lines in all", early, total)
+	}
+
+	// A handler NewJSONHandler did not make: Hold does nothing.
+	w3 := &writes{}
+	release = Hold(slog.New(slog.NewJSONHandler(w3, nil)))
+	slog.New(slog.NewJSONHandler(w3, nil)).Info("x")
+	release()
+	if len(w3.get()) != 1 {
+		t.Errorf("other handler: %q", w3.get())
 	}
 }
