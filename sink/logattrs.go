@@ -55,12 +55,14 @@ func recordAttrs(dst []slog.Attr, kr *kgo.Record, value *envelope.Struct) []slog
 }
 
 // logRows writes one INFO line per row a committed transaction wrote or deleted, with
-// logging.LogAttrs: the next batch waits for them.
+// logging.LogAttrs: the next batch waits for them. The lines go out together
+// (logging.Hold), not in one write each.
 func (s *Sink) logRows(ctx context.Context, recs []*record) {
 	log := s.log()
 	if !log.Enabled(ctx, slog.LevelInfo) {
 		return
 	}
+	defer logging.Hold(log)()
 	attrs := make([]slog.Attr, 0, 8)
 	for _, r := range recs {
 		msg := "row written"
