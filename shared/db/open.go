@@ -92,13 +92,19 @@ func SQLiteDSN(file string) string {
 var ErrDatabaseURL = errors.New("bad DATABASE_URL")
 
 // redacted is u for an error message, without its password: url.URL.Redacted hides a
-// password only where the URL has a userinfo, and one with no "//" after the scheme
-// ("mysql::user:pass@host") keeps it in the opaque part, which is then left out.
+// password only where the URL has a userinfo. One with no "//" after the scheme
+// ("mysql::user:pass@host") keeps it in the opaque part, which is then left out, and one
+// with a mistyped "//" ("mysql:/user:pass@host/db") in the path, which is left out up to
+// its last '@'.
 func redacted(u *url.URL) string {
 	if u.Opaque != "" {
 		return u.Scheme + ":…"
 	}
-	return u.Redacted()
+	s := u.Redacted()
+	if i := strings.LastIndex(s, "@"); u.User == nil && i >= 0 {
+		return u.Scheme + ":…" + s[i:]
+	}
+	return s
 }
 
 // MySQLConfig turns mysql://user:pass@host:port/db?param=value into a driver config with
