@@ -1,7 +1,6 @@
 package sink
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -202,21 +201,12 @@ func BenchmarkLogRows(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(recs)), "ns/row")
 }
 
-// countingWriter counts the Writes it gets and the lines in them.
-type countingWriter struct{ writes, lines int }
-
-func (w *countingWriter) Write(p []byte) (int, error) {
-	w.writes++
-	w.lines += bytes.Count(p, []byte("\n"))
-	return len(p), nil
-}
-
 // TestLogRowsWrittenTogether: a batch's row lines reach the output in a few writes of
 // up to 64 KiB, not one write each.
 func TestLogRowsWrittenTogether(t *testing.T) {
-	w := &countingWriter{}
+	var w testkit.Buffer
 	s := &Sink{cfg: Config{Name: "test"}}
-	s.Logger = slog.New(logging.NewJSONHandler(w, nil))
+	s.Logger = slog.New(logging.NewJSONHandler(&w, nil))
 	recs := make([]*record, 1000)
 	for i := range recs {
 		r, _, err := (&Sink{cfg: testConfig(t, "x", "topics", "orders")}).convert(orderRecord(t, "orders", testOrder(i)))
@@ -226,7 +216,7 @@ func TestLogRowsWrittenTogether(t *testing.T) {
 		recs[i] = r
 	}
 	s.logRows(context.Background(), recs)
-	if w.lines != len(recs) || w.writes > 10 {
-		t.Errorf("%d lines in %d writes, want %d lines in a few", w.lines, w.writes, len(recs))
+	if lines, writes := strings.Count(w.String(), "\n"), len(w.Writes()); lines != len(recs) || writes > 10 {
+		t.Errorf("%d lines in %d writes, want %d lines in a few", lines, writes, len(recs))
 	}
 }

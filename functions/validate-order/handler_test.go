@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -634,39 +633,25 @@ func TestHandleLogsRequestID(t *testing.T) {
 	}
 }
 
-// writeCalls keeps each Write it gets.
-type writeCalls struct {
-	mu    sync.Mutex
-	calls []string
-}
-
-func (w *writeCalls) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.calls = append(w.calls, string(p))
-	return len(p), nil
-}
-
 // TestRecordLinesWrittenTogether: a batch's per-record lines reach the output in one
 // write, before the batch's own line, not one write each (a write costs ≈ 3 µs on the
 // pipe Lambda reads a function's output from).
 func TestRecordLinesWrittenTogether(t *testing.T) {
-	w := &writeCalls{}
+	var w testkit.Buffer
 	h := newHandler(t, newCluster(t, 3), nil)
-	h.Log = slog.New(logging.NewJSONHandler(w, nil))
+	h.Log = slog.New(logging.NewJSONHandler(&w, nil))
 	bad := pending(2)
 	bad.Qty = 0
 	if _, err := h.Handle(context.Background(), kafkaEvent(encode(t, pending(1)), encode(t, bad), in{key: []byte("x"), value: []byte("?")})); err != nil {
 		t.Fatal(err)
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if len(w.calls) != 2 || strings.Count(w.calls[0], "\n") != 3 || !strings.Contains(w.calls[1], `"batch published"`) {
-		t.Fatalf("writes: %q", w.calls)
+	calls := w.Writes()
+	if len(calls) != 2 || strings.Count(calls[0], "\n") != 3 || !strings.Contains(calls[1], `"batch published"`) {
+		t.Fatalf("writes: %q", calls)
 	}
 	for _, msg := range []string{"order accepted", "order rejected", "record dead-lettered"} {
-		if !strings.Contains(w.calls[0], msg) {
-			t.Errorf("no %q line in %q", msg, w.calls[0])
+		if !strings.Contains(calls[0], msg) {
+			t.Errorf("no %q line in %q", msg, calls[0])
 		}
 	}
 }

@@ -242,3 +242,14 @@ func TestMarkedProcesses(t *testing.T) {
 		t.Errorf("process %d still found after it ended", pid)
 	}
 }
+
+// TestBufferWrites: Writes gives back each Write as it came, and String all of them.
+func TestBufferWrites(t *testing.T) {
+	var b Buffer
+	for _, w := range []string{"one\n", "", "two\nthree\n"} {
+		fmt.Fprint(&b, w)
+	}
+	if got := b.Writes(); !slices.Equal(got, []string{"one\n", "", "two\nthree\n"}) || b.String() != "one\ntwo\nthree\n" {
+		t.Errorf("Writes %q, String %q", got, b.String())
+	}
+}

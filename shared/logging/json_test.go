@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ordersync/ordersync/internal/testkit"
 )
 
 // both returns ordersync's JSON handler and slog's, each writing to its own buffer.
@@ -170,30 +172,11 @@ func BenchmarkJSONHandler(b *testing.B) {
 	}
 }
 
-// writes records each Write it gets.
-type writes struct {
-	mu    sync.Mutex
-	calls []string
-}
-
-func (w *writes) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.calls = append(w.calls, string(p))
-	return len(p), nil
-}
-
-func (w *writes) get() []string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return append([]string(nil), w.calls...)
-}
-
 // TestHold: held lines, from the logger and the loggers derived from it, reach the
 // writer in one Write, in order, when the last of nested Holds is released, and not
 // before; a second release changes nothing; past 64 KiB they are written out first.
 func TestHold(t *testing.T) {
-	w := &writes{}
+	w := &testkit.Buffer{}
 	l := slog.New(NewJSONHandler(w, &slog.HandlerOptions{ReplaceAttr: nil}))
 	rl := l.With(slog.String("request_id", "r1"))
 
@@ -204,11 +187,11 @@ func TestHold(t *testing.T) {
 	rl.WithGroup("g").Info("three", slog.Float64("f", 1.5)) // written by slog's handler
 	inner()
 	inner()
-	if got := w.get(); len(got) != 0 {
+	if got := w.Writes(); len(got) != 0 {
 		t.Fatalf("written while held: %q", got)
 	}
 	release()
-	got := w.get()
+	got := w.Writes()
 	if len(got) != 1 || strings.Count(got[0], "\n") != 3 ||
 		!strings.Contains(got[0], `"msg":"one"}`) || strings.Index(got[0], `"one"`) > strings.Index(got[0], `"two"`) ||
 		strings.Index(got[0], `"two"`) > strings.Index(got[0], `"three"`) || !strings.Contains(got[0], `"g":{"f":1.5}`) {
@@ -216,21 +199,21 @@ func TestHold(t *testing.T) {
 	}
 	release()
 	l.Info("four")
-	if got := w.get(); len(got) != 2 || !strings.Contains(got[1], `"four"`) {
+	if got := w.Writes(); len(got) != 2 || !strings.Contains(got[1], `"four"`) {
 		t.Fatalf("not held: %q", got)
 	}
 
-	w2 := &writes{}
+	w2 := &testkit.Buffer{}
 	l2 := slog.New(NewJSONHandler(w2, nil))
 	release = Hold(l2)
 	long := strings.Repeat("x", 1000)
 	for i := range 100 {
 		l2.Info(long, slog.Int("i", i))
 	}
-	early := len(w2.get())
+	early := len(w2.Writes())
 	release()
 	total := 0
-	for _, c := range w2.get() {
+	for _, c := range w2.Writes() {
 		total += strings.Count(c, "\n")
 		if len(c) > 64<<10 {
 			t.Errorf("a Write of %d bytes", len(c))
@@ -241,11 +224,11 @@ func TestHold(t *testing.T) {
 	}
 
 	// A handler NewJSONHandler did not make: Hold does nothing.
-	w3 := &writes{}
+	w3 := &testkit.Buffer{}
 	release = Hold(slog.New(slog.NewJSONHandler(w3, nil)))
 	slog.New(slog.NewJSONHandler(w3, nil)).Info("x")
 	release()
-	if len(w3.get()) != 1 {
-		t.Errorf("other handler: %q", w3.get())
+	if len(w3.Writes()) != 1 {
+		t.Errorf("other handler: %q", w3.Writes())
 	}
 }
