@@ -80,32 +80,31 @@ var (
 
 // authorizer reads requestContext.authorizer: its JWT claims.
 func authorizer(v *envelope.Value, a **events.APIGatewayV2HTTPRequestContextAuthorizerDescription) error {
-	if null, err := v.Null(); null || err != nil {
-		*a = nil
-		return err
-	}
-	if *a == nil {
-		*a = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{}
-	}
-	return v.Object(func(name []byte, v *envelope.Value) error {
+	return objectInto(v, a, func(a *events.APIGatewayV2HTTPRequestContextAuthorizerDescription, name []byte, v *envelope.Value) error {
 		if envelope.MemberName(name, authorizerMembers) != "jwt" {
 			return nil
 		}
-		jwt := &(*a).JWT
-		if null, err := v.Null(); null || err != nil {
-			*jwt = nil
-			return err
-		}
-		if *jwt == nil {
-			*jwt = &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{}
-		}
-		return v.Object(func(name []byte, v *envelope.Value) error {
+		return objectInto(v, &a.JWT, func(jwt *events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription, name []byte, v *envelope.Value) error {
 			if envelope.MemberName(name, jwtMembers) != "claims" {
 				return nil
 			}
-			return texts(v, &(*jwt).Claims)
+			return texts(v, &jwt.Claims)
 		})
 	})
+}
+
+// objectInto reads an object member into the struct *p points to, made when *p is nil,
+// calling member for each of its members; null makes *p nil, as encoding/json does.
+func objectInto[T any](v *envelope.Value, p **T, member func(t *T, name []byte, v *envelope.Value) error) error {
+	if null, err := v.Null(); null || err != nil {
+		*p = nil
+		return err
+	}
+	if *p == nil {
+		*p = new(T)
+	}
+	t := *p
+	return v.Object(func(name []byte, v *envelope.Value) error { return member(t, name, v) })
 }
 
 // object reads an object member with member; null leaves what it holds as it is.
