@@ -110,17 +110,7 @@ func TestMergeKeepsOtherRows(t *testing.T) {
 // answers its own event. A process asks for its next invocation right after answering,
 // just before it is killed; that request must not reach the next start.
 func TestColdStart(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds a function; skipped with -short")
-	}
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(t.TempDir(), "bootstrap")
-	if err := buildLambda(context.Background(), root, helloPkg, bin, goHostOS(), goHostArch()); err != nil {
-		t.Fatal(err)
-	}
+	bin := buildHost(t, helloPkg)
 	event := []byte(`{"version":"2.0","routeKey":"POST /x","rawPath":"/x","requestContext":{"http":{"method":"POST"}}}`)
 	for i := range 20 {
 		var ev []byte
@@ -148,18 +138,8 @@ func TestColdStart(t *testing.T) {
 // before main. The Go runtime reports each package's init with GODEBUG=inittrace=1;
 // allocations are what such work leaves, and unlike its time they do not vary.
 func TestPackageInitBuildsNothing(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the functions; skipped with -short")
-	}
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, fn := range append(slices.Clone(functions), getOrders) {
-		bin := filepath.Join(t.TempDir(), "bootstrap")
-		if err := buildLambda(context.Background(), root, fn.pkg, bin, goHostOS(), goHostArch()); err != nil {
-			t.Fatal(err)
-		}
+		bin := buildHost(t, fn.pkg)
 		// Without its configuration the function stops in main, after every package init.
 		cmd := exec.Command(bin)
 		cmd.Env = []string{"GODEBUG=inittrace=1"}
@@ -183,4 +163,22 @@ func TestPackageInitBuildsNothing(t *testing.T) {
 			t.Errorf("%s: no init of the project's packages reported:\n%s", fn.name, out)
 		}
 	}
+}
+
+// buildHost builds the function pkg for this machine as make bench builds it, and
+// returns its path; it skips with -short.
+func buildHost(t *testing.T, pkg string) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skipf("builds %s; skipped with -short", pkg)
+	}
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "bootstrap")
+	if err := buildLambda(context.Background(), root, pkg, bin, goHostOS(), goHostArch()); err != nil {
+		t.Fatal(err)
+	}
+	return bin
 }
