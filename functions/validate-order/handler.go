@@ -29,7 +29,8 @@ import (
 
 // Producer is the part of *kgo.Client the handler needs: asynchronous produce with a
 // promise per record, so that a batch's records are produced while the rest is still
-// being validated, and acknowledged together.
+// being validated, and acknowledged together. As with kgo, a record is the handler's
+// again once its promise is called: the handler reuses it for a later batch.
 type Producer interface {
 	Produce(ctx context.Context, r *kgo.Record, promise func(*kgo.Record, error))
 }
@@ -73,6 +74,12 @@ type Handler struct {
 	// published is set once a batch has been acknowledged: from then on the producer
 	// knows the output topics (see handle).
 	published atomic.Bool
+
+	// spare is the arena of the last batch whose outputs were all acknowledged, kept
+	// for the next: a batch's arena is megabytes, and memory the process has not
+	// touched yet costs a page fault per page, more than the routing it holds. It is
+	// as large as the largest such batch, which the trigger bounds (6 MB of event).
+	spare atomic.Pointer[arena]
 }
 
 // Result counts what one invocation published.
@@ -129,7 +136,7 @@ func (h *Handler) handle(ctx context.Context, ev events.KafkaEvent) (Result, err
 	if err := h.settle(pctx); err != nil {
 		return res, err
 	}
-	a := newArena(in)
+	a := h.arena(in)
 	w := newAcks(a.records)
 	// A Kafka client learns a topic's partitions when the first record for it comes,
 	// with a metadata request; a topic that comes while that request is out waits for
@@ -174,6 +181,9 @@ func (h *Handler) handle(ctx context.Context, ev events.KafkaEvent) (Result, err
 		return res, err
 	}
 	h.published.Store(true)
+	// Every promise has been called, so kgo holds none of the arena's records.
+	a.reset()
+	h.spare.Store(a)
 	log.Info("batch published", slog.String("event_source", ev.EventSource),
 		slog.Int("records", res.Records), slog.Int("accepted", res.Accepted),
 		slog.Int("rejected", res.Rejected), slog.Int("dead_lettered", res.DeadLettered))
@@ -399,7 +409,9 @@ type arena struct {
 	headers []kgo.RecordHeader // output headers
 }
 
-func newArena(rs []events.KafkaRecord) *arena {
+// arena returns an arena for rs: the spare one where it is large enough, with what
+// it lacks made anew.
+func (h *Handler) arena(rs []events.KafkaRecord) *arena {
 	var n, hs int
 	for i := range rs {
 		n += base64.StdEncoding.DecodedLen(len(rs[i].Key)) + base64.StdEncoding.DecodedLen(len(rs[i].Value))
@@ -408,13 +420,36 @@ func newArena(rs []events.KafkaRecord) *arena {
 			hs += len(m)
 		}
 	}
-	return &arena{
-		in:      make([]byte, 0, n),
-		out:     make([]byte, 0, n+n/8),
-		orders:  make([]order.Order, 0, len(rs)),
-		records: make([]kgo.Record, len(rs)),
-		headers: make([]kgo.RecordHeader, 0, hs),
+	a := h.spare.Swap(nil)
+	if a == nil {
+		a = &arena{}
 	}
+	if cap(a.in) < n {
+		a.in = make([]byte, 0, n)
+	}
+	if cap(a.out) < n+n/8 {
+		a.out = make([]byte, 0, n+n/8)
+	}
+	if cap(a.orders) < len(rs) {
+		a.orders = make([]order.Order, 0, len(rs))
+	}
+	if cap(a.records) < len(rs) {
+		a.records = make([]kgo.Record, len(rs))
+	}
+	a.records = a.records[:len(rs)]
+	if cap(a.headers) < hs {
+		a.headers = make([]kgo.RecordHeader, 0, hs)
+	}
+	return a
+}
+
+// reset empties a for another batch, zeroing what points elsewhere (the event's
+// header bytes, record contexts) so that a kept arena holds nothing of its batch alive.
+func (a *arena) reset() {
+	clear(a.orders[:cap(a.orders)])
+	clear(a.records[:cap(a.records)])
+	clear(a.headers[:cap(a.headers)])
+	a.in, a.out, a.orders, a.records, a.headers = a.in[:0], a.out[:0], a.orders[:0], a.records[:0], a.headers[:0]
 }
 
 // order returns a zero order of the arena's.

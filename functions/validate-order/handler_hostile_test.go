@@ -27,9 +27,12 @@ type recorder struct {
 	testkit.Produced
 }
 
+// Produce keeps a copy of rec as the broker answered it, before the handler may reuse it.
 func (r *recorder) Produce(ctx context.Context, rec *kgo.Record, promise func(*kgo.Record, error)) {
-	r.Add(rec)
-	r.Client.Produce(ctx, rec, promise)
+	r.Client.Produce(ctx, rec, func(rec *kgo.Record, err error) {
+		r.Add(rec)
+		promise(rec, err)
+	})
 }
 
 // newHostileHandler is a handler producing through a recorder to a fresh kfake cluster.

@@ -417,6 +417,95 @@ func describe(r *kgo.Record) string {
 	return fmt.Sprintf("p%d key=%q value=%.80q headers=%v ts=%v", r.Partition, r.Key, r.Value, r.Headers, r.Timestamp.UnixMilli())
 }
 
+// TestArenaKeptForTheNextBatch: the arena of a batch whose outputs were all
+// acknowledged serves the next one, holding nothing of its batch; the outputs of batches
+// that reuse it are a fresh handler's, byte for byte; and the arena of a batch that
+// answered with records still in flight is never reused, since kgo may still read them.
+func TestArenaKeptForTheNextBatch(t *testing.T) {
+	mixed := func(from, n int) events.KafkaEvent {
+		var inputs []in
+		for i := from; i < from+n; i++ {
+			o := pending(i)
+			if i%4 == 1 {
+				o.TotalPrice++
+			}
+			x := encode(t, o)
+			if i%3 == 0 {
+				x.headers = append(x.headers, kgo.RecordHeader{Key: trace.HeaderTraceparent, Value: fmt.Appendf(nil, "00-%032x-%016x-01", i, i)})
+			}
+			inputs = append(inputs, x)
+		}
+		return kafkaEvent(append(inputs, in{key: fmt.Appendf(nil, "poison-%d", from), value: []byte("{")})...)
+	}
+	// A small batch, a larger one (the arena grows) and a small one again.
+	batches := []events.KafkaEvent{mixed(0, 12), mixed(100, 40), mixed(200, 5)}
+
+	c := newCluster(t, 3)
+	h := newHandler(t, c, nil)
+	clean := newCluster(t, 3)
+	for i, ev := range batches {
+		if _, err := h.Handle(context.Background(), ev); err != nil {
+			t.Fatalf("batch %d: %v", i, err)
+		}
+		a := h.spare.Load()
+		if a == nil {
+			t.Fatalf("batch %d: no arena kept", i)
+		}
+		if len(a.in)+len(a.out)+len(a.orders)+len(a.records)+len(a.headers) != 0 {
+			t.Errorf("batch %d: the kept arena is not empty", i)
+		}
+		for j, r := range a.records[:cap(a.records)] {
+			if r.Key != nil || r.Value != nil || r.Headers != nil || r.Context != nil {
+				t.Fatalf("batch %d: kept record %d still points at its batch", i, j)
+			}
+		}
+		for j, x := range a.headers[:cap(a.headers)] {
+			if x.Key != "" || x.Value != nil {
+				t.Fatalf("batch %d: kept header %d still points at its batch", i, j)
+			}
+		}
+		if _, err := newHandler(t, clean, nil).Handle(context.Background(), ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, topic := range []string{testTopics.Orders, testTopics.Rejected, testTopics.DLQ} {
+		got, want := readTopic(t, c, topic), readTopic(t, clean, topic)
+		if len(got) != len(want) || len(want) == 0 {
+			t.Fatalf("%s: %d records, fresh handlers wrote %d", topic, len(got), len(want))
+		}
+		for i := range want {
+			if !sameRecord(got[i], want[i]) {
+				t.Errorf("%s record %d differs from a fresh handler's:\n got %s\nwant %s", topic, i, describe(got[i]), describe(want[i]))
+			}
+		}
+	}
+
+	var failing atomic.Bool
+	failing.Store(true)
+	c.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		if failing.Load() {
+			return nil, errors.New("broker refuses writes"), true
+		}
+		return nil, nil, false
+	})
+	h.MaxProduceWait = time.Second
+	if _, err := h.Handle(context.Background(), batches[0]); err == nil {
+		t.Fatal("Handle returned nil while every produce failed")
+	}
+	if h.spare.Load() != nil {
+		t.Fatal("the arena of a batch still in flight was kept for the next one")
+	}
+	failing.Store(false)
+	h.MaxProduceWait = 30 * time.Second
+	if _, err := h.Handle(context.Background(), batches[0]); err != nil {
+		t.Fatalf("redelivery: %v", err)
+	}
+	if h.spare.Load() == nil {
+		t.Fatal("no arena kept after the redelivery succeeded")
+	}
+}
+
 // TestHandleLargeBatch sends a batch of 10,000 records, the trigger's largest, and checks
 // that every record is published exactly once. The time is logged, not asserted.
 func TestHandleLargeBatch(t *testing.T) {
@@ -540,13 +629,18 @@ func BenchmarkBatch(b *testing.B) {
 	b.Run("decode-only", func(b *testing.B) {
 		h := &Handler{Topics: testTopics}
 		ev := event(false)
+		// Its buffer is kept from one batch to the next, as the handler keeps its arena.
+		a := &arena{}
 		decode := func() {
 			rs := batch(ev)
 			var size int
 			for _, r := range rs {
 				size += base64.StdEncoding.DecodedLen(len(r.Key)) + base64.StdEncoding.DecodedLen(len(r.Value))
 			}
-			a := &arena{in: make([]byte, 0, size)}
+			if cap(a.in) < size {
+				a.in = make([]byte, 0, size)
+			}
+			a.in = a.in[:0]
 			for _, r := range rs {
 				key, err := a.decodeBase64(r.Key)
 				if err != nil {

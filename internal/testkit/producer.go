@@ -14,10 +14,16 @@ type Produced struct {
 	out []*kgo.Record
 }
 
-// Add keeps r.
+// Add keeps a copy of r, its key, value and headers cloned: a handler may reuse a
+// record and its buffers once the record is acknowledged.
 func (p *Produced) Add(r *kgo.Record) {
+	c := *r
+	c.Key, c.Value, c.Headers = slices.Clone(r.Key), slices.Clone(r.Value), slices.Clone(r.Headers)
+	for i := range c.Headers {
+		c.Headers[i].Value = slices.Clone(c.Headers[i].Value)
+	}
 	p.mu.Lock()
-	p.out = append(p.out, r)
+	p.out = append(p.out, &c)
 	p.mu.Unlock()
 }
 
@@ -30,17 +36,14 @@ func (p *Produced) Take() []*kgo.Record {
 	return out
 }
 
-// MemProducer acknowledges every record at once and keeps a copy of it (key, value and
-// headers cloned: a handler may reuse its buffers once a record is acknowledged), so a
-// handler runs thousands of times a second with no network and no timers.
+// MemProducer acknowledges every record at once and keeps a copy of it, so a handler
+// runs thousands of times a second with no network and no timers.
 type MemProducer struct {
 	Produced
 }
 
 // Produce keeps a copy of r and acknowledges it.
 func (m *MemProducer) Produce(_ context.Context, r *kgo.Record, promise func(*kgo.Record, error)) {
-	c := *r
-	c.Key, c.Value, c.Headers = slices.Clone(r.Key), slices.Clone(r.Value), slices.Clone(r.Headers)
-	m.Add(&c)
+	m.Add(r)
 	promise(r, nil)
 }
