@@ -131,7 +131,7 @@ func (h *jsonHandler) WithGroup(name string) slog.Handler {
 var lines = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 func (h *jsonHandler) Handle(ctx context.Context, r slog.Record) error {
-	if !h.fast || !plainRecord(r) || !r.Time.IsZero() && !inRange(r.Time) {
+	if !h.fast || !r.Time.IsZero() && !inRange(r.Time) {
 		return h.std.Handle(ctx, r)
 	}
 	bp := lines.Get().(*[]byte)
@@ -146,17 +146,30 @@ func (h *jsonHandler) Handle(ctx context.Context, r slog.Record) error {
 	b = append(b, `,"msg":`...)
 	b = appendString(b, r.Message)
 	b = append(b, h.pre...)
+	plain := true
 	r.Attrs(func(a slog.Attr) bool {
-		b = appendAttr(b, a)
-		return true
+		if plain = plainAttr(a); plain {
+			b = appendAttr(b, a)
+		}
+		return plain
 	})
+	if !plain { // an attribute only slog's handler writes: the line is its
+		putLine(bp, b)
+		return h.std.Handle(ctx, r)
+	}
 	b = append(b, '}', '\n')
 	_, err := h.w.Write(b)
-	if cap(b) <= 16<<10 { // as slog's own buffers: a rare long line is not kept
+	putLine(bp, b)
+	return err
+}
+
+// putLine gives a line's buffer back to the pool; as with slog's own buffers, a rare
+// long line's is not kept.
+func putLine(bp *[]byte, b []byte) {
+	if cap(b) <= 16<<10 {
 		*bp = b
 		lines.Put(bp)
 	}
-	return err
 }
 
 // plain reports whether the handler writes every attribute of as itself.
@@ -167,15 +180,6 @@ func plain(as []slog.Attr) bool {
 		}
 	}
 	return true
-}
-
-func plainRecord(r slog.Record) bool {
-	ok := true
-	r.Attrs(func(a slog.Attr) bool {
-		ok = plainAttr(a)
-		return ok
-	})
-	return ok
 }
 
 // plainAttr reports whether a is an attribute the handler writes itself, or an empty
