@@ -129,7 +129,11 @@ const (
 		"the codec's build (init 1.39/1.35× against 1.31/1.28×, first invoke 1.60/1.61× " +
 		"against 1.52/1.53×); the warm-up's thread at nice 19 (no better); GOMAXPROCS=1 " +
 		"(init worse, first invoke better but hello's too); a build with the environment's " +
-		"credentials only (−0.55 MB, −12 faults, no time measurable). The first invoke, " +
+		"credentials only (−0.55 MB, −12 faults, no time measurable); the warm-up opening " +
+		"each broker's produce and ordinary connections side by side once the broker list " +
+		"is in, instead of one after the other (first invoke 1.59/1.54× against 1.50/1.48× " +
+		"and 1.64/1.64× against 1.48/1.53×, 60 rounds each: the steps compete for the two " +
+		"CPUs more than they wait on each other). The first invoke, " +
 		"from kgo's connection hooks: the client is built ≈ 2 ms after its goroutine " +
 		"starts, the seed connection's ApiVersions takes ≈ 2.5 ms to be answered while the " +
 		"runtime hands over the event, and the produce connection is ready ≈ 6 ms after " +
