@@ -13,14 +13,17 @@ BenchmarkEncode/codec-2         	 1000000	      1000 ns/op	     704 B/op	       
 BenchmarkEncode/json.Marshal-2  	 1000000	      1000 ns/op	     288 B/op	       2 allocs/op
 BenchmarkBatch/handler-2        	       3	 40000000 ns/op	    250000 records/s
 BenchmarkBatch/decode-only-2    	       3	 20000000 ns/op	    500000 records/s
+BenchmarkBatch/turns-2          	       3	 80000000 ns/op	    250000 plain-records/s	    200000 records/s
 BenchmarkEncode/codec-2         	 1000000	      1100 ns/op	     704 B/op	       1 allocs/op
 BenchmarkEncode/json.Marshal-2  	 1000000	      1000 ns/op	     288 B/op	       2 allocs/op
 BenchmarkBatch/handler-2        	       3	 40000000 ns/op	    250000 records/s
 BenchmarkBatch/decode-only-2    	       3	 20000000 ns/op	    500000 records/s
+BenchmarkBatch/turns-2          	       3	 80000000 ns/op	    250000 plain-records/s	    240000 records/s
 BenchmarkEncode/codec-2         	 1000000	      2000 ns/op	     704 B/op	       1 allocs/op
 BenchmarkEncode/json.Marshal-2  	 1000000	      2000 ns/op	     288 B/op	       2 allocs/op
 BenchmarkBatch/handler-2        	       3	 40000000 ns/op	    300000 records/s
 BenchmarkBatch/decode-only-2    	       3	 20000000 ns/op	    500000 records/s
+BenchmarkBatch/turns-2          	       3	 80000000 ns/op	    300000 plain-records/s	    240000 records/s
 PASS
 `
 
@@ -58,6 +61,9 @@ func TestGoBenchRows(t *testing.T) {
 		{"adds more time than allowed",
 			goBench{pkg: "./p", bench: "BenchmarkEncode/codec", base: "BenchmarkEncode/json.Marshal", metric: "ns/op", maxExtraNs: 50, maxExtraAll: 4, bound: "b"},
 			"1.10 µs, 1 allocs", "1.00× (3 runs: 1.00–1.10×)", false, "b"},
+		{"baseline measured in turns, as a metric of the same benchmark",
+			goBench{pkg: "./p", bench: "BenchmarkBatch/turns", base: "BenchmarkBatch/turns", metric: "records/s", baseMetric: "plain-records/s", minRatio: 0.95},
+			"240000 records/s", "0.80× (3 runs: 0.80–0.96×)", false, ""},
 		{"missing baseline",
 			goBench{pkg: "./p", bench: "BenchmarkEncode/codec", base: "BenchmarkNope", metric: "ns/op", maxRatio: 2},
 			"1.10 µs, 1 allocs", "—", false, "has no baseline"},
