@@ -65,16 +65,18 @@ const (
 		"round), because run apart, as it was until now, the two variants moved by up to " +
 		"±15 % from one run to the next and make bench read anything from 0.72× to 1.05× " +
 		"on the same code. In turns, 8-run sets read 0.92–0.97×: tracing costs ≈ 6 % of " +
-		"a batch here. Switched off one at a time (the harness of this row, 9 runs each, " +
-		"wider spread): without the traceparent attribute on each record's log line " +
-		"0.95–0.99×, without the two headers on the outputs 0.90–0.97×, without both " +
-		"0.95–1.03×. In route() alone, without kgo and the broker, a traced record costs " +
+		"a batch here. Switched off in the harness of this row (6 runs each, wider " +
+		"spread): without the traceparent attribute on each record's log line 0.95–0.99× " +
+		"(median 0.96×), without the trace headers on the outputs, and so without the " +
+		"attribute too, 0.90–1.03× (median 0.96×, 12 runs): the attribute is the part " +
+		"that shows; the headers carried cost less than the runs' spread. In route() " +
+		"alone, without kgo and the broker, a traced record costs " +
 		"0.05–0.2 µs more than a plain one (3.6 µs): the trace headers' lookup, the " +
-		"attribute (45–70 ns warm in a micro-benchmark, ≈ 0.15 µs in a batch, where it is " +
-		"the first read of the header's bytes in the event) and two more headers to carry; " +
-		"the rest is kgo serialising ≈ 160 more bytes per record and the in-process broker " +
-		"storing them, on the same two cores (the compression codec changes nothing: " +
-		"snappy, lz4 and none read alike). The trigger's one-entry header maps are read by " +
+		"attribute (45–70 ns warm in a micro-benchmark, ≈ 0.15 µs in a batch, most likely " +
+		"as the first read of the header's bytes in the event) and two more headers to carry, " +
+		"≈ 160 more bytes a record that kgo serialises and the in-process broker stores " +
+		"on the same two cores (the compression codec changes nothing: snappy, lz4 and " +
+		"none read alike). The trigger's one-entry header maps are read by " +
 		"a lookup by name, not an iteration (2 headers: 92 → 40 ns warm). Keeping the " +
 		"batch's arena between batches took the traced batch from 0.81–0.88× to " +
 		"0.87–0.98× in turns (its headers made its fresh arena larger). This row starts " +
