@@ -64,8 +64,8 @@ const (
 		"traced batch with its metrics document, then a plain one, the order swapped every " +
 		"round), because run apart, as it was until now, the two variants moved by up to " +
 		"±15 % from one run to the next and make bench read anything from 0.72× to 1.05× " +
-		"on the same code. In turns, four sets of 8 runs had medians of 0.92–0.94× (single " +
-		"runs 0.84–1.02×): tracing costs ≈ 6–8 % of a batch here. Switched off in the harness of this row (6 runs each, wider " +
+		"on the same code. In turns, five sets of 8 runs on the same code had medians of " +
+		"0.90–0.94× (single runs 0.84–1.05×): tracing costs ≈ 6–10 % of a batch here. Switched off in the harness of this row (6 runs each, wider " +
 		"spread): without the traceparent attribute on each record's log line 0.95–0.99× " +
 		"(median 0.96×), without the trace headers on the outputs, and so without the " +
 		"attribute too, 0.90–1.03× (median 0.96×, 12 runs): the attribute is the part " +
