@@ -620,7 +620,7 @@ func BenchmarkBatch(b *testing.B) {
 		return kafkaEvent(withTrace...)
 	}
 	b.Run("handler", func(b *testing.B) {
-		benchHandle(b, nil, event(false))
+		benchHandle(b, event(false))
 	})
 	// As Lambda runs it (traced records, and the invocation writes its metrics
 	// document), against the same without, taking turns batch by batch on one broker:
@@ -668,27 +668,29 @@ func BenchmarkBatch(b *testing.B) {
 	})
 }
 
-// benchHandle measures Handle with m (nil: no metrics) on ev, a batch of n records,
-// against a broker that keeps no log: a real broker keeps its log on its own disk, but
-// kfake would keep every record of the run on this process's heap, where each GC cycle
-// marks it, and a run's last batches would pay for its first ones. The log is dropped
-// between batches, outside the timer. One batch first, unmeasured, warms up the
-// producer (metadata, producer id, connections) and the heap, which would otherwise
-// fall on whichever variant runs first.
-func benchHandle(b *testing.B, m *metrics.Recorder, ev events.KafkaEvent) {
+// benchHandler returns a handler logging nowhere and the broker it produces to, which
+// keeps no log once its retention is applied: a real broker keeps its log on its own
+// disk, but kfake would keep every record of the run on this process's heap, where each
+// GC cycle marks it, and a run's last batches would pay for its first ones. The
+// benchmarks apply it between batches, outside the timer.
+func benchHandler(b *testing.B) (*kfake.Cluster, *Handler) {
 	c := newCluster(b, 3, kfake.BrokerConfigs(map[string]string{"log.retention.bytes": "0", "log.segment.bytes": "1048576"}))
 	h := newHandler(b, c, nil)
 	h.Log = discardLog
-	h.Metrics = m
+	return c, h
+}
+
+// benchHandle measures Handle on ev (see benchHandler). One batch first, unmeasured,
+// warms up the producer (metadata, producer id, connections) and the heap, which would
+// otherwise fall on whichever variant runs first.
+func benchHandle(b *testing.B, ev events.KafkaEvent) {
+	c, h := benchHandler(b)
 	handle := func() {
 		if _, err := h.Handle(context.Background(), ev); err != nil {
 			b.Fatal(err)
 		}
 	}
-	var n int
-	for _, rs := range ev.Records {
-		n += len(rs)
-	}
+	n := len(batch(ev))
 	handle()
 	c.ApplyRetention()
 	for b.Loop() {
@@ -701,18 +703,13 @@ func benchHandle(b *testing.B, m *metrics.Recorder, ev events.KafkaEvent) {
 }
 
 // benchTurns measures Handle on plain, without metrics, and on observed, with m, taking
-// turns batch by batch (the order swapped every round) on one handler and one broker,
-// whose log is dropped after every batch outside the timer, as in benchHandle. It
-// reports observed's records/s, and plain's as plain-records/s. Both events are live
-// throughout, so each variant's GC work counts the other's event alike.
+// turns batch by batch (the order swapped every round) on one handler and one broker
+// (see benchHandler), after one unmeasured batch of each. It reports observed's
+// records/s, and plain's as plain-records/s. Both events are live throughout, so each
+// variant's GC work counts the other's event alike.
 func benchTurns(b *testing.B, m *metrics.Recorder, plain, observed events.KafkaEvent) {
-	c := newCluster(b, 3, kfake.BrokerConfigs(map[string]string{"log.retention.bytes": "0", "log.segment.bytes": "1048576"}))
-	h := newHandler(b, c, nil)
-	h.Log = discardLog
-	var n int
-	for _, rs := range plain.Records {
-		n += len(rs)
-	}
+	c, h := benchHandler(b)
+	n := len(batch(plain))
 	var took [2]time.Duration // plain, observed
 	handle := func(i int) {
 		ev := plain
