@@ -12,7 +12,6 @@ import (
 	"sync"
 	"unsafe"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -68,7 +67,7 @@ func (w *acks) promise(r *kgo.Record, err error) {
 // wait returns nil once every record is acknowledged, or, as soon as a record failed
 // and the others are done or ctx (the produce deadline) ends, an ErrNotAcknowledged
 // that counts the records not acknowledged per output topic and per input partition.
-func (w *acks) wait(ctx context.Context, in []events.KafkaRecord) error {
+func (w *acks) wait(ctx context.Context, in []record) error {
 	select {
 	case <-w.done:
 	case <-ctx.Done():

@@ -3,12 +3,18 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/ordersync/ordersync/shared/envelope"
+	"github.com/ordersync/ordersync/shared/order"
+	"github.com/ordersync/ordersync/shared/trace"
 )
 
 // Invoke is the function's entry point: the trigger's event as the runtime delivers it,
@@ -21,82 +27,130 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, err := h.Handle(ctx, ev)
+	res, err := h.handleEvent(ctx, ev)
 	if err != nil {
 		return nil, err
 	}
 	return res.appendJSON(make([]byte, 0, 128)), nil
 }
 
-// decodeEvent reads a Kafka trigger's event (Amazon MSK or self-managed Kafka) into the
-// events.KafkaEvent that encoding/json would make of it, as FuzzDecodeEvent checks: a
-// member is matched by its name, exactly or else ignoring case; an unknown one is
-// skipped; null leaves a string or a number as it is and empties a list or a map. A
-// record's timestamp is milliseconds since the epoch, and a header's value an array of
-// signed bytes (-128 to 127), as the trigger writes them. Malformed JSON (invalid UTF-8
-// included), a member of the wrong type and a member name given twice in one object are
-// errors.
-func decodeEvent(payload []byte) (events.KafkaEvent, error) {
+// batchEvent is a Kafka trigger's event as the handler reads it: the records keyed by
+// "topic-partition", as the trigger sends them, each with its headers as Kafka headers.
+type batchEvent struct {
+	source  string // eventSource
+	records map[string][]record
+}
+
+// record is one record of a batch: its key and value as the trigger delivers them
+// (base64), and its headers in their order. The headers of a batch decodeEvent reads
+// share one array, and their values another: a record's headers lie next to the next
+// record's, in the order the handler reads them, rather than in maps of their own.
+type record struct {
+	Topic     string
+	Partition int64
+	Offset    int64
+	Timestamp time.Time
+	Key       string
+	Value     string
+	Headers   []kgo.RecordHeader
+}
+
+// fromEvents is ev as the handler reads it: a header map with several names gives
+// them in sorted order, and a batch with no headers has nil.
+func fromEvents(ev events.KafkaEvent) batchEvent {
+	b := batchEvent{source: ev.EventSource}
+	if ev.Records == nil {
+		return b
+	}
+	b.records = make(map[string][]record, len(ev.Records))
+	for k, rs := range ev.Records {
+		if rs == nil {
+			b.records[k] = nil
+			continue
+		}
+		out := make([]record, len(rs))
+		for i, r := range rs {
+			out[i] = record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Timestamp: r.Timestamp.Time, Key: r.Key, Value: r.Value}
+			for _, m := range r.Headers {
+				for _, name := range slices.Sorted(maps.Keys(m)) {
+					out[i].Headers = append(out[i].Headers, kgo.RecordHeader{Key: name, Value: []byte(m[name])})
+				}
+			}
+		}
+		b.records[k] = out
+	}
+	return b
+}
+
+// decodeEvent reads a Kafka trigger's event (Amazon MSK or self-managed Kafka) as
+// encoding/json reads it into events.KafkaEvent, and fromEvents turns that into the
+// handler's, as FuzzDecodeEvent checks: a member is matched by its name, exactly or
+// else ignoring case; an unknown one is skipped; null leaves a string or a number as
+// it is and empties a list or a map. A record's timestamp is milliseconds since the
+// epoch, and a header's value an array of signed bytes (-128 to 127), as the trigger
+// writes them. Malformed JSON (invalid UTF-8 included), a member of the wrong type and
+// a member name given twice in one object are errors.
+func decodeEvent(payload []byte) (batchEvent, error) {
 	var (
-		ev events.KafkaEvent
+		ev batchEvent
 		d  eventReader
 	)
 	err := envelope.ReadObject(payload, func(name []byte, v *envelope.Value) error {
 		switch envelope.MemberName(name, eventMembers) {
 		case "eventSource":
-			return v.SetText(&ev.EventSource)
-		case "eventSourceArn":
-			return v.SetText(&ev.EventSourceARN)
-		case "bootstrapServers":
-			return v.SetText(&ev.BootstrapServers)
+			return v.SetText(&ev.source)
+		case "eventSourceArn", "bootstrapServers":
+			var s string // checked, not used
+			return v.SetText(&s)
 		case "records":
 			return d.records(v, &ev)
 		}
 		return nil
 	})
 	if err != nil {
-		return events.KafkaEvent{}, fmt.Errorf("kafka event: %w", err)
+		return batchEvent{}, fmt.Errorf("kafka event: %w", err)
 	}
 	return ev, nil
 }
 
 // eventReader holds what decodeEvent reads into: the header values of all the records
-// share one array, a slice of it each.
+// share one array, a slice of it each, and so do their headers.
 type eventReader struct {
 	bytes []byte
+	hs    []kgo.RecordHeader
 }
 
 // records reads the event's records: arrays of records, keyed by "topic-partition".
-func (d *eventReader) records(v *envelope.Value, ev *events.KafkaEvent) error {
+func (d *eventReader) records(v *envelope.Value, ev *batchEvent) error {
 	if null, err := v.Null(); null || err != nil {
-		ev.Records = nil
+		ev.records = nil
 		return err
 	}
-	if ev.Records == nil {
-		ev.Records = map[string][]events.KafkaRecord{}
+	if ev.records == nil {
+		ev.records = map[string][]record{}
 	}
 	return v.Object(func(name []byte, v *envelope.Value) error {
 		key := string(name)
-		var rs []events.KafkaRecord
+		var rs []record
 		if null, err := v.Null(); err != nil {
 			return err
 		} else if !null {
-			rs = []events.KafkaRecord{}
+			rs = []record{}
 			err := v.Array(func(v *envelope.Value) error {
-				rs = append(rs, events.KafkaRecord{})
+				rs = append(rs, record{})
 				return d.record(v, &rs[len(rs)-1])
 			})
 			if err != nil {
 				return at(key, err)
 			}
 		}
-		ev.Records[key] = rs
+		ev.records[key] = rs
 		return nil
 	})
 }
 
 // record reads one record.
-func (d *eventReader) record(v *envelope.Value, r *events.KafkaRecord) error {
+func (d *eventReader) record(v *envelope.Value, r *record) error {
 	if null, err := v.Null(); null || err != nil {
 		return err
 	}
@@ -112,10 +166,11 @@ func (d *eventReader) record(v *envelope.Value, r *events.KafkaRecord) error {
 			// As events.MilliSecondsEpochTime reads it: null is the epoch.
 			var ms int64
 			if err = v.SetInt(envelope.Int64, &ms); err == nil {
-				r.Timestamp = events.MilliSecondsEpochTime{Time: time.UnixMilli(ms)}
+				r.Timestamp = time.UnixMilli(ms)
 			}
 		case "timestampType":
-			err = v.SetText(&r.TimestampType)
+			var s string // checked, not used
+			err = v.SetText(&s)
 		case "key":
 			err = v.SetText(&r.Key)
 		case "value":
@@ -131,34 +186,49 @@ func (d *eventReader) record(v *envelope.Value, r *events.KafkaRecord) error {
 }
 
 // headers reads a record's headers: an array of objects of header names and values, each
-// value an array of signed bytes.
-func (d *eventReader) headers(v *envelope.Value, r *events.KafkaRecord) error {
+// value an array of signed bytes. The names of an object with several come in sorted
+// order, as from a map.
+func (d *eventReader) headers(v *envelope.Value, r *record) error {
+	r.Headers = nil
 	if null, err := v.Null(); null || err != nil {
-		r.Headers = nil
 		return err
 	}
-	r.Headers = []map[string]events.JSONNumberBytes{}
-	return v.Array(func(v *envelope.Value) error {
-		var m map[string]events.JSONNumberBytes
-		if null, err := v.Null(); err != nil {
+	start := len(d.hs)
+	err := v.Array(func(v *envelope.Value) error {
+		if null, err := v.Null(); null || err != nil {
 			return err
-		} else if !null {
-			m = make(map[string]events.JSONNumberBytes, 1)
-			err := v.Object(func(name []byte, v *envelope.Value) error {
-				b, err := d.signedBytes(v)
-				if err != nil {
-					return at(string(name), err)
-				}
-				m[string(name)] = b
-				return nil
-			})
-			if err != nil {
-				return err
-			}
 		}
-		r.Headers = append(r.Headers, m)
-		return nil
+		first := len(d.hs)
+		err := v.Object(func(name []byte, v *envelope.Value) error {
+			b, err := d.signedBytes(v)
+			if err != nil {
+				return at(string(name), err)
+			}
+			d.hs = append(d.hs, kgo.RecordHeader{Key: headerName(name), Value: b})
+			return nil
+		})
+		if hs := d.hs[first:]; len(hs) > 1 {
+			slices.SortFunc(hs, func(a, b kgo.RecordHeader) int { return strings.Compare(a.Key, b.Key) })
+		}
+		return err
 	})
+	if len(d.hs) > start {
+		r.Headers = d.hs[start:len(d.hs):len(d.hs)]
+	}
+	return err
+}
+
+// headerName is name as a string, without a copy for the names ordersync writes.
+func headerName(name []byte) string {
+	switch string(name) {
+	case order.HeaderEvent:
+		return order.HeaderEvent
+	case trace.HeaderTraceparent:
+		return trace.HeaderTraceparent
+	case trace.HeaderXRay:
+		return trace.HeaderXRay
+	}
+	return string(name)
 }
 
 // signedBytes reads an array of signed bytes, as events.JSONNumberBytes does: null

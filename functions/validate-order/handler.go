@@ -110,13 +110,18 @@ const (
 // trigger delivers the batch again. Outputs depend on the input alone, so a redelivered
 // batch yields the same records.
 func (h *Handler) Handle(ctx context.Context, ev events.KafkaEvent) (Result, error) {
+	return h.handleEvent(ctx, fromEvents(ev))
+}
+
+// handleEvent is Handle on an event as decodeEvent reads it.
+func (h *Handler) handleEvent(ctx context.Context, ev batchEvent) (Result, error) {
 	start := time.Now()
 	res, err := h.handle(ctx, ev)
 	h.observe(res, start)
 	return res, err
 }
 
-func (h *Handler) handle(ctx context.Context, ev events.KafkaEvent) (Result, error) {
+func (h *Handler) handle(ctx context.Context, ev batchEvent) (Result, error) {
 	log := h.Log
 	if log == nil {
 		log = slog.Default()
@@ -184,7 +189,7 @@ func (h *Handler) handle(ctx context.Context, ev events.KafkaEvent) (Result, err
 	// Every promise has been called, so kgo holds none of the arena's records.
 	a.reset()
 	h.spare.Store(a)
-	log.Info("batch published", slog.String("event_source", ev.EventSource),
+	log.Info("batch published", slog.String("event_source", ev.source),
 		slog.Int("records", res.Records), slog.Int("accepted", res.Accepted),
 		slog.Int("rejected", res.Rejected), slog.Int("dead_lettered", res.DeadLettered))
 	return res, nil
@@ -214,16 +219,16 @@ func (h *Handler) settle(ctx context.Context) error {
 
 // batch returns the records of ev in a deterministic order: by topic, partition and
 // offset, whatever order the trigger's "topic-partition" map holds them in.
-func batch(ev events.KafkaEvent) []events.KafkaRecord {
+func batch(ev batchEvent) []record {
 	var n int
-	for _, rs := range ev.Records {
+	for _, rs := range ev.records {
 		n += len(rs)
 	}
-	all := make([]events.KafkaRecord, 0, n)
-	for _, k := range slices.Sorted(maps.Keys(ev.Records)) {
-		all = append(all, ev.Records[k]...)
+	all := make([]record, 0, n)
+	for _, k := range slices.Sorted(maps.Keys(ev.records)) {
+		all = append(all, ev.records[k]...)
 	}
-	slices.SortStableFunc(all, func(a, b events.KafkaRecord) int {
+	slices.SortStableFunc(all, func(a, b record) int {
 		return cmp.Or(strings.Compare(a.Topic, b.Topic), cmp.Compare(a.Partition, b.Partition), cmp.Compare(a.Offset, b.Offset))
 	})
 	return all
@@ -239,7 +244,7 @@ func (h *Handler) produceContext(ctx context.Context) (context.Context, context.
 // route builds into rec the output record of one input record. A record that cannot be
 // handled at all, even one that makes the code panic, goes to the dead-letter topic: one
 // poison record never blocks its batch.
-func (h *Handler) route(ctx context.Context, r *events.KafkaRecord, rec *kgo.Record, a *arena, log *slog.Logger) (o outcome) {
+func (h *Handler) route(ctx context.Context, r *record, rec *kgo.Record, a *arena, log *slog.Logger) (o outcome) {
 	headers := a.recordHeaders(r.Headers)
 	key, keyErr := a.decodeBase64(r.Key)
 	value, valueErr := a.decodeBase64(r.Value)
@@ -286,7 +291,7 @@ func (h *Handler) route(ctx context.Context, r *events.KafkaRecord, rec *kgo.Rec
 		Key:       key,
 		Value:     out,
 		Headers:   setHeader(headers, order.HeaderEvent, event),
-		Timestamp: r.Timestamp.Time,
+		Timestamp: r.Timestamp,
 	}
 	return o
 }
@@ -342,7 +347,7 @@ func reason(errs []order.FieldError) string {
 // deadLetter builds the dead-letter record of r: its original key, value and headers, plus
 // the error and where the record came from. Where the trigger's base64 could not be
 // decoded, the text as delivered stands in for the bytes.
-func (h *Handler) deadLetter(ctx context.Context, r *events.KafkaRecord, rec *kgo.Record, key, value []byte, headers []kgo.RecordHeader, cause error, log *slog.Logger) {
+func (h *Handler) deadLetter(ctx context.Context, r *record, rec *kgo.Record, key, value []byte, headers []kgo.RecordHeader, cause error, log *slog.Logger) {
 	// What did not decode, or decoded to nothing from text that was not empty (base64
 	// decoding skips line breaks), is carried as the trigger delivered it.
 	if len(key) == 0 && r.Key != "" {
@@ -363,7 +368,7 @@ func (h *Handler) deadLetter(ctx context.Context, r *events.KafkaRecord, rec *kg
 		kgo.RecordHeader{Key: order.HeaderSourceOffset, Value: strconv.AppendInt(nil, r.Offset, 10)},
 	)
 	key, value, hs = fitDeadLetter(key, value, hs)
-	*rec = kgo.Record{Topic: h.Topics.DLQ, Key: key, Value: value, Headers: hs, Timestamp: r.Timestamp.Time}
+	*rec = kgo.Record{Topic: h.Topics.DLQ, Key: key, Value: value, Headers: hs, Timestamp: r.Timestamp}
 }
 
 // maxDeadLetter bounds a dead letter's key, value and headers together, well below the
@@ -411,14 +416,11 @@ type arena struct {
 
 // arena returns an arena for rs: the spare one where it is large enough, with what
 // it lacks made anew.
-func (h *Handler) arena(rs []events.KafkaRecord) *arena {
+func (h *Handler) arena(rs []record) *arena {
 	var n, hs int
 	for i := range rs {
 		n += base64.StdEncoding.DecodedLen(len(rs[i].Key)) + base64.StdEncoding.DecodedLen(len(rs[i].Value))
-		hs++ // room for ordersync-event
-		for _, m := range rs[i].Headers {
-			hs += len(m)
-		}
+		hs += len(rs[i].Headers) + 1 // and room for ordersync-event
 	}
 	a := h.spare.Swap(nil)
 	if a == nil {
@@ -458,37 +460,14 @@ func (a *arena) order() *order.Order {
 	return &a.orders[len(a.orders)-1]
 }
 
-// recordHeaders turns the trigger's headers (a list of one-entry maps of name → bytes)
-// into Kafka headers, keeping their order; the names of a map with several entries are
-// taken in sorted order. The result has room for one more header.
-func (a *arena) recordHeaders(in []map[string]events.JSONNumberBytes) []kgo.RecordHeader {
+// recordHeaders copies a record's headers into the arena, where the output record's
+// are set without writing to the event. The result has room for one more header.
+func (a *arena) recordHeaders(in []kgo.RecordHeader) []kgo.RecordHeader {
 	start := len(a.headers)
-	for _, m := range in {
-		if len(m) == 1 {
-			a.headers = append(a.headers, onlyHeader(m))
-			continue
-		}
-		for _, k := range slices.Sorted(maps.Keys(m)) {
-			a.headers = append(a.headers, kgo.RecordHeader{Key: k, Value: []byte(m[k])})
-		}
-	}
+	a.headers = append(a.headers, in...)
 	end := len(a.headers)
 	a.headers = append(a.headers, kgo.RecordHeader{}) // the room for one more
 	return a.headers[start:end:min(end+1, cap(a.headers))]
-}
-
-// onlyHeader returns the one header of a one-entry map. The trace headers, which most
-// records carry, are looked up by name: starting an iteration costs more than a lookup.
-func onlyHeader(m map[string]events.JSONNumberBytes) kgo.RecordHeader {
-	for _, k := range [...]string{trace.HeaderTraceparent, trace.HeaderXRay} {
-		if v, ok := m[k]; ok {
-			return kgo.RecordHeader{Key: k, Value: []byte(v)}
-		}
-	}
-	for k, v := range m {
-		return kgo.RecordHeader{Key: k, Value: []byte(v)}
-	}
-	return kgo.RecordHeader{}
 }
 
 // decodeBase64 decodes a key or value as the trigger delivers it; "" (no key) is nil.

@@ -58,6 +58,29 @@ func encode(t testing.TB, o order.Order) in {
 	return in{key: []byte(o.OrderID), value: v, headers: []kgo.RecordHeader{{Key: order.HeaderEvent, Value: []byte(order.EventSubmitted)}}}
 }
 
+// withTrace is x with the headers create-order writes for a traced request:
+// ordersync-event, traceparent and the X-Ray trace header.
+func withTrace(x in) in {
+	x.headers = []kgo.RecordHeader{{Key: order.HeaderEvent, Value: []byte(order.EventSubmitted)},
+		{Key: trace.HeaderTraceparent, Value: []byte("00-5759e988bd862e3fe1be46a994272793-53995c3f42cd8ad8-01")},
+		{Key: trace.HeaderXRay, Value: []byte("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1")}}
+	return x
+}
+
+// decoded is ev as the function reads it from the trigger's JSON.
+func decoded(t testing.TB, ev events.KafkaEvent) batchEvent {
+	t.Helper()
+	payload, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := decodeEvent(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
 // kafkaEvent builds the event an MSK trigger delivers for records, spread round-robin
 // over three partitions of the submitted topic.
 func kafkaEvent(records ...in) events.KafkaEvent {
@@ -561,7 +584,7 @@ func TestHandlePartitionOrder(t *testing.T) {
 	o.Qty, o.TotalPrice = 6, 7200
 	second := encode(t, o)
 	ev := kafkaEvent(first, encode(t, pending(8)), encode(t, pending(9)), second)
-	got := batch(ev)
+	got := batch(fromEvents(ev))
 	for i := 1; i < len(got); i++ {
 		a, b := got[i-1], got[i]
 		if a.Partition > b.Partition || (a.Partition == b.Partition && a.Offset >= b.Offset) {
@@ -604,20 +627,19 @@ func BenchmarkBatch(b *testing.B) {
 		inputs[i] = encode(b, o)
 	}
 	// Each variant builds its own event, so that, as in Lambda, one event is live while
-	// it runs: an event left over from another variant would add to its GC work.
-	event := func(traced bool) events.KafkaEvent {
+	// it runs: an event left over from another variant would add to its GC work. As in
+	// Lambda, the handler gets the event as decodeEvent reads it from the trigger's JSON.
+	event := func(traced bool) batchEvent {
 		if !traced {
-			return kafkaEvent(inputs...)
+			return decoded(b, kafkaEvent(inputs...))
 		}
 		// As Lambda runs it: every record carries its trace (kept on the outputs and
 		// named in the log lines).
-		withTrace := make([]in, n)
+		withTraces := make([]in, n)
 		for i, x := range inputs {
-			x.headers = []kgo.RecordHeader{{Key: trace.HeaderTraceparent, Value: []byte("00-5759e988bd862e3fe1be46a994272793-53995c3f42cd8ad8-01")},
-				{Key: trace.HeaderXRay, Value: []byte("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1")}}
-			withTrace[i] = x
+			withTraces[i] = withTrace(x)
 		}
-		return kafkaEvent(withTrace...)
+		return decoded(b, kafkaEvent(withTraces...))
 	}
 	b.Run("handler", func(b *testing.B) {
 		benchHandle(b, event(false))
@@ -683,10 +705,10 @@ func benchHandler(b *testing.B) (*kfake.Cluster, *Handler) {
 // benchHandle measures Handle on ev (see benchHandler). One batch first, unmeasured,
 // warms up the producer (metadata, producer id, connections) and the heap, which would
 // otherwise fall on whichever variant runs first.
-func benchHandle(b *testing.B, ev events.KafkaEvent) {
+func benchHandle(b *testing.B, ev batchEvent) {
 	c, h := benchHandler(b)
 	handle := func() {
-		if _, err := h.Handle(context.Background(), ev); err != nil {
+		if _, err := h.handleEvent(context.Background(), ev); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -707,7 +729,7 @@ func benchHandle(b *testing.B, ev events.KafkaEvent) {
 // (see benchHandler), after one unmeasured batch of each. It reports observed's
 // records/s, and plain's as plain-records/s. Both events are live throughout, so each
 // variant's GC work counts the other's event alike.
-func benchTurns(b *testing.B, m *metrics.Recorder, plain, observed events.KafkaEvent) {
+func benchTurns(b *testing.B, m *metrics.Recorder, plain, observed batchEvent) {
 	c, h := benchHandler(b)
 	n := len(batch(plain))
 	var took [2]time.Duration // plain, observed
@@ -718,7 +740,7 @@ func benchTurns(b *testing.B, m *metrics.Recorder, plain, observed events.KafkaE
 			ev, h.Metrics = observed, m
 		}
 		start := time.Now()
-		if _, err := h.Handle(context.Background(), ev); err != nil {
+		if _, err := h.handleEvent(context.Background(), ev); err != nil {
 			b.Fatal(err)
 		}
 		took[i] += time.Since(start)
@@ -879,30 +901,46 @@ func (p *firstProduce) Produce(ctx context.Context, r *kgo.Record, promise func(
 }
 
 // TestRecordHeaders: the trigger's headers become Kafka headers in order, whatever their
-// names (the trace headers are looked up by name, any other one found by iterating),
-// with the bytes as delivered and room for one more header.
+// names (the names of one object with several in sorted order, as from a map), with the
+// bytes as delivered; the arena's copy has room for one more header, and setting the
+// output's ordersync-event there leaves the event's headers as they were.
 func TestRecordHeaders(t *testing.T) {
-	in := []map[string]events.JSONNumberBytes{
-		{trace.HeaderXRay: []byte("Root=1-5759e988-bd862e3fe1be46a994272793")},
-		{"tenant": []byte("a")},
-		{trace.HeaderTraceparent: []byte("00-5759e988bd862e3fe1be46a994272793-53995c3f42cd8ad8-01")},
-		{"b": []byte("2"), "a": []byte("1")},
-		{"traceParent": []byte("not the W3C name")},
+	payload := `{"records":{"t-0":[{"headers":[` +
+		`{"X-Amzn-Trace-Id":[82,111,111,116]},{"ordersync-event":[79,114,100,101,114,83,117,98,109,105,116,116,101,100]},` +
+		`{"traceparent":[48,48,45]},{"b":[50],"a":[49]},{"traceParent":[-1]}]}]}}`
+	ev, err := decodeEvent([]byte(payload))
+	if err != nil {
+		t.Fatal(err)
 	}
-	a := &arena{headers: make([]kgo.RecordHeader, 0, 7)}
-	got := a.recordHeaders(in)
+	var viaJSON events.KafkaEvent
+	if err := json.Unmarshal([]byte(payload), &viaJSON); err != nil {
+		t.Fatal(err)
+	}
 	want := []kgo.RecordHeader{
-		{Key: trace.HeaderXRay, Value: []byte("Root=1-5759e988-bd862e3fe1be46a994272793")},
-		{Key: "tenant", Value: []byte("a")},
-		{Key: trace.HeaderTraceparent, Value: []byte("00-5759e988bd862e3fe1be46a994272793-53995c3f42cd8ad8-01")},
+		{Key: trace.HeaderXRay, Value: []byte("Root")},
+		{Key: order.HeaderEvent, Value: []byte(order.EventSubmitted)},
+		{Key: trace.HeaderTraceparent, Value: []byte("00-")},
 		{Key: "a", Value: []byte("1")},
 		{Key: "b", Value: []byte("2")},
-		{Key: "traceParent", Value: []byte("not the W3C name")},
+		{Key: "traceParent", Value: []byte{0xff}},
 	}
-	if !slices.EqualFunc(got, want, func(x, y kgo.RecordHeader) bool { return x.Key == y.Key && bytes.Equal(x.Value, y.Value) }) {
-		t.Errorf("headers %v, want %v", got, want)
+	same := func(x, y kgo.RecordHeader) bool { return x.Key == y.Key && bytes.Equal(x.Value, y.Value) }
+	for name, got := range map[string][]kgo.RecordHeader{"decodeEvent": ev.records["t-0"][0].Headers, "fromEvents": fromEvents(viaJSON).records["t-0"][0].Headers} {
+		if !slices.EqualFunc(got, want, same) {
+			t.Errorf("%s: headers %v, want %v", name, got, want)
+		}
 	}
+	in := ev.records["t-0"][0].Headers
+	a := &arena{headers: make([]kgo.RecordHeader, 0, 7)}
+	got := a.recordHeaders(in)
 	if cap(got) != len(want)+1 {
 		t.Errorf("capacity %d, want room for one more header (%d)", cap(got), len(want)+1)
+	}
+	out := setHeader(got, order.HeaderEvent, eventAccepted)
+	if len(out) != len(want) || !same(out[len(out)-1], kgo.RecordHeader{Key: order.HeaderEvent, Value: eventAccepted}) {
+		t.Errorf("output headers %v", out)
+	}
+	if !slices.EqualFunc(in, want, same) {
+		t.Errorf("setting the output's header changed the event's: %v", in)
 	}
 }

@@ -3,8 +3,6 @@ package main
 import (
 	"log/slog"
 	"strconv"
-
-	"github.com/aws/aws-lambda-go/events"
 )
 
 // ItemFailure names one input record in a partial batch response, in the form a Kafka
@@ -22,7 +20,7 @@ type ItemIdentifier struct {
 
 // partial turns a batch whose outputs were not all acknowledged (err says which) into a
 // partial batch response, logged as one ERROR line.
-func (h *Handler) partial(res Result, in []events.KafkaRecord, w *acks, err error, log *slog.Logger) Result {
+func (h *Handler) partial(res Result, in []record, w *acks, err error, log *slog.Logger) Result {
 	w.mu.Lock()
 	fs := itemFailures(in, w.acked)
 	w.mu.Unlock()
@@ -40,7 +38,7 @@ func (h *Handler) partial(res Result, in []events.KafkaRecord, w *acks, err erro
 //
 // acked[i] says whether the output of in[i] was acknowledged; in is in topic, partition,
 // offset order.
-func itemFailures(in []events.KafkaRecord, acked []bool) []ItemFailure {
+func itemFailures(in []record, acked []bool) []ItemFailure {
 	var fs []ItemFailure
 	seen := map[string]bool{}
 	for i := range in {
