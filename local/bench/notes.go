@@ -62,30 +62,27 @@ const (
 		"490–520k records/s against 325–420k before."
 	boundObserved = "the row takes turns, batch by batch on one handler and one broker (a " +
 		"traced batch with its metrics document, then a plain one, the order swapped every " +
-		"round), because run apart, as it was until now, the two variants moved by up to " +
-		"±15 % from one run to the next and make bench read anything from 0.72× to 1.05× " +
-		"on the same code. In turns, five sets of 8 runs on the same code had medians of " +
-		"0.90–0.94× (single runs 0.84–1.05×): tracing costs ≈ 6–10 % of a batch here. Switched off in the harness of this row (6 runs each, wider " +
-		"spread): without the traceparent attribute on each record's log line 0.95–0.99× " +
-		"(median 0.96×), without the trace headers on the outputs, and so without the " +
-		"attribute too, 0.90–1.03× (median 0.96×, 12 runs): the attribute is the part " +
-		"that shows; the headers carried cost less than the runs' spread. In route() " +
-		"alone, without kgo and the broker, a traced record costs " +
-		"0.05–0.2 µs more than a plain one (3.6 µs): the trace headers' lookup, the " +
-		"attribute (45–70 ns warm in a micro-benchmark, ≈ 0.15 µs in a batch, most likely " +
-		"as the first read of the header's bytes in the event) and two more headers to carry, " +
-		"≈ 160 more bytes a record that kgo serialises and the in-process broker stores " +
-		"on the same two cores (the compression codec changes nothing: snappy, lz4 and " +
-		"none read alike). The trigger's one-entry header maps are read by " +
-		"a lookup by name, not an iteration (2 headers: 92 → 40 ns warm). Keeping the " +
-		"batch's arena between batches took the traced batch from 0.81–0.88× to " +
-		"0.87–0.98× in turns (its headers made its fresh arena larger). This row starts " +
-		"from the decoded event; the trigger writes each header byte as a JSON number, so " +
-		"reading a traced event costs more than a plain one: BenchmarkDecodeEvent reads " +
-		"10,000 traced records in 31–39 ms against 22–27 ms without their headers " +
-		"(encoding/json, which aws-lambda-go would use, takes 240–258 ms for the traced " +
-		"ones). With the read counted, a traced batch as the runtime delivers it costs " +
-		"10–15 % more than a plain one."
+		"round), because run apart the two variants moved by up to ±15 % from one run to " +
+		"the next (make bench read 0.72× to 1.05× on the same code); an A/A pair, plain " +
+		"against plain, reads 0.985–1.03× this way. Both batches come as Lambda delivers " +
+		"them: the trigger's JSON, read by decodeEvent, the traced records carrying " +
+		"create-order's three headers (ordersync-event, traceparent, X-Ray). Until now the " +
+		"harness built the event in memory, and its traced records lacked ordersync-event, " +
+		"which flattered the row: the code of that time read 0.88–0.98× that way and " +
+		"0.87–0.91× (8 runs) with the event as it comes. Since the handler takes each " +
+		"record's headers as Kafka headers from one array the batch shares, as decodeEvent " +
+		"reads them, instead of looking each up in a map of its own, the row reads " +
+		"0.92–0.96× (a set of 8 runs as make bench runs them: median 0.96×, single runs " +
+		"0.89–1.00×). Switched off one at a time, against the same code in turns (5 runs " +
+		"each, with the ±3 % spread above): the traceparent attribute on each record's log " +
+		"line ≈ 1 % (30 ns warm in a micro-benchmark), the two trace headers carried to " +
+		"the outputs ≈ 1 %; reading the header bytes ahead of the records, 32 at a time, " +
+		"gained nothing. The rest is the ≈ 160 more bytes (18 %) each traced record puts " +
+		"through kgo's serialisation and compression and the in-process broker, on the " +
+		"same two cores (the compression codec changes nothing: snappy, lz4 and none read " +
+		"alike). This row starts from the decoded event: decodeEvent reads 10,000 traced " +
+		"records in 31–35 ms against 19–21 ms plain (encoding/json, which aws-lambda-go " +
+		"would use, takes 270–290 ms for the traced ones)."
 	boundSink = "the sink decodes the next batch while the current one is written, but on " +
 		"two cores the decoding competes with MariaDB itself (and the in-process broker) for " +
 		"the CPU. Decoding costs ≈ 1.2 µs per row since envelope.Decode recognises the last " +
@@ -184,6 +181,7 @@ that drift falls on both sides; medians of 5–6 runs.
 | validate-order keeps the arena of a batch whose outputs were all acknowledged (pointers zeroed) for the next batch, instead of carving every batch out of fresh memory | 450–1,200 page faults a 10,000-record batch; 200k records/s (batches in turns, one broker) | 50–120; 250k records/s |
 | logs: the JSON handler checks and writes a line's attributes in one pass, not two | a traced record's line 290–300 ns | 270 ns |
 | cold start: ` + "`order.Codec`" + ` built lazily, by a goroutine started at the top of run() | package init with 0.4–0.75 ms of reflection; first invoke 26.1 ms (create-order), 29.8 ms (validate-order) | 25.2 ms, 28.0 ms (25 interleaved rounds) |
+| validate-order: ` + "`decodeEvent`" + ` reads each record's headers straight into Kafka headers, in one array the batch shares (the names ordersync writes without a copy), instead of a Go map per header that the handler then looked up | a 10,000-record event of traced records (create-order's three headers) 47–51 ms to decode, 160k allocations; the traced batch in turns 0.87–0.91× | 31–35 ms, 40k allocations; 0.92–0.96× |
 
 Changes to how things are measured, not to what: a Go benchmark's ratio is the median of
 per-run ratios (each run against the baseline run next to it), and cold starts take turns
@@ -200,5 +198,7 @@ beside each start's CPU time, and a cold-start row takes 60 rounds of starts, no
 rounds of the same binaries read medians 0.1× apart from one set to the next. The
 traced-batch row takes turns batch by batch (` + "`BenchmarkBatch/observed-in-turns`" + `), and
 the plain batch's decode-only baseline keeps its buffer from one batch to the next, as the
-handler keeps its arena.
+handler keeps its arena. The batch rows' events, the baseline's included, are read from the
+trigger's JSON by the function's own reader, as in Lambda, where the harness used to build
+them in memory; the traced records carry ordersync-event, as create-order writes it.
 `
