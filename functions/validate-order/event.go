@@ -42,9 +42,9 @@ type batchEvent struct {
 }
 
 // record is one record of a batch: its key and value as the trigger delivers them
-// (base64), and its headers in their order. The headers of a batch decodeEvent reads
-// share one array, and their values another: a record's headers lie next to the next
-// record's, in the order the handler reads them, rather than in maps of their own.
+// (base64), and its headers in their order. decodeEvent carves a batch's headers, in
+// order, out of one growing array, and their values out of another: a record's headers
+// lie next to the next record's, as the handler reads them, not in maps of their own.
 type record struct {
 	Topic     string
 	Partition int64
@@ -113,8 +113,8 @@ func decodeEvent(payload []byte) (batchEvent, error) {
 	return ev, nil
 }
 
-// eventReader holds what decodeEvent reads into: the header values of all the records
-// share one array, a slice of it each, and so do their headers.
+// eventReader holds the arrays decodeEvent carves the records' headers and their
+// values out of, a slice of each per record.
 type eventReader struct {
 	bytes []byte
 	hs    []kgo.RecordHeader
