@@ -72,8 +72,8 @@ const (
 		"0.87–0.91× (8 runs) with the event as it comes. Since the handler takes each " +
 		"record's headers as Kafka headers from one array the batch shares, as decodeEvent " +
 		"reads them, instead of looking each up in a map of its own, the row reads " +
-		"0.92–0.96× (a set of 8 runs as make bench runs them: median 0.96×, single runs " +
-		"0.89–1.00×). Switched off one at a time, against the same code in turns (5 runs " +
+		"0.91–0.96× in five make bench runs (median 0.93×; single runs 0.84–1.04×). " +
+		"Switched off one at a time, against the same code in turns (5 runs " +
 		"each, with the ±3 % spread above): the traceparent attribute on each record's log " +
 		"line ≈ 1 % (30 ns warm in a micro-benchmark), the two trace headers carried to " +
 		"the outputs ≈ 1 %; reading the header bytes ahead of the records, 32 at a time, " +
