@@ -41,6 +41,15 @@ type batchEvent struct {
 	records map[string][]record
 }
 
+// len is the number of records in ev.
+func (ev batchEvent) len() int {
+	var n int
+	for _, rs := range ev.records {
+		n += len(rs)
+	}
+	return n
+}
+
 // record is one record of a batch: its key and value as the trigger delivers them
 // (base64), and its headers in their order. decodeEvent carves a batch's headers, in
 // order, out of one growing array, and their values out of another: a record's headers

@@ -220,11 +220,7 @@ func (h *Handler) settle(ctx context.Context) error {
 // batch returns the records of ev in a deterministic order: by topic, partition and
 // offset, whatever order the trigger's "topic-partition" map holds them in.
 func batch(ev batchEvent) []record {
-	var n int
-	for _, rs := range ev.records {
-		n += len(rs)
-	}
-	all := make([]record, 0, n)
+	all := make([]record, 0, ev.len())
 	for _, k := range slices.Sorted(maps.Keys(ev.records)) {
 		all = append(all, ev.records[k]...)
 	}

@@ -712,7 +712,7 @@ func benchHandle(b *testing.B, ev batchEvent) {
 			b.Fatal(err)
 		}
 	}
-	n := len(batch(ev))
+	n := ev.len()
 	handle()
 	c.ApplyRetention()
 	for b.Loop() {
@@ -731,7 +731,7 @@ func benchHandle(b *testing.B, ev batchEvent) {
 // variant's GC work counts the other's event alike.
 func benchTurns(b *testing.B, m *metrics.Recorder, plain, observed batchEvent) {
 	c, h := benchHandler(b)
-	n := len(batch(plain))
+	n := plain.len()
 	var took [2]time.Duration // plain, observed
 	handle := func(i int) {
 		ev := plain
