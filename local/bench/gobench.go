@@ -5,6 +5,8 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -24,11 +26,10 @@ type result struct {
 }
 
 // pairedRatios returns value/baseline of every run, sorted, each run of the benchmark
-// paired with the run of its baseline next to it (go test -count runs the whole
-// benchmark function, sub-benchmarks included, once per count). On a shared machine
-// whose load drifts over minutes their median is steadier than a ratio of medians,
-// which can pair a quiet minute with a busy one, and their range is the spread a row
-// reports. ok is false when the runs do not pair.
+// paired with the run of its baseline in the same pass (see goBenchRows). On a shared
+// machine whose load drifts over minutes their median is steadier than a ratio of
+// medians, which can pair a quiet minute with a busy one, and their range is the spread
+// a row reports. ok is false when the runs do not pair.
 func pairedRatios(v, b result, unit, baseUnit string) (ratios []float64, ok bool) {
 	vs, bs := v.runs[unit], b.runs[baseUnit]
 	if len(vs) == 0 || len(vs) != len(bs) {
@@ -96,28 +97,61 @@ var goBenches = []goBench{
 }
 
 func goBenchRows(ctx context.Context, root string, count int) ([]row, error) {
-	results := map[string]result{}
-	failed := map[string]string{}
 	var pkgs []string
 	for _, g := range goBenches {
 		if !slices.Contains(pkgs, g.pkg) {
 			pkgs = append(pkgs, g.pkg)
 		}
 	}
+	dir, err := os.MkdirTemp("", "ordersync-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	// One package that does not build or whose benchmark fails leaves its rows
+	// unmeasured; the rest of the report still gets written.
+	failed := map[string]string{}
+	fail := func(pkg string, err error) {
+		progress("  %s: %v", pkg, err)
+		failed[pkg] = firstLine(err.Error())
+	}
+	bins := map[string]string{}
 	for _, pkg := range pkgs {
-		pattern := benchPattern(pkg)
-		progress("  go test -bench '%s' %s", pattern, pkg)
-		out, err := command(ctx, root, nil, "go", "test", "-run", "^$", "-bench", pattern, "-benchmem",
-			"-count", strconv.Itoa(count), "-timeout", "20m", pkg)
-		if err != nil {
+		bin := filepath.Join(dir, strings.ReplaceAll(strings.TrimPrefix(pkg, "./"), "/", "-")+".test")
+		if _, err := command(ctx, root, nil, "go", "test", "-c", "-o", bin, pkg); err != nil {
 			if ctx.Err() != nil {
 				return nil, err
 			}
-			// One package that does not build or whose benchmark fails leaves its rows
-			// unmeasured; the rest of the report still gets written.
-			progress("  %s: %v", pkg, err)
-			failed[pkg] = firstLine(err.Error())
+			fail(pkg, err)
+			continue
 		}
+		bins[pkg] = bin
+	}
+	// go test -count repeats each benchmark, sub-benchmarks included, count times in a
+	// row, so a benchmark's runs and its baseline's would be count runs apart. Instead
+	// every package's benchmarks run once per pass, count passes, and a row's runs pair
+	// within a pass, seconds apart.
+	outs := map[string]string{}
+	for i := 1; i <= count; i++ {
+		for _, pkg := range pkgs {
+			if _, ok := failed[pkg]; ok {
+				continue
+			}
+			pattern := benchPattern(pkg)
+			progress("  pass %d/%d: go test -bench '%s' %s", i, count, pattern, pkg)
+			out, err := command(ctx, filepath.Join(root, pkg), nil, bins[pkg], "-test.run", "^$",
+				"-test.bench", pattern, "-test.benchmem", "-test.count", "1", "-test.timeout", "20m")
+			outs[pkg] += out
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil, err
+				}
+				fail(pkg, err)
+			}
+		}
+	}
+	results := map[string]result{}
+	for pkg, out := range outs {
 		for name, r := range parseBench(out) {
 			results[pkg+" "+name] = r
 		}

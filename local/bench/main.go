@@ -43,7 +43,7 @@ func main() {
 
 func run() error {
 	out := flag.String("out", "BENCHMARKS.md", "report to rewrite")
-	count := flag.Int("count", 8, "runs of each Go benchmark (the median is reported)")
+	count := flag.Int("count", 8, "passes over the Go benchmarks, each running once per pass (the median is reported)")
 	starts := flag.Int("starts", 60, "process starts per cold-start measurement (the median is reported)")
 	stack := flag.Bool("stack", true, "include the end-to-end local stack load (needs DATABASE_URL or MariaDB on 127.0.0.1:3306)")
 	only := flag.String("only", "", "comma-separated steps to run (go, cold, size, stack); empty: all; the other steps' rows are kept")
@@ -185,8 +185,9 @@ func render(rows []row, machine string, took time.Duration) string {
 	b.WriteString("# Benchmarks\n\n")
 	b.WriteString("Written by `make bench`; do not edit by hand. Each value is the median of several runs, next to\n")
 	b.WriteString("a baseline measured in the same run on the same machine, so the ratio is the number to compare\n")
-	b.WriteString("across machines. A Go benchmark's ratio is the median of per-run ratios, each run paired with\n")
-	b.WriteString("the baseline run next to it; cold starts take turns with hello's, start by start.\n\n")
+	b.WriteString("across machines. A Go benchmark's ratio is the median of per-run ratios: the benchmarks run\n")
+	b.WriteString("in passes, each once per pass, and each run is paired with its baseline's run of the same\n")
+	b.WriteString("pass; cold starts take turns with hello's, start by start.\n\n")
 	fmt.Fprintf(&b, "Machine: %s. Run took %s.\n\n", machine, took.Round(time.Second))
 	b.WriteString("| what | value | baseline (same run) | ratio | target | met |\n")
 	b.WriteString("| --- | --- | --- | --- | --- | --- |\n")

@@ -201,4 +201,8 @@ the plain batch's decode-only baseline keeps its buffer from one batch to the ne
 handler keeps its arena. The batch rows' events, the baseline's included, are read from the
 trigger's JSON by the function's own reader, as in Lambda, where the harness used to build
 them in memory; the traced records carry ordersync-event, as create-order writes it.
+The Go benchmarks now run in 8 passes, each once per pass, and a row pairs the runs of
+one pass: ` + "`go test -count`" + ` runs each benchmark its 8 times in a row, so a run and its
+baseline's were 8 runs (10–40 s) apart. The spread within a run did not narrow (in the
+first such run the produce row read 1.03–1.47×): it comes from seconds, not minutes.
 `
