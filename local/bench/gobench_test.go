@@ -14,16 +14,19 @@ BenchmarkEncode/json.Marshal-2  	 1000000	      1000 ns/op	     288 B/op	       
 BenchmarkBatch/handler-2        	       3	 40000000 ns/op	    250000 records/s
 BenchmarkBatch/decode-only-2    	       3	 20000000 ns/op	    500000 records/s
 BenchmarkBatch/turns-2          	       3	 80000000 ns/op	    250000 plain-records/s	    200000 records/s
+BenchmarkHandleObserved-2       	   10000	      5000 ns/op	      1464 plain-B/op	        16.00 plain-allocs/op	      4000 plain-ns/op	    1976 B/op	      19 allocs/op
 BenchmarkEncode/codec-2         	 1000000	      1100 ns/op	     704 B/op	       1 allocs/op
 BenchmarkEncode/json.Marshal-2  	 1000000	      1000 ns/op	     288 B/op	       2 allocs/op
 BenchmarkBatch/handler-2        	       3	 40000000 ns/op	    250000 records/s
 BenchmarkBatch/decode-only-2    	       3	 20000000 ns/op	    500000 records/s
 BenchmarkBatch/turns-2          	       3	 80000000 ns/op	    250000 plain-records/s	    240000 records/s
+BenchmarkHandleObserved-2       	   10000	      6000 ns/op	      1464 plain-B/op	        16.00 plain-allocs/op	      4500 plain-ns/op	    1976 B/op	      19 allocs/op
 BenchmarkEncode/codec-2         	 1000000	      2000 ns/op	     704 B/op	       1 allocs/op
 BenchmarkEncode/json.Marshal-2  	 1000000	      2000 ns/op	     288 B/op	       2 allocs/op
 BenchmarkBatch/handler-2        	       3	 40000000 ns/op	    300000 records/s
 BenchmarkBatch/decode-only-2    	       3	 20000000 ns/op	    500000 records/s
 BenchmarkBatch/turns-2          	       3	 80000000 ns/op	    300000 plain-records/s	    240000 records/s
+BenchmarkHandleObserved-2       	   10000	      9000 ns/op	      1464 plain-B/op	        16.00 plain-allocs/op	      8500 plain-ns/op	    1976 B/op	      19 allocs/op
 PASS
 `
 
@@ -64,6 +67,12 @@ func TestGoBenchRows(t *testing.T) {
 		{"baseline measured in turns, as a metric of the same benchmark",
 			goBench{pkg: "./p", bench: "BenchmarkBatch/turns", base: "BenchmarkBatch/turns", metric: "records/s", baseMetric: "plain-records/s", minRatio: 0.95},
 			"240000 records/s", "0.80× (3 runs: 0.80–0.96×)", false, ""},
+		{"baseline measured in turns, in ns/op: what the benchmark adds to it",
+			goBench{pkg: "./p", bench: "BenchmarkHandleObserved", base: "BenchmarkHandleObserved", metric: "ns/op", baseMetric: "plain-ns/op", maxExtraNs: 2000, maxExtraAll: 4},
+			"6.00 µs, 19 allocs", "1.25× (3 runs: 1.06–1.33×)", true, ""},
+		{"baseline measured in turns, in ns/op: too many allocations added",
+			goBench{pkg: "./p", bench: "BenchmarkHandleObserved", base: "BenchmarkHandleObserved", metric: "ns/op", baseMetric: "plain-ns/op", maxExtraNs: 2000, maxExtraAll: 2},
+			"6.00 µs, 19 allocs", "1.25× (3 runs: 1.06–1.33×)", false, ""},
 		{"missing baseline",
 			goBench{pkg: "./p", bench: "BenchmarkEncode/codec", base: "BenchmarkNope", metric: "ns/op", maxRatio: 2},
 			"1.10 µs, 1 allocs", "—", false, "has no baseline"},
@@ -113,5 +122,23 @@ func TestFirstLine(t *testing.T) {
 	}
 	if got, want := firstLine("MariaDB at 127.0.0.1:1: connection refused"), "MariaDB at 127.0.0.1:1: connection refused"; got != want {
 		t.Errorf("firstLine = %q, want %q", got, want)
+	}
+}
+
+// TestInTurnsBaseline: a baseline measured in turns in ns/op is shown, and held to the
+// limits, with its own allocations (plain-allocs/op), not the benchmark's.
+func TestInTurnsBaseline(t *testing.T) {
+	results := map[string]result{}
+	for name, r := range parseBench(out) {
+		results["./p "+name] = r
+	}
+	g := goBench{pkg: "./p", bench: "BenchmarkHandleObserved", base: "BenchmarkHandleObserved",
+		metric: "ns/op", baseMetric: "plain-ns/op", maxExtraNs: 2000, maxExtraAll: 4}
+	if r := g.row(results); r.Baseline != "4.50 µs, 16 allocs" || !r.Met {
+		t.Errorf("row = %+v; want baseline 4.50 µs, 16 allocs, met", r)
+	}
+	g.maxExtraNs = 1000 // 6.00 − 4.50 µs is more
+	if r := g.row(results); r.Met {
+		t.Errorf("row = %+v; want missed: it adds 1.5 µs", r)
 	}
 }
