@@ -87,7 +87,8 @@ const (
 		"0.87–0.91× (8 runs) with the event as it comes. Since the handler takes each " +
 		"record's headers as Kafka headers from one array the batch shares, as decodeEvent " +
 		"reads them, instead of looking each up in a map of its own, the row reads " +
-		"0.91–0.96× in five make bench runs (median 0.93×; single runs 0.84–1.04×). " +
+		"0.91–0.96× in five make bench runs (median 0.93×; single runs 0.84–1.04×), and " +
+		"0.94–1.00× in five on a faster day (median 0.96×). " +
 		"Switched off one at a time, against the same code in turns (5 runs " +
 		"each, with the ±3 % spread above): the traceparent attribute on each record's log " +
 		"line ≈ 1 % (30 ns warm in a micro-benchmark), the two trace headers carried to " +
@@ -162,7 +163,17 @@ const (
 		"starts, the seed connection's ApiVersions takes ≈ 2.5 ms to be answered while the " +
 		"runtime hands over the event, and the produce connection is ready ≈ 6 ms after " +
 		"the client; each step waits for one of two CPUs shared with the broker and the " +
-		"runtime API."
+		"runtime API. On a fast day (hello's init 3.1 ms, its first invoke 4.1 ms), when " +
+		"init met its target in most runs but the first invoke read 1.61–1.71× in four, " +
+		"the same hooks over 30 starts give, as medians from the start of run() (p10–p90 " +
+		"in brackets): the seed connection's first request goes out at 0.99 ms (0.81–2.01; " +
+		"the client's build, then a loopback dial of 0.63 ms that waits for a CPU), the " +
+		"event reaches the handler at 1.55 ms, the broker list comes at 2.05 ms, the " +
+		"produce connection is ready at 2.44 ms (its dial 0.40 ms) and the ack at 3.22 ms: " +
+		"the handler waits ≈ 1.7 ms, for the broker list, then a dial and a version " +
+		"handshake on the produce connection, then the produce, each a round trip to a " +
+		"broker in another process on the same two cores, where hello answers at once. No " +
+		"GC runs before the answer (gctrace)."
 )
 
 // optimisations is the part of BENCHMARKS.md that says what each optimisation bought;
