@@ -158,7 +158,10 @@ const (
 		"each broker's produce and ordinary connections side by side once the broker list " +
 		"is in, instead of one after the other (first invoke 1.59/1.54× against 1.50/1.48× " +
 		"and 1.64/1.64× against 1.48/1.53×, 60 rounds each: the steps compete for the two " +
-		"CPUs more than they wait on each other). The first invoke, " +
+		"CPUs more than they wait on each other); each seed dialled twice as the producer " +
+		"is made, so that the client's seed connection and first produce connection find " +
+		"a connected socket (init 1.45–1.47× against 1.30–1.38×, first invoke 1.71× " +
+		"against 1.67×, 60 rounds each, on a fast day: the same lesson). The first invoke, " +
 		"from kgo's connection hooks: the client is built ≈ 2 ms after its goroutine " +
 		"starts, the seed connection's ApiVersions takes ≈ 2.5 ms to be answered while the " +
 		"runtime hands over the event, and the produce connection is ready ≈ 6 ms after " +
