@@ -161,7 +161,13 @@ const (
 		"CPUs more than they wait on each other); each seed dialled twice as the producer " +
 		"is made, so that the client's seed connection and first produce connection find " +
 		"a connected socket (init 1.45–1.47× against 1.30–1.38×, first invoke 1.71× " +
-		"against 1.67×, 60 rounds each, on a fast day: the same lesson). The first invoke, " +
+		"against 1.67×, 60 rounds each, on a fast day: the same lesson); the producer's " +
+		"connections without their version handshake (kgo.MaxVersions pinned to Kafka " +
+		"2.4's without ApiVersions, so each connection sends its first request at once: " +
+		"first invoke 1.45–1.52× against 1.63–1.67×), not kept because kgo, knowing no " +
+		"broker versions, then skips the SASL handshake and sends the pre-0.10 framing, " +
+		"which no SCRAM or IAM broker reads: it would speed up KAFKA_AUTH=none alone, the " +
+		"mode this row runs in, and not the one Lambda runs in. The first invoke, " +
 		"from kgo's connection hooks: the client is built ≈ 2 ms after its goroutine " +
 		"starts, the seed connection's ApiVersions takes ≈ 2.5 ms to be answered while the " +
 		"runtime hands over the event, and the produce connection is ready ≈ 6 ms after " +
