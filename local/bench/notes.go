@@ -172,9 +172,12 @@ const (
 		"starts, the seed connection's ApiVersions takes ≈ 2.5 ms to be answered while the " +
 		"runtime hands over the event, and the produce connection is ready ≈ 6 ms after " +
 		"the client; each step waits for one of two CPUs shared with the broker and the " +
-		"runtime API. On a fast day (hello's init 3.1 ms, its first invoke 4.1 ms), when " +
-		"init met its target in most runs but the first invoke read 1.61–1.71× in four, " +
-		"the same hooks over 30 starts give, as medians from the start of run() (p10–p90 " +
+		"runtime API. On a fast day (hello's init 2.3–3.3 ms in six make bench runs), init " +
+		"met its target in 13 of the 24 readings (six runs, four modes) and the first " +
+		"invoke missed in all six (1.58–1.83×): the functions' extra time was 0.6–1.1 ms " +
+		"at init and 2.0–3.1 ms at the first invoke, a larger share of hello's shorter " +
+		"time. Over 30 starts on that day " +
+		"kgo's connection hooks give, as medians from the start of run() (p10–p90 " +
 		"in brackets): the seed connection's first request goes out at 0.99 ms (0.81–2.01; " +
 		"the client's build, then a loopback dial of 0.63 ms that waits for a CPU), the " +
 		"event reaches the handler at 1.55 ms, the broker list comes at 2.05 ms, the " +
