@@ -18,7 +18,19 @@ const (
 		"bytes reach 3.3 times as often: with GOGC=400 the same pair read 363–385 ns " +
 		"against 558–638 ns (the row runs at the default). Returning a copy of an Append " +
 		"into a pooled buffer, so that the fresh slice is written in one move, read no " +
-		"better (838–861 against 794–844 ns)."
+		"better (838–861 against 794–844 ns). encoding/json writing the same envelope, " +
+		"schema included (BenchmarkEncode/json.Marshal-envelope, 1,004 bytes), takes " +
+		"2.3 µs, so Encode reads ≈ 0.35× against output of its own size. On one of this " +
+		"machine's slower days (AMD EPYC, hello's init ≈ 14 ms) five make bench runs read " +
+		"0.99–1.23× (median 1.19×; single runs 0.67–1.40×, the low ones where json.Marshal " +
+		"ran slow) and ten pairs on the quiet machine 1.17–1.42×, Encode 780–880 ns against " +
+		"json.Marshal's 615–735 ns. There a first touch of fresh memory costs ≈ 14 µs a " +
+		"page (with GOGC=off, every encode on fresh pages, Encode took 3.3 µs), yet the " +
+		"page faults are not the gap: GODEBUG=madvdontneed=0, which leaves the pages the " +
+		"scavenger frees mapped, cut the faults from ≈ 11,000 to ≈ 2,400 per million " +
+		"encodes and the pair read 1.15–1.30× against 1.21–1.33× (five runs each, in turns). " +
+		"What is left is writing 3.3 times the bytes into memory the collector has just " +
+		"swept, which is no longer in the cache, and the collector's cycles they bring."
 	boundProduce = "the handler's own work (≈ 4.7 µs in-process: JSON body, rules, UUIDv5, " +
 		"envelope, 201 body, one log line) adds to a produce round trip of ≈ 70 µs that " +
 		"is bound by latency, not CPU (the profile shows the two cores half idle, in " +
@@ -47,7 +59,11 @@ const (
 		"5–6 µs warm (its profile: the deadline's context and timer ≈ 1 µs, the body's " +
 		"JSON 0.5 µs, the log line 0.5 µs, the envelope 0.35 µs, the order id's SHA-1 " +
 		"0.3 µs; the 201 body, ≈ 1.2 µs, is built while the record is in flight), which " +
-		"the in-process broker's 50 µs round trip makes a tenth of the row."
+		"the in-process broker's 50 µs round trip makes a tenth of the row. Over five " +
+		"make bench runs on a slower day (AMD EPYC, hello's init ≈ 14 ms, ProduceSync " +
+		"78–89 µs) the row read 1.11–1.22× (single runs 0.94–1.45×): the handler added " +
+		"8.6–21.9 µs a request (median of each run) where BenchmarkHandle, warm and " +
+		"without the round trip, took 4.1–5.1 µs."
 	boundBatch = "the handler does the baseline's work (base64, envelope decode, rules) and " +
 		"then encodes 10,000 new envelopes (schema bytes copied per record), hands them to " +
 		"kgo, which serialises and snappy-compresses the batches, while the in-process " +
@@ -88,7 +104,8 @@ const (
 		"record's headers as Kafka headers from one array the batch shares, as decodeEvent " +
 		"reads them, instead of looking each up in a map of its own, the row reads " +
 		"0.91–0.96× in five make bench runs (median 0.93×; single runs 0.84–1.04×), and " +
-		"0.94–1.00× in five on a faster day (median 0.96×). " +
+		"0.94–1.00× in five on a faster day (median 0.96×), 0.92–0.95× in five on a " +
+		"slower one (median 0.94×; single runs 0.87–1.04×). " +
 		"Switched off one at a time, against the same code in turns (5 runs " +
 		"each, with the ±3 % spread above): the traceparent attribute on each record's log " +
 		"line ≈ 1 % (30 ns warm in a micro-benchmark), the two trace headers carried to " +
@@ -185,7 +202,18 @@ const (
 		"the handler waits ≈ 1.7 ms, for the broker list, then a dial and a version " +
 		"handshake on the produce connection, then the produce, each a round trip to a " +
 		"broker in another process on the same two cores, where hello answers at once. No " +
-		"GC runs before the answer (gctrace)."
+		"GC runs before the answer (gctrace). On a slower day (AMD EPYC, hello's init " +
+		"13.6–13.9 ms) two make bench runs read init 1.30–1.35× and 1.31–1.38×, and the " +
+		"first invoke 1.38–1.42× and 1.58–1.60× (hello's 17.6 and 15.5 ms). Every page fault of six starts of validate-order with msk-iam, recorded " +
+		"with its stack, against six of hello (520 against 332 a start): kgo ≈ 72 (its " +
+		"package init, which compiles a regular expression to check the client's software " +
+		"version, 15; NewClient's default configuration, cloning kversion's release maps, " +
+		"≈ 18; reading the build information for that version, 6; the rest the client's " +
+		"goroutines and first connection attempts), goroutine stacks +38 (stack growth 51 " +
+		"against 31), the order codec's build 28, the runtime's start-up tables +19, other " +
+		"package inits +19. GODEBUG=inittrace=1 on that day: kgo's package init 0.31–0.58 " +
+		"ms and klauspost/compress's snapref (its CRC-32C table) 0.20–0.45 ms, both in " +
+		"modules ordersync does not own."
 )
 
 // optimisations is the part of BENCHMARKS.md that says what each optimisation bought;
