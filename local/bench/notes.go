@@ -204,7 +204,8 @@ const (
 		"broker in another process on the same two cores, where hello answers at once. No " +
 		"GC runs before the answer (gctrace). On a slower day (AMD EPYC, hello's init " +
 		"13.6–13.9 ms) two make bench runs read init 1.30–1.35× and 1.31–1.38×, and the " +
-		"first invoke 1.38–1.42× and 1.58–1.60× (hello's 17.6 and 15.5 ms). Every page fault of six starts of validate-order with msk-iam, recorded " +
+		"first invoke 1.38–1.42× and 1.58–1.60× (hello's 17.6 and 15.5 ms). Every " +
+		"page fault of six starts of validate-order with msk-iam, recorded " +
 		"with its stack, against six of hello (520 against 332 a start): kgo ≈ 72 (its " +
 		"package init, which compiles a regular expression to check the client's software " +
 		"version, 15; NewClient's default configuration, cloning kversion's release maps, " +
