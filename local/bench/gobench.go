@@ -211,9 +211,11 @@ func (g goBench) row(results map[string]result) row {
 		baseUnit := cmp.Or(g.baseMetric, g.metric)
 		base, baseAllocs := b.nsPerOp, b.allocs
 		if baseUnit != "ns/op" {
-			// A baseline measured in turns: plain-ns/op beside plain-allocs/op.
 			base = b.metrics[baseUnit]
-			baseAllocs = b.metrics[strings.TrimSuffix(baseUnit, "ns/op")+"allocs/op"]
+			// A baseline measured in turns in time: plain-ns/op beside plain-allocs/op.
+			if prefix, ok := strings.CutSuffix(baseUnit, "ns/op"); ok {
+				baseAllocs = b.metrics[prefix+"allocs/op"]
+			}
 		}
 		if g.metric == "ns/op" {
 			r.Baseline = fmt.Sprintf("%s, %.0f allocs", fmtNs(base), baseAllocs)
