@@ -69,9 +69,8 @@ func BenchmarkHandle(b *testing.B) {
 // It takes turns with BenchmarkHandle's handler, turnRequests requests at a time (the
 // order swapped every round), because run one after the other the pair read 1.16× to
 // 1.72× within one make bench run, at 3.8 µs a request: the 2 µs they may differ by
-// was met or missed by the machine. It reports
-// its own ns/op, allocs/op and B/op, and the handler's without as plain-ns/op,
-// plain-allocs/op and plain-B/op.
+// was met or missed by the machine. It reports its own ns/op, allocs/op and B/op, and
+// the handler's without as plain-ns/op, plain-allocs/op and plain-B/op.
 func BenchmarkHandleObserved(b *testing.B) {
 	ctx, req, cancel := benchRequest()
 	defer cancel()
