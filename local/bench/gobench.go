@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
@@ -168,21 +169,47 @@ func goBenchRows(ctx context.Context, root string, count int) ([]row, error) {
 	return rows, nil
 }
 
-// benchPattern selects the top-level benchmarks of pkg that goBenches names, so a
-// package's other benchmarks (SQLite, variants) do not spend the run's time budget.
+// benchPattern selects the benchmarks of pkg that goBenches names, so a package's
+// other benchmarks (SQLite, variants, references the notes cite) do not spend the
+// run's time budget. Sub-benchmarks are selected by name too, unless one of the
+// package's rows is a top-level benchmark: go test reports a benchmark without
+// sub-benchmarks only when the pattern has no sub-benchmark part.
 func benchPattern(pkg string) string {
-	var names []string
+	var tops, subs []string
+	leaf := false
 	for _, g := range goBenches {
 		if g.pkg != pkg {
 			continue
 		}
 		for _, b := range []string{g.bench, g.base} {
-			if top, _, _ := strings.Cut(b, "/"); top != "" && !slices.Contains(names, top) {
-				names = append(names, top)
+			top, sub, _ := strings.Cut(b, "/")
+			if top == "" {
+				continue
+			}
+			if !slices.Contains(tops, top) {
+				tops = append(tops, top)
+			}
+			if sub == "" {
+				leaf = true
+			} else if !slices.Contains(subs, sub) {
+				subs = append(subs, sub)
 			}
 		}
 	}
-	return "^(" + strings.Join(names, "|") + ")$"
+	pattern := "^(" + quoteAll(tops) + ")$"
+	if !leaf && len(subs) > 0 {
+		pattern += "/^(" + quoteAll(subs) + ")$"
+	}
+	return pattern
+}
+
+// quoteAll joins names as alternatives of a regular expression.
+func quoteAll(names []string) string {
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		quoted[i] = regexp.QuoteMeta(n)
+	}
+	return strings.Join(quoted, "|")
 }
 
 func (g goBench) row(results map[string]result) row {
