@@ -35,8 +35,11 @@ const (
 		"envelope, 201 body, one log line) adds to a produce round trip of ≈ 70 µs that " +
 		"is bound by latency, not CPU (the profile shows the two cores half idle, in " +
 		"loopback reads and writes and goroutine wake-ups), so the floor is ≈ 1.07×. " +
-		"Switching one part off at a time (3 paired runs each): the log line written " +
-		"after the ack costs ≈ 6 % (1.13× without it). The produce deadline's context is " +
+		"Switching one part off at a time (3 paired runs each) once put the log line " +
+		"written after the ack at ≈ 6 % (1.13× without it); on a slower day, 18 passes " +
+		"each in turns, the line formatted while the record is in flight and only " +
+		"written after the ack read 1.13× against 1.15× (single passes 0.83–1.23× and " +
+		"0.95–1.34×), inside the spread, so it is not kept. The produce deadline's context is " +
 		"not work (≈ 1 µs with its timer) but a wake-up pattern: with handler and " +
 		"ProduceSync requests taking turns in one loop, a handler with it read 1.15–1.17× " +
 		"and one without 1.08× (a plain cancelable context as much as the deadline), yet " +
@@ -63,7 +66,14 @@ const (
 		"make bench runs on a slower day (AMD EPYC, hello's init ≈ 14 ms, ProduceSync " +
 		"78–89 µs) the row read 1.11–1.22× (single runs 0.94–1.45×): the handler added " +
 		"8.6–21.9 µs a request (median of each run) where BenchmarkHandle, warm and " +
-		"without the round trip, took 4.1–5.1 µs."
+		"without the round trip, took 4.1–5.1 µs. That host's kernel runs with page-table " +
+		"isolation and without PCID (pti=on in a PVM guest), so every system call empties " +
+		"the TLB: one getppid before each request took BenchmarkHandle from 4.5 µs to " +
+		"7.1–7.8 µs, the call alone 1.1–1.3 µs, and a produce round trip makes dozens. " +
+		"ProduceSync against itself, in the row's place, read 0.95–1.04× a pass (median " +
+		"0.98×, 8 passes) while the handler read 1.08–1.34× (median 1.15×, 18 passes): " +
+		"the gap is the handler's own work, which costs two to four times its warm time " +
+		"after the round trip's system calls."
 	boundBatch = "the handler does the baseline's work (base64, envelope decode, rules) and " +
 		"then encodes 10,000 new envelopes (schema bytes copied per record), hands them to " +
 		"kgo, which serialises and snappy-compresses the batches, while the in-process " +
@@ -161,7 +171,9 @@ const (
 		"comparison. On this machine's slower days (hello's init 12.6–15 ms) it runs as a " +
 		"paravirtualised guest in which every page fault and page-table update goes " +
 		"through the hypervisor, ≈ 17 µs each (touching 18 GiB of fresh memory took 102 s, " +
-		"83 s of it in the kernel), so the pages a start touches are most of its time: " +
+		"83 s of it in the kernel; its kernel also runs with page-table isolation and no " +
+		"PCID, so each fault and system call empties the TLB), so the pages a start " +
+		"touches are most of its time: " +
 		"until /next hello takes ≈ 335 page faults, create-order and validate-order ≈ 500, " +
 		"get-orders ≈ 357. Of create-order's extra faults before /next (perf record -e " +
 		"page-faults over several starts): the order codec's build 21–36, the kgo client " +
@@ -204,7 +216,10 @@ const (
 		"broker in another process on the same two cores, where hello answers at once. No " +
 		"GC runs before the answer (gctrace). On a slower day (AMD EPYC, hello's init " +
 		"13.6–13.9 ms) two make bench runs read init 1.30–1.35× and 1.31–1.38×, and the " +
-		"first invoke 1.38–1.42× and 1.58–1.60× (hello's 17.6 and 15.5 ms). Every " +
+		"first invoke 1.38–1.42× and 1.58–1.60× (hello's 17.6 and 15.5 ms); on another " +
+		"(hello's init 12.5–12.7 ms) three runs read init 1.33–1.51× and the first invoke " +
+		"1.50–1.70×, the functions 5–6 ms and ≈ 170 page faults behind hello at init, as " +
+		"on the slower days before. Every " +
 		"page fault of six starts of validate-order with msk-iam, recorded " +
 		"with its stack, against six of hello (520 against 332 a start): kgo ≈ 72 (its " +
 		"package init, which compiles a regular expression to check the client's software " +
