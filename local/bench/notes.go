@@ -69,7 +69,8 @@ const (
 		"without the round trip, took 4.1–5.1 µs. That host's kernel runs with page-table " +
 		"isolation and without PCID (pti=on in a PVM guest), so every system call empties " +
 		"the TLB: one getppid before each request took BenchmarkHandle from 4.5 µs to " +
-		"7.1–7.8 µs, the call alone 1.1–1.3 µs, and a produce round trip makes dozens. " +
+		"7.1–7.8 µs, the call alone 1.1–1.3 µs, and a request of the row makes ≈ 10 " +
+		"(perf stat over 10,000 requests, kgo's and the in-process broker's together). " +
 		"ProduceSync against itself, in the row's place, read 0.95–1.04× a pass (median " +
 		"0.98×, 8 passes) while the handler read 1.08–1.34× (median 1.15×, 18 passes): " +
 		"the gap is the handler's own work, which costs two to four times its warm time " +
@@ -216,10 +217,11 @@ const (
 		"broker in another process on the same two cores, where hello answers at once. No " +
 		"GC runs before the answer (gctrace). On a slower day (AMD EPYC, hello's init " +
 		"13.6–13.9 ms) two make bench runs read init 1.30–1.35× and 1.31–1.38×, and the " +
-		"first invoke 1.38–1.42× and 1.58–1.60× (hello's 17.6 and 15.5 ms); on another " +
-		"(hello's init 12.5–12.7 ms) three runs read init 1.33–1.51× and the first invoke " +
-		"1.50–1.70×, the functions 5–6 ms and ≈ 170 page faults behind hello at init, as " +
-		"on the slower days before. Every " +
+		"first invoke 1.38–1.42× and 1.58–1.60× (hello's 17.6 and 15.5 ms); on another, " +
+		"three make bench runs (hello's init 11.6–12.7 ms) and a cold-start-only run read " +
+		"init 1.32–1.51× and the first invoke 1.48–1.70×, the functions 4–6 ms and " +
+		"≈ 170 page faults behind hello at init in the three, as on the slower days " +
+		"before. Every " +
 		"page fault of six starts of validate-order with msk-iam, recorded " +
 		"with its stack, against six of hello (520 against 332 a start): kgo ≈ 72 (its " +
 		"package init, which compiles a regular expression to check the client's software " +
