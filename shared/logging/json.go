@@ -291,13 +291,18 @@ const hex = "0123456789abcdef"
 // appendString appends s as a JSON string escaped as slog's JSON handler escapes it:
 // quotation mark, backslash and control characters; invalid UTF-8 as U+FFFD; U+2028 and
 // U+2029, which JavaScript reads as line breaks. Eight bytes at a time while none of
-// them needs a second look.
+// them needs a second look, the last ones too.
 func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		for i+8 <= len(s) && plainBytes(s[i:i+8]) {
 			i += 8
+		}
+		// Fewer than 8 bytes left: the last 8, read again from before i, are all plain
+		// or need the byte-by-byte look.
+		if i+8 > len(s) && len(s) >= 8 && plainBytes(s[len(s)-8:]) {
+			i = len(s)
 		}
 		if i >= len(s) {
 			break
