@@ -140,6 +140,11 @@ func (v *Value) Kind() byte {
 // Text reads a string value.
 func (v *Value) Text() (string, error) { return v.sc.stringValue() }
 
+// AppendText reads a string value, as Text does, and appends its contents to dst: a
+// reader keeping many strings carves them out of one buffer instead of allocating
+// each.
+func (v *Value) AppendText(dst []byte) ([]byte, error) { return v.sc.appendStringValue(dst) }
+
 // Number reads a number and returns its text, and whether it is an integer literal
 // (no fraction, no exponent).
 func (v *Value) Number() (text []byte, isInt bool, err error) { return v.sc.number() }

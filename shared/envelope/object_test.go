@@ -165,6 +165,37 @@ func TestSetters(t *testing.T) {
 	}
 }
 
+// TestAppendText: strings are appended to the buffer as Text reads them, escapes
+// decoded; anything but a string (null included) is ErrType and leaves it as it was.
+func TestAppendText(t *testing.T) {
+	buf := []byte("kept:")
+	err := envelope.ReadObject([]byte(`{"a":"plain","b":"t\u00e9\n\"x\"","c":""}`), func(_ []byte, v *envelope.Value) error {
+		var err error
+		buf, err = v.AppendText(buf)
+		return err
+	})
+	if want := "kept:plaint\u00e9\n\"x\""; err != nil || string(buf) != want {
+		t.Errorf("got %q, %v; want %q", buf, err, want)
+	}
+	for _, doc := range []string{`{"v":1}`, `{"v":null}`, `{"v":["s"]}`} {
+		buf := []byte("kept")
+		err := envelope.ReadObject([]byte(doc), func(_ []byte, v *envelope.Value) error {
+			var err error
+			buf, err = v.AppendText(buf)
+			return err
+		})
+		if !errors.Is(err, envelope.ErrType) || string(buf) != "kept" {
+			t.Errorf("%s: %q, %v; want ErrType and the buffer as it was", doc, buf, err)
+		}
+	}
+	if err := envelope.ReadObject([]byte(`{"v":"bad \x escape"}`), func(_ []byte, v *envelope.Value) error {
+		_, err := v.AppendText(nil)
+		return err
+	}); err == nil {
+		t.Error("a bad escape was read")
+	}
+}
+
 // TestMemberName matches as encoding/json matches members to fields: exactly first,
 // then ignoring case, Unicode folding included (K is the Kelvin sign).
 func TestMemberName(t *testing.T) {

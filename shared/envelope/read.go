@@ -510,6 +510,23 @@ func (sc *scanner) stringValue() (string, error) {
 	return sc.str()
 }
 
+func (sc *scanner) appendStringValue(dst []byte) ([]byte, error) {
+	if sc.peek() != '"' {
+		return dst, sc.wrongKind("string")
+	}
+	at := sc.pos
+	raw, esc, err := sc.strSpan()
+	if err != nil || !esc {
+		return append(dst, raw...), err
+	}
+	s, err := unescape(raw)
+	if err != nil {
+		sc.pos = at
+		return dst, sc.syntax(err.Error())
+	}
+	return append(dst, s...), nil
+}
+
 func (sc *scanner) literal(lit string) error {
 	sc.ws()
 	if len(sc.data)-sc.pos >= len(lit) && string(sc.data[sc.pos:sc.pos+len(lit)]) == lit {
