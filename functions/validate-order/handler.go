@@ -241,11 +241,11 @@ func (h *Handler) produceContext(ctx context.Context) (context.Context, context.
 // handled at all, even one that makes the code panic, goes to the dead-letter topic: one
 // poison record never blocks its batch.
 func (h *Handler) route(ctx context.Context, r *record, rec *kgo.Record, a *arena, log *slog.Logger) (o outcome) {
-	headers := a.recordHeaders(r.Headers)
+	headers, tp := a.recordHeaders(r.Headers)
 	key, keyErr := a.decodeBase64(r.Key)
 	value, valueErr := a.decodeBase64(r.Value)
 	deadLetter := func(cause error) outcome {
-		h.deadLetter(ctx, r, rec, key, value, headers, cause, log)
+		h.deadLetter(ctx, r, rec, key, value, tp, cause, log)
 		return deadLettered
 	}
 	defer func() {
@@ -278,31 +278,26 @@ func (h *Handler) route(ctx context.Context, r *record, rec *kgo.Record, a *aren
 		return deadLetter(fmt.Errorf("encode %s order: %w", ord.Status, err))
 	}
 	if o == rejected {
-		logging.LogAttrs(ctx, log, slog.LevelInfo, "order rejected", slog.String("order_id", ord.OrderID), slog.String("reason", ord.Reason), traced(headers))
+		logging.LogAttrs(ctx, log, slog.LevelInfo, "order rejected", slog.String("order_id", ord.OrderID), slog.String("reason", ord.Reason), tp)
 	} else {
-		logging.LogAttrs(ctx, log, slog.LevelInfo, "order accepted", slog.String("order_id", ord.OrderID), traced(headers))
+		logging.LogAttrs(ctx, log, slog.LevelInfo, "order accepted", slog.String("order_id", ord.OrderID), tp)
 	}
 	*rec = kgo.Record{
 		Topic:     topic,
 		Key:       key,
 		Value:     out,
-		Headers:   setHeader(headers, order.HeaderEvent, event),
+		Headers:   append(headers, kgo.RecordHeader{Key: order.HeaderEvent, Value: event}),
 		Timestamp: r.Timestamp,
 	}
 	return o
 }
 
-// traced is a record's W3C trace context as a log attribute, so that a line about an
-// order names its trace; an empty attribute, which handlers drop, when it has none.
-// The string shares the header's bytes, which nothing writes to: the event's, kept
-// whole until the invocation ends.
-func traced(headers []kgo.RecordHeader) slog.Attr {
-	for _, h := range headers {
-		if h.Key == trace.HeaderTraceparent {
-			return slog.String(trace.HeaderTraceparent, unsafe.String(unsafe.SliceData(h.Value), len(h.Value)))
-		}
-	}
-	return slog.Attr{}
+// tracedAttr is a record's W3C trace context as a log attribute, so that a line about
+// an order names its trace (a record without one gets the empty attribute, which
+// handlers drop). The string shares the header's bytes, which nothing writes to: the
+// event's, kept whole until the invocation ends.
+func tracedAttr(traceparent []byte) slog.Attr {
+	return slog.String(trace.HeaderTraceparent, unsafe.String(unsafe.SliceData(traceparent), len(traceparent)))
 }
 
 // check returns the rules the submitted order breaks: docs/http-api.md's (order.Check), a
@@ -342,8 +337,9 @@ func reason(errs []order.FieldError) string {
 
 // deadLetter builds the dead-letter record of r: its original key, value and headers, plus
 // the error and where the record came from. Where the trigger's base64 could not be
-// decoded, the text as delivered stands in for the bytes.
-func (h *Handler) deadLetter(ctx context.Context, r *record, rec *kgo.Record, key, value []byte, headers []kgo.RecordHeader, cause error, log *slog.Logger) {
+// decoded, the text as delivered stands in for the bytes. tp is the record's trace, as
+// recordHeaders gives it.
+func (h *Handler) deadLetter(ctx context.Context, r *record, rec *kgo.Record, key, value []byte, tp slog.Attr, cause error, log *slog.Logger) {
 	// What did not decode, or decoded to nothing from text that was not empty (base64
 	// decoding skips line breaks), is carried as the trigger delivered it.
 	if len(key) == 0 && r.Key != "" {
@@ -355,8 +351,9 @@ func (h *Handler) deadLetter(ctx context.Context, r *record, rec *kgo.Record, ke
 	// The key of a submitted record is its order id: a dead letter's line carries it too,
 	// so that one grep for an order id finds every outcome.
 	logging.LogAttrs(ctx, log, slog.LevelWarn, "record dead-lettered", slog.String("order_id", string(key)), slog.String("topic", r.Topic),
-		slog.Int64("partition", r.Partition), slog.Int64("offset", r.Offset), slog.String("error", cause.Error()), traced(headers))
-	hs := slices.Clip(headers)
+		slog.Int64("partition", r.Partition), slog.Int64("offset", r.Offset), slog.String("error", cause.Error()), tp)
+	// Clipped, the event's headers are not written to: appending copies them.
+	hs := slices.Clip(r.Headers)
 	hs = append(hs,
 		kgo.RecordHeader{Key: order.HeaderError, Value: []byte(cause.Error())},
 		kgo.RecordHeader{Key: order.HeaderSourceTopic, Value: []byte(r.Topic)},
@@ -456,14 +453,26 @@ func (a *arena) order() *order.Order {
 	return &a.orders[len(a.orders)-1]
 }
 
-// recordHeaders copies a record's headers into the arena, where the output record's
-// are set without writing to the event. The result has room for one more header.
-func (a *arena) recordHeaders(in []kgo.RecordHeader) []kgo.RecordHeader {
+// recordHeaders copies a record's headers into the arena, but for ordersync-event,
+// which the output record sets anew, and returns them with room for one more header,
+// and the record's trace as tracedAttr gives it (the first traceparent's): one pass over the headers, not three.
+func (a *arena) recordHeaders(in []kgo.RecordHeader) ([]kgo.RecordHeader, slog.Attr) {
 	start := len(a.headers)
-	a.headers = append(a.headers, in...)
+	var tp slog.Attr
+	for _, h := range in {
+		switch h.Key {
+		case order.HeaderEvent:
+			continue
+		case trace.HeaderTraceparent:
+			if tp.Key == "" {
+				tp = tracedAttr(h.Value)
+			}
+		}
+		a.headers = append(a.headers, h)
+	}
 	end := len(a.headers)
 	a.headers = append(a.headers, kgo.RecordHeader{}) // the room for one more
-	return a.headers[start:end:min(end+1, cap(a.headers))]
+	return a.headers[start:end:min(end+1, cap(a.headers))], tp
 }
 
 // decodeBase64 decodes a key or value as the trigger delivers it; "" (no key) is nil.
@@ -492,17 +501,6 @@ func (a *arena) encode(o *order.Order) ([]byte, error) {
 	}
 	a.out = out
 	return a.out[start:len(a.out):len(a.out)], nil
-}
-
-// setHeader removes any header named key from headers, in place, and appends key = value.
-func setHeader(headers []kgo.RecordHeader, key string, value []byte) []kgo.RecordHeader {
-	out := headers[:0]
-	for _, h := range headers {
-		if h.Key != key {
-			out = append(out, h)
-		}
-	}
-	return append(out, kgo.RecordHeader{Key: key, Value: value})
 }
 
 // Values of the ordersync-event header, shared by every record (never written to).

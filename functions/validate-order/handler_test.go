@@ -902,8 +902,9 @@ func (p *firstProduce) Produce(ctx context.Context, r *kgo.Record, promise func(
 
 // TestRecordHeaders: the trigger's headers become Kafka headers in order, whatever their
 // names (the names of one object with several in sorted order, as from a map), with the
-// bytes as delivered; the arena's copy has room for one more header, and setting the
-// output's ordersync-event there leaves the event's headers as they were.
+// bytes as delivered; the arena's copy leaves ordersync-event out, has room for one
+// more header, and setting the output's ordersync-event there leaves the event's
+// headers as they were.
 func TestRecordHeaders(t *testing.T) {
 	payload := `{"records":{"t-0":[{"headers":[` +
 		`{"X-Amzn-Trace-Id":[82,111,111,116]},{"ordersync-event":[79,114,100,101,114,83,117,98,109,105,116,116,101,100]},` +
@@ -932,15 +933,22 @@ func TestRecordHeaders(t *testing.T) {
 	}
 	in := ev.records["t-0"][0].Headers
 	a := &arena{headers: make([]kgo.RecordHeader, 0, 7)}
-	got := a.recordHeaders(in)
-	if cap(got) != len(want)+1 {
-		t.Errorf("capacity %d, want room for one more header (%d)", cap(got), len(want)+1)
+	got, tp := a.recordHeaders(in)
+	if cap(got) != len(want) {
+		t.Errorf("capacity %d, want room for one more header (%d)", cap(got), len(want))
 	}
-	out := setHeader(got, order.HeaderEvent, eventAccepted)
-	if len(out) != len(want) || !same(out[len(out)-1], kgo.RecordHeader{Key: order.HeaderEvent, Value: eventAccepted}) {
-		t.Errorf("output headers %v", out)
+	if tp.Key != trace.HeaderTraceparent || tp.Value.String() != "00-" {
+		t.Errorf("trace attribute %v, want the traceparent header's", tp)
+	}
+	out := append(got, kgo.RecordHeader{Key: order.HeaderEvent, Value: eventAccepted})
+	wantOut := append(slices.Delete(slices.Clone(want), 1, 2), kgo.RecordHeader{Key: order.HeaderEvent, Value: eventAccepted})
+	if !slices.EqualFunc(out, wantOut, same) {
+		t.Errorf("output headers %v, want %v", out, wantOut)
 	}
 	if !slices.EqualFunc(in, want, same) {
 		t.Errorf("setting the output's header changed the event's: %v", in)
+	}
+	if _, tp := a.recordHeaders(want[3:5]); tp.Key != "" {
+		t.Errorf("headers without a traceparent: trace attribute %v, want none", tp)
 	}
 }
