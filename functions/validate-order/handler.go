@@ -455,7 +455,8 @@ func (a *arena) order() *order.Order {
 
 // recordHeaders copies a record's headers into the arena, but for ordersync-event,
 // which the output record sets anew, and returns them with room for one more header,
-// and the record's trace as tracedAttr gives it (the first traceparent's): one pass over the headers, not three.
+// and the record's trace as tracedAttr gives it (the first traceparent's): one pass
+// over the headers, not three.
 func (a *arena) recordHeaders(in []kgo.RecordHeader) ([]kgo.RecordHeader, slog.Attr) {
 	start := len(a.headers)
 	var tp slog.Attr
