@@ -514,17 +514,8 @@ func (sc *scanner) appendStringValue(dst []byte) ([]byte, error) {
 	if sc.peek() != '"' {
 		return dst, sc.wrongKind("string")
 	}
-	at := sc.pos
-	raw, esc, err := sc.strSpan()
-	if err != nil || !esc {
-		return append(dst, raw...), err
-	}
-	s, err := unescape(raw)
-	if err != nil {
-		sc.pos = at
-		return dst, sc.syntax(err.Error())
-	}
-	return append(dst, s...), nil
+	raw, err := sc.strBytes() // nil on an error
+	return append(dst, raw...), err
 }
 
 func (sc *scanner) literal(lit string) error {
