@@ -293,9 +293,9 @@ func (h *Handler) route(ctx context.Context, r *record, rec *kgo.Record, a *aren
 }
 
 // tracedAttr is a record's W3C trace context as a log attribute, so that a line about
-// an order names its trace (a record without one gets the empty attribute, which
-// handlers drop). The string shares the header's bytes, which nothing writes to: the
-// event's, kept whole until the invocation ends.
+// an order names its trace (recordHeaders gives a record without one the empty
+// attribute, which handlers drop). The string shares the header's bytes, which
+// nothing writes to: the event's, kept whole until the invocation ends.
 func tracedAttr(traceparent []byte) slog.Attr {
 	return slog.String(trace.HeaderTraceparent, unsafe.String(unsafe.SliceData(traceparent), len(traceparent)))
 }
